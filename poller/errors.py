@@ -1,0 +1,29 @@
+"""The few kinds of trouble touchlog tells apart.
+
+Configuration and server errors stop a pass (exit status 1, one line, nothing touched); a message
+error belongs to one message, which fails with `parse_error` while the pass goes on.
+"""
+
+
+class TouchlogError(Exception):
+    """Base of every error touchlog reports to a user in one line."""
+
+
+class ConfigError(TouchlogError):
+    """settings.toml or an imported file is wrong; the text names the key or the line."""
+
+
+class MailboxError(TouchlogError):
+    """The IMAP server cannot be reached, refused the login, or failed a command."""
+
+
+class DatabaseError(TouchlogError):
+    """The database cannot be opened or written."""
+
+
+class MessageError(TouchlogError):
+    """One message cannot be understood; its raw bytes stay where they are."""
+
+
+class NoticeError(TouchlogError):
+    """A failure notice could not be sent; it stays pending and is retried on the next pass."""
