@@ -1,0 +1,91 @@
+"""The failed folder as the person running touchlog sees it: list, show, retry.
+
+The mailbox is the truth of what is waiting (a message someone dragged back by hand is no longer
+a failure); the database adds the detail and the trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from poller.errors import TouchlogError
+from poller.mailbox import FolderEntry, Mailbox
+from poller.settings import Settings
+from store import ledger
+from store.models import MessageRecord
+from store.touchpoints import iso_utc
+
+KEYWORD_PREFIX = "$tl_"
+
+
+@dataclass(frozen=True)
+class Failure:
+    uid: int
+    message_id: str
+    date: datetime | None
+    sender: str
+    subject: str
+    reason: str
+    detail: str
+    record: MessageRecord | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"uid": self.uid, "message_id": self.message_id or None,
+                "date": iso_utc(self.date), "sender": self.sender, "subject": self.subject,
+                "reason": self.reason, "detail": self.detail}
+
+
+def reason_from_flags(flags: Sequence[str]) -> str:
+    for flag in flags:
+        if flag.lower().startswith(KEYWORD_PREFIX):
+            return flag[len(KEYWORD_PREFIX):]
+    return ""
+
+
+def list_failures(settings: Settings) -> list[Failure]:
+    with Mailbox.connect(settings.mailbox, settings.imap_password()) as box:
+        box.ensure_folders(settings.mailbox.failed_folder)
+        entries = box.list_entries(settings.mailbox.failed_folder)
+    records = ledger.records_by_message_id(e.message_id for e in entries)
+    return [_failure(e, records.get(e.message_id)) for e in entries]
+
+
+def _failure(entry: FolderEntry, record: MessageRecord | None) -> Failure:
+    reason = reason_from_flags(entry.flags) or (record.reason if record else "") or "unknown"
+    date = entry.date
+    if date is not None and date.tzinfo is not None:
+        date = date.astimezone(UTC).replace(tzinfo=None)
+    return Failure(uid=entry.uid, message_id=entry.message_id, date=date, sender=entry.sender,
+                   subject=entry.subject, reason=reason,
+                   detail=record.detail if record else "", record=record)
+
+
+def find_failure(settings: Settings, uid: int) -> Failure:
+    for failure in list_failures(settings):
+        if failure.uid == uid:
+            return failure
+    raise TouchlogError(f"no message with UID {uid} in {settings.mailbox.failed_folder}")
+
+
+def retry(settings: Settings, uids: Sequence[int] | None) -> list[int]:
+    """Move failed messages back to the inbox (all when `uids` is None), keywords removed, so
+    the next pass processes them afresh; returns the UIDs moved."""
+    mb = settings.mailbox
+    with Mailbox.connect(mb, settings.imap_password()) as box:
+        box.ensure_folders(mb.failed_folder)
+        entries = {e.uid: e for e in box.list_entries(mb.failed_folder)}
+        wanted = sorted(entries) if uids is None else list(uids)
+        unknown = [uid for uid in wanted if uid not in entries]
+        if unknown:
+            raise TouchlogError(f"no message with UID {', '.join(map(str, unknown))} "
+                                f"in {mb.failed_folder}")
+        keywords = {f for uid in wanted for f in entries[uid].flags
+                    if f.lower().startswith(KEYWORD_PREFIX)}
+        if wanted and keywords:
+            box.remove_keywords(mb.failed_folder, wanted, sorted(keywords))
+        if wanted:
+            box.move(mb.failed_folder, wanted, mb.folder)
+    return wanted

@@ -1,0 +1,61 @@
+"""`touchlog poll`: a pass every `schedule.interval_seconds`, one at a time, until a signal.
+
+APScheduler 3.x runs the passes in its worker thread; the main thread only waits for SIGINT or
+SIGTERM, then asks the pass in hand to stop after its current message and waits for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from poller.errors import TouchlogError
+from poller.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PassFunction = Callable[[Callable[[], bool]], object]
+
+
+class Poller:
+    def __init__(self, settings: Settings, run_pass: PassFunction) -> None:
+        self.settings = settings
+        self.run_pass = run_pass
+        self.stopping = threading.Event()
+        self.scheduler = BackgroundScheduler(timezone=UTC)
+
+    def start(self) -> None:
+        self.scheduler.add_job(
+            self._tick, "interval", seconds=self.settings.schedule.interval_seconds,
+            next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
+            id="poll", misfire_grace_time=None,
+        )
+        self.scheduler.start()
+
+    def _tick(self) -> None:
+        if self.stopping.is_set():
+            return
+        try:
+            self.run_pass(self.stopping.is_set)
+        except TouchlogError as exc:
+            # A dead server or database: say so and try again at the next interval.
+            log.error("%s", exc)
+        except Exception:
+            log.exception("poll pass failed")
+
+    def stop(self, *_: object) -> None:
+        self.stopping.set()
+
+    def run_until_signal(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self.stop)
+        self.start()
+        while not self.stopping.wait(0.5):
+            pass
+        log.info("stopping: finishing the message in hand")
+        self.scheduler.shutdown(wait=True)

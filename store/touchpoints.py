@@ -1,0 +1,111 @@
+"""Writing touchpoints, keeping attachment bytes once per hash, and reading the timeline."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from store.models import Touchpoint
+
+
+@dataclass(frozen=True)
+class NewTouchpoint:
+    account_id: str
+    flow: str
+    reasons: tuple[str, ...]
+    occurred_at: datetime  # naive UTC
+    subject: str
+    content: str
+    creator_id: int
+    creator_domain: str
+    participants: tuple[dict[str, str], ...]
+    attachments: tuple[dict[str, Any], ...]
+    message_key: str
+    message_id: str
+    mailbox: str
+    uid: int | None
+    scenario: str
+    rule: str
+    trace: dict[str, Any]
+    references: tuple[str, ...] = ()
+
+
+def keep_attachment(directory: Path, sha256: str, data: bytes) -> Path:
+    """Store the bytes once under their hash; written before the database commit, so a crash
+    leaves at most an unreferenced file, never a touchpoint pointing at nothing."""
+    path = directory / sha256[:2] / sha256
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+def thread_parent(account_id: str, references: Sequence[str]) -> Touchpoint | None:
+    """The latest earlier touchpoint on the same account whose message this one replies to."""
+    ids = [ref for ref in references if ref]
+    if not ids:
+        return None
+    return (Touchpoint.select()
+            .where(Touchpoint.message_id.in_(ids), Touchpoint.account == account_id)
+            .order_by(Touchpoint.created_at.desc(), Touchpoint.id.desc())
+            .first())
+
+
+def create_touchpoint(new: NewTouchpoint) -> Touchpoint:
+    """Insert one touchpoint (inside the caller's transaction), threaded when it is a reply."""
+    parent = thread_parent(new.account_id, new.references)
+    tp = Touchpoint.create(
+        account=new.account_id, type="email", flow=new.flow, reasons=list(new.reasons),
+        occurred_at=new.occurred_at, subject=new.subject, content=new.content,
+        creator=new.creator_id, creator_domain=new.creator_domain,
+        participants=list(new.participants), attachments=list(new.attachments),
+        message_key=new.message_key, message_id=new.message_id or None, mailbox=new.mailbox,
+        uid=new.uid, scenario=new.scenario, rule=new.rule, trace=new.trace,
+        parent=parent.id if parent else None,
+    )
+    # A thread is named by its first touchpoint; a reply joins its parent's thread.
+    tp.thread_id = (parent.thread_id or parent.id) if parent else tp.id
+    Touchpoint.update(thread_id=tp.thread_id).where(Touchpoint.id == tp.id).execute()
+    return tp
+
+
+def timeline(account_id: str | None = None, limit: int | None = None) -> list[Touchpoint]:
+    """Newest first (by when it happened, then by id for a stable order)."""
+    query = Touchpoint.select().order_by(Touchpoint.occurred_at.desc(), Touchpoint.id.desc())
+    if account_id is not None:
+        query = query.where(Touchpoint.account == account_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(query)
+
+
+def as_json(tp: Touchpoint) -> dict[str, Any]:
+    """The stable JSON shape of SPEC section 10."""
+    return {
+        "id": tp.id,
+        "account_id": tp.account_id,
+        "type": tp.type,
+        "flow": tp.flow,
+        "reasons": tp.reasons,
+        "occurred_at": iso_utc(tp.occurred_at),
+        "subject": tp.subject,
+        "content": tp.content,
+        "creator": tp.creator.email,
+        "participants": tp.participants,
+        "attachments": tp.attachments,
+        "message_id": tp.message_id,
+        "scenario": tp.scenario,
+        "rule": tp.rule,
+        "thread_id": tp.thread_id,
+    }
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    return None if value is None else value.replace(microsecond=0).isoformat() + "Z"
