@@ -1,0 +1,360 @@
+"""Failure notices (SPEC section 8): who gets one, what it says, and sending the queue over SMTP.
+
+A notice is queued as a `Notice` row in the same transaction as the failed outcome, so it is never
+lost; `send_pending` delivers the queue later and never raises for SMTP trouble: a notice that
+cannot be sent stays pending and is tried again on the next pass.
+
+`notify.enabled = false`: the pipeline queues nothing, and `send_pending` sends nothing and leaves
+any notice already queued pending (not suppressed), so turning notices back on delivers them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import smtplib
+import ssl
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from peewee import ModelSelect, fn
+
+from poller.addresses import domain_of, is_under
+from poller.errors import ConfigError, NoticeError
+from poller.settings import NotifySettings, Settings
+from store.models import MessageRecord, Notice, utcnow
+
+log = logging.getLogger(__name__)
+
+# Same value as poller.filters.NOTICE_HEADER: filters skip mail carrying it, so a notice that comes
+# back to the mailbox (the sender forwards or CCs it) is never processed: no mail loop.
+NOTICE_HEADER = "X-Touchlog-Notice"
+# Message-IDs of notices start with this, so a reply to a notice is recognisable in References.
+NOTICE_ID_PREFIX = "touchlog-notice."
+SUBJECT_PREFIX = "Touchpoint not logged: "
+SMTP_TIMEOUT = 30.0
+RATE_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class NoticeReport:
+    sent: int = 0
+    suppressed: int = 0
+    failed: int = 0  # send attempts that failed in this pass (those notices stay pending)
+    pending: int = 0  # notices still pending after the pass
+
+
+# --- who gets a notice, and what it says ----------------------------------------------------
+
+
+def should_notify(sender: str, is_team_member: bool, internal_domains: Sequence[str]) -> bool:
+    """Only our own people: an outside `From` may be forged, and answering it is backscatter."""
+    if is_team_member:
+        return True
+    if "@" not in sender:
+        return False
+    return is_under(domain_of(sender), internal_domains)
+
+
+def compose(reason: str, detail: str, original_subject: str, candidates: Sequence[str],
+            trace: dict | None) -> tuple[str, str]:
+    """(subject, body) of the notice for one failed message."""
+    subject = " ".join((original_subject or "").split()) or "(no subject)"
+    if not candidates and trace and isinstance(trace.get("candidates"), list):
+        candidates = trace["candidates"]  # resolve's trace: [{"address": ..., ...}]
+    addresses = [_address_text(c) for c in candidates]
+    return SUBJECT_PREFIX + subject, _body(reason, detail, subject, addresses)
+
+
+def _address_text(candidate: object) -> str:
+    """A candidate as a plain address, whether a str, a trace entry or a message Address."""
+    if isinstance(candidate, dict):
+        return str(candidate.get("address") or candidate.get("email") or candidate)
+    return str(getattr(candidate, "email", candidate))
+
+
+def queue_notice(record: MessageRecord, to_address: str, subject: str, body: str,
+                 in_reply_to: str | None) -> Notice:
+    """Queue a notice; the caller's transaction makes it commit with the failed outcome."""
+    return Notice.create(record=record, to_address=to_address.strip(), subject=subject,
+                         body=body, in_reply_to=in_reply_to or None)
+
+
+# --- what each reason means and how to fix it (the resolutions of the reference documents) --
+
+_REASONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "unknown_sender": (
+        "The address you sent from is not a touchlog team member, and only team members can "
+        "log touchpoints.",
+        ("Ask a touchlog admin to add your address to the team, or to add it as an alias of "
+         "your team login, then send the message again.",)),
+    "no_customer_address": (
+        "touchlog found no customer (external) address in the message.",
+        ("When you write to a customer, put the touchpoints mailbox in Bcc or Cc.",
+         "When you forward a customer's mail, forward it with the original From/To/Cc lines.",
+         "For your own notes, put the customer's address in the subject, "
+         "e.g. \"jill@customer.com call notes\".")),
+    "plus_address": (
+        "The customer address has a +extension (a \"+something\" before the @), and touchlog "
+        "does not record such addresses.",
+        ("Use the customer's plain address, without the +extension, and send again.",)),
+    "no_account": (
+        "No account has a contact with the addresses considered, nor a contact or an email "
+        "domain at their domains.",
+        ("Make sure the address matches the contact's address in touchlog exactly, "
+         "and send again.",
+         "Or ask an admin to add the person as a contact on the right account.",
+         "Or log the touchpoint by hand.")),
+    "ambiguous_account": (
+        "Several accounts match equally well (a parent and a child account count as two), so "
+        "touchlog cannot tell which one the message belongs to.",
+        ("Keep the contact on one account only, and send again.",
+         "Or set the default flag (default_bcc) on the account that should get this mail.",
+         "Or log the touchpoint by hand.")),
+    "empty": (
+        "The message has no subject and no text, so there is nothing to log.",
+        ("Add a subject or some text (your notes) and send again.",)),
+    "parse_error": (
+        "touchlog could not read the message; it is kept, unchanged, in the failed folder.",
+        ("Send it again, or forward it as an attachment.",
+         "If that fails too, log the touchpoint by hand and tell a touchlog admin.")),
+}
+_NAMES_ONLY_FIX = ("The forwarded lines show names without addresses: forward the message as an "
+                   "attachment, or make sure the addresses appear in the From/To/Cc lines.")
+_CLOSING = ("The message is kept in the failed folder. Once fixed, send it again or ask a "
+            "touchlog admin to retry it (touchlog failures retry).\n\n"
+            "-- \ntouchlog: this notice was sent automatically.")
+
+
+def _body(reason: str, detail: str, subject: str, candidates: Sequence[str]) -> str:
+    why, fixes = _REASONS.get(reason, (
+        f"touchlog could not log the message ({reason}).",
+        ("Ask a touchlog admin: `touchlog explain` shows what was decided.",)))
+    if reason == "no_customer_address" and _says_names_only(detail):
+        fixes = (_NAMES_ONLY_FIX, *fixes)
+    considered = "\n".join(f"  - {c}" for c in candidates) or "  (none)"
+    lines = [f"Your message \"{subject}\" was not logged as a touchpoint.", "",
+             f"Why: {why}"]
+    if detail.strip():
+        lines.append(f"Detail: {' '.join(detail.split())}")
+    lines += ["", "Addresses considered:", considered, "", "How to fix it:",
+              *(f"  - {fix}" for fix in fixes), "", _CLOSING]
+    return "\n".join(lines) + "\n"
+
+
+def _says_names_only(detail: str) -> bool:
+    # The pipeline's detail for a forward whose headers lost their addresses, e.g.
+    # "forwarded headers have names only".
+    text = detail.lower()
+    return "name" in text and "only" in text
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+def send_pending(settings: Settings, now: datetime | None = None) -> NoticeReport:
+    """Send every pending notice, oldest first, within the per-sender hourly limit."""
+    if not settings.notify.enabled:
+        return NoticeReport(pending=_pending_query().count())
+    now = _naive_utc(now)
+    batch = _Batch(settings, now)
+    try:
+        # Read the queue first: rows are updated one by one while we go.
+        for notice in list(_pending_query().order_by(Notice.id)):
+            batch.handle(notice)
+    finally:
+        batch.close()
+    return NoticeReport(sent=batch.sent, suppressed=batch.suppressed, failed=batch.failed,
+                        pending=_pending_query().count())
+
+
+class _Batch:
+    """One pass over the queue with at most one SMTP connection, opened only when needed."""
+
+    def __init__(self, settings: Settings, now: datetime) -> None:
+        self.settings, self.now = settings, now
+        self.smtp: smtplib.SMTP | None = None
+        self.down = ""  # why the server is unreachable; once set, nothing more is tried
+        self.sent = self.suppressed = self.failed = 0
+
+    def handle(self, notice: Notice) -> None:
+        limit = self.settings.notify.max_per_sender_per_hour
+        if _sent_last_hour(notice.to_address, self.now) >= limit:
+            _mark(notice, "suppressed")
+            self.suppressed += 1
+            log.info("notice %s to %s suppressed: hourly limit", notice.id, notice.to_address)
+            return
+        error = self.down or self._send(notice)
+        if error:
+            _mark(notice, "pending", error=error)
+            self.failed += 1
+            log.warning("notice %s to %s not sent: %s", notice.id, notice.to_address, error)
+        else:
+            _mark(notice, "sent", sent_at=self.now)
+            self.sent += 1
+            log.info("notice %s sent to %s", notice.id, notice.to_address)
+
+    def _send(self, notice: Notice) -> str:
+        """'' when the server took the notice, else why not (and the connection is given up
+        when the failure is not this notice's own)."""
+        try:
+            if self.smtp is None:
+                self.smtp = _open(self.settings.notify, self.settings)
+            self.smtp.send_message(build_message(notice, self.settings.notify, self.now))
+            return ""
+        except (NoticeError, ConfigError) as exc:  # no password is as bad as no server
+            self.down = str(exc)
+            return self.down
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
+                smtplib.SMTPDataError, smtplib.SMTPNotSupportedError) as exc:
+            if self.smtp is not None and self.smtp.sock is None:
+                self.smtp = None  # the server hung up after a 421: reconnect for the next one
+            return _one_line(f"refused: {_smtp_text(exc)}")
+        except (smtplib.SMTPException, OSError) as exc:
+            # The connection dropped mid-pass: the rest would fail the same way.
+            self.down = _one_line(f"smtp {_where(self.settings.notify)}: connection lost: {exc}")
+            if self.smtp is not None:
+                self.smtp.close()
+            self.smtp = None
+            return self.down
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            _quit(self.smtp)
+
+
+def build_message(notice: Notice, notify: NotifySettings, now: datetime) -> EmailMessage:
+    """The notice as mail: plain text, marked as an auto-reply in the original's thread."""
+    msg = EmailMessage()
+    msg["From"] = formataddr(("touchlog", notify.from_address))
+    msg["To"] = notice.to_address
+    msg["Subject"] = notice.subject
+    msg["Date"] = format_datetime(now.replace(tzinfo=UTC))
+    msg["Message-ID"] = _notice_message_id(notice, notify.from_address)
+    if notice.in_reply_to:
+        original = "<" + notice.in_reply_to.strip().strip("<>") + ">"
+        msg["In-Reply-To"] = original
+        msg["References"] = original
+    # RFC 3834 marks, so vacation responders and the like do not answer the notice.
+    msg["Auto-Submitted"] = "auto-replied"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg[NOTICE_HEADER] = "1"
+    msg.set_content(notice.body)
+    return msg
+
+
+def check_smtp(settings: Settings) -> str:
+    """Connect, secure, log in and QUIT: one line saying it works, else NoticeError."""
+    notify = settings.notify
+    smtp = _open(notify, settings)
+    _quit(smtp)
+    return f"smtp {_where(notify)} ok ({notify.smtp_tls})"
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _pending_query() -> ModelSelect:
+    return Notice.select().where(Notice.status == "pending")
+
+
+def _sent_last_hour(address: str, now: datetime) -> int:
+    return (Notice.select()
+            .where(Notice.status == "sent",
+                   fn.LOWER(Notice.to_address) == address.lower(),
+                   Notice.sent_at > now - RATE_WINDOW)
+            .count())
+
+
+def _mark(notice: Notice, status: str, error: str = "", sent_at: datetime | None = None) -> None:
+    notice.status = status
+    if status != "suppressed":
+        notice.attempts += 1
+        notice.last_error = error
+    notice.sent_at = sent_at
+    notice.save()
+
+
+def _open(notify: NotifySettings, settings: Settings) -> smtplib.SMTP:
+    """A connected, secured and logged-in session; NoticeError names the step that failed."""
+    with _step(notify, "cannot connect"):
+        if notify.smtp_tls == "ssl":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                notify.smtp_host, notify.smtp_port, timeout=SMTP_TIMEOUT,
+                context=_tls_context(notify, settings))
+        else:
+            smtp = smtplib.SMTP(notify.smtp_host, notify.smtp_port, timeout=SMTP_TIMEOUT)
+    try:
+        if notify.smtp_tls == "starttls":
+            with _step(notify, "STARTTLS failed"):
+                smtp.starttls(context=_tls_context(notify, settings))
+        if notify.smtp_username:
+            with _step(notify, f"login as {notify.smtp_username} failed"):
+                smtp.login(notify.smtp_username, settings.smtp_password())
+    except NoticeError:
+        _quit(smtp)
+        raise
+    return smtp
+
+
+@contextmanager
+def _step(notify: NotifySettings, what: str) -> Iterator[None]:
+    try:
+        yield
+    except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+        text = _smtp_text(exc) if isinstance(exc, smtplib.SMTPException) else str(exc)
+        raise NoticeError(_one_line(f"smtp {_where(notify)}: {what}: {text}")) from None
+
+
+def _tls_context(notify: NotifySettings, settings: Settings) -> ssl.SSLContext:
+    cafile = str(settings.base_dir / notify.ca_file) if notify.ca_file else None
+    context = ssl.create_default_context(cafile=cafile)
+    if not notify.verify_tls:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+def _notice_message_id(notice: Notice, from_address: str) -> str:
+    # Stable per notice: if a crash comes between the server's OK and our commit, the resent
+    # copy has the same Message-ID and mail clients show it once.
+    token = hashlib.sha256(f"{notice.record_id}:{notice.created_at}".encode()).hexdigest()[:12]
+    return f"<{NOTICE_ID_PREFIX}{notice.id}.{token}@{domain_of(from_address) or 'touchlog'}>"
+
+
+def _smtp_text(exc: smtplib.SMTPException) -> str:
+    """The server's own words: code and text (one reply per refused recipient)."""
+    replies = list(getattr(exc, "recipients", {}).values()) or [
+        (getattr(exc, "smtp_code", ""), getattr(exc, "smtp_error", str(exc)))]
+    return "; ".join(f"{code} {_decoded(text)}".strip() for code, text in replies)
+
+
+def _decoded(text: bytes | str) -> str:
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+
+
+def _where(notify: NotifySettings) -> str:
+    return f"{notify.smtp_host}:{notify.smtp_port}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _naive_utc(now: datetime | None) -> datetime:
+    if now is None:
+        return utcnow()
+    if now.tzinfo is not None:
+        return now.astimezone(UTC).replace(tzinfo=None)
+    return now
