@@ -1,0 +1,86 @@
+"""Small builders for test mail and a test directory, so each test says only what matters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from poller.settings import Settings, settings_from_dict
+
+TEAM_CSV = """email,name,role,aliases
+sam@ourco.com,Sam Seller,user,sam.alias@ourco.com;Sam.S@sales.ourco.com
+ann@ourco.com,Ann Admin,admin,
+"""
+ACCOUNTS_CSV = """account_id,name,parent_id,email_domains,default_bcc,contact_matches_only
+ACME,Acme Corp,,acme.com,false,false
+ROAD,Roadrunner Inc,,,false,false
+GLOBEX,Globex,,globex.com,false,false
+GLOBEX-EU,Globex Europe,GLOBEX,,false,false
+INITECH,Initech,,initech.com,false,false
+INITECH2,Initech Labs,,initech.com,false,false
+"""
+USERS_CSV = """email,account_id,last_activity
+wile@acme.com,ACME,2026-01-10
+beep@road.com,ROAD,2026-02-01
+hank@globex.com,GLOBEX,2026-03-01
+hank@globex.com,GLOBEX-EU,2026-04-01
+"""
+
+
+def write_directory(folder: Path, team: str = TEAM_CSV, accounts: str = ACCOUNTS_CSV,
+                    users: str = USERS_CSV) -> dict[str, Path]:
+    paths = {}
+    for name, text in (("team", team), ("accounts", accounts), ("users", users)):
+        paths[name] = folder / f"{name}.csv"
+        paths[name].write_text(text)
+    return paths
+
+
+def import_directory(folder: Path, **csv_texts: str) -> None:
+    from store import directory
+
+    paths = write_directory(folder, **csv_texts)
+    directory.import_team(paths["team"])
+    directory.import_accounts(paths["accounts"])
+    directory.import_users(paths["users"])
+
+
+def make_mail(sender: str = "Sam Seller <sam@ourco.com>", to: str | None = None,
+              cc: str | None = None, subject: str = "Pricing follow-up",
+              body: str = "Hi Wile, here is the pricing we discussed.",
+              date: datetime | None = datetime(2026, 11, 2, 14, 30, tzinfo=UTC),
+              message_id: str | None = None, headers: dict[str, str] | None = None,
+              html: str | None = None) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    if to:
+        msg["To"] = to
+    if cc:
+        msg["Cc"] = cc
+    msg["Subject"] = subject
+    if date is not None:
+        msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = message_id or make_msgid(domain="ourco.com")
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content(body)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
+    return bytes(msg)
+
+
+def settings_for(folder: Path, imap: dict | None = None, smtp: dict | None = None,
+                 **touchpoints: object) -> Settings:
+    raw: dict = {
+        "database": {"url": f"sqlite:///{folder / 'touchlog.db'}"},
+        "touchpoints": {"mailbox_address": "touchpoints@ourco.com",
+                        "internal_domains": ["ourco.com"], **touchpoints},
+        "notify": {"enabled": False},
+    }
+    if imap:
+        raw["mailbox"] = imap
+    if smtp:
+        raw["notify"] = {"enabled": True, **smtp}
+    return settings_from_dict(raw, base_dir=folder)

@@ -1,0 +1,119 @@
+"""The command line without IMAP: process, explain, touchpoints, import, errors, help."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from tests.builders import make_mail, write_directory
+
+SETTINGS = """
+[database]
+url = "sqlite:///touchlog.db"
+[touchpoints]
+mailbox_address = "touchpoints@ourco.com"
+internal_domains = ["ourco.com"]
+[notify]
+enabled = false
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    (tmp_path / "settings.toml").write_text(SETTINGS)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TOUCHLOG_CONFIG", raising=False)
+    paths = write_directory(tmp_path)
+    run = CliRunner()
+    for kind in ("team", "accounts", "users"):
+        result = run.invoke(main, ["import", kind, str(paths[kind])], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    return tmp_path
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_import_reports_rows(workdir):
+    result = invoke("import", "users", str(workdir / "users.csv"))
+    assert result.exit_code == 0
+    assert "users: 4 rows" in result.output
+
+
+def test_import_bad_row_names_the_line_and_exits_1(workdir):
+    bad = workdir / "bad_users.csv"
+    bad.write_text("email,account_id,last_activity\nok@acme.com,ACME,\nx@y.com,NOPE,\n")
+    result = CliRunner().invoke(main, ["import", "users", str(bad)])
+    assert result.exit_code == 1
+    assert "line 3" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_process_dry_run_prints_decision_and_writes_nothing(workdir):
+    eml = workdir / "copy.eml"
+    eml.write_bytes(make_mail(to="Wile E. Coyote <wile@acme.com>",
+                              message_id="<dry-1@ourco.com>"))
+    result = invoke("process", str(eml), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "outcome:  logged (contact)" in result.output
+    assert "account:  ACME" in result.output
+    assert "wile@acme.com" in result.output
+    assert json.loads(invoke("touchpoints", "--format", "json").output) == []
+
+
+def test_process_logs_and_explain_tells_why(workdir):
+    eml = workdir / "copy.eml"
+    eml.write_bytes(make_mail(to="wile@acme.com", message_id="<log-1@ourco.com>"))
+    assert "recorded: logged as touchpoint 1" in invoke("process", str(eml)).output
+    rows = json.loads(invoke("touchpoints", "--format", "json").output)
+    assert [(r["account_id"], r["rule"], r["scenario"], r["creator"]) for r in rows] == [
+        ("ACME", "contact", "copy", "sam@ourco.com")]
+    assert set(rows[0]) == {"id", "account_id", "type", "flow", "reasons", "occurred_at",
+                            "subject", "content", "creator", "participants", "attachments",
+                            "message_id", "scenario", "rule", "thread_id"}
+    assert rows[0]["occurred_at"] == "2026-11-02T14:30:00Z"
+    for key in ("1", "log-1@ourco.com"):
+        out = invoke("explain", key).output
+        assert "wile@acme.com" in out and "contact" in out, out
+
+
+def test_process_twice_logs_once(workdir):
+    eml = workdir / "copy.eml"
+    eml.write_bytes(make_mail(to="wile@acme.com", message_id="<twice@ourco.com>"))
+    invoke("process", str(eml))
+    assert "skipped (duplicate)" in invoke("process", str(eml)).output
+    assert len(json.loads(invoke("touchpoints", "--format", "json").output)) == 1
+
+
+def test_touchpoints_filters_by_account_and_limit(workdir):
+    for n, to in enumerate(["wile@acme.com", "beep@road.com", "wile@acme.com"]):
+        eml = workdir / f"m{n}.eml"
+        eml.write_bytes(make_mail(to=to, message_id=f"<tp-{n}@ourco.com>"))
+        invoke("process", str(eml))
+    acme = json.loads(invoke("touchpoints", "--account", "ACME", "--format", "json").output)
+    assert [r["account_id"] for r in acme] == ["ACME", "ACME"]
+    assert len(json.loads(invoke("touchpoints", "--limit", "1", "--format", "json").output)) == 1
+
+
+def test_wrong_setting_is_one_line_exit_1(tmp_path):
+    (tmp_path / "s.toml").write_text("[mailbox]\nport = 'x'\n")
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "s.toml"), "touchpoints"])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"touchlog: {tmp_path / 's.toml'}: mailbox.port must be " \
+                                    "a whole number, not 'x'"
+
+
+def test_usage_error_exits_2(workdir):
+    assert CliRunner().invoke(main, ["failures", "retry"]).exit_code == 2
+
+
+@pytest.mark.parametrize("command", ["poll", "process", "explain", "touchpoints", "failures",
+                                     "import", "check", "runs"])
+def test_every_command_has_help(command):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0
+    assert len(result.output.splitlines()) > 3
