@@ -1,0 +1,49 @@
+# touchlog: `make test` and `make demo` work on a fresh Debian 12 machine (as root they install
+# dovecot-imapd themselves). Python 3.11+ must be on PATH as python3 (or pass PYTHON=...).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: venv deps test demo bench bench-tiny clean
+
+venv: $(BIN)/touchlog
+
+# Re-installed when pyproject.toml changes; the stamp is the entry point pip writes.
+$(BIN)/touchlog: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "touchlog needs Python 3.11+, $(PYTHON) is " + sys.version.split()[0])'
+	@# Debian's python3 lacks the venv module until python3-venv is installed.
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { [ "$$(id -u)" = 0 ] && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+# The IMAP tests and the demo run a real Dovecot; CI installs it here when missing.
+deps:
+	@if [ -x /usr/sbin/dovecot ]; then echo "dovecot: $$(/usr/sbin/dovecot --version)"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing dovecot-imapd"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd openssl; \
+	else echo "warning: /usr/sbin/dovecot missing and not root: IMAP tests will be skipped" \
+		"(sudo apt-get install dovecot-imapd)" >&2; fi
+
+test: venv deps
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+demo: venv deps
+	./demo/run.sh
+
+bench: venv
+	@set -e; for f in bench/bench_*.py; do [ -e "$$f" ] || continue; \
+		echo "== $$f"; $(BIN)/python "$$f"; done
+
+# Every benchmark at a tiny size: checks they still run, measures nothing.
+bench-tiny: venv
+	@set -e; found=0; for f in bench/bench_*.py; do [ -e "$$f" ] || continue; found=1; \
+		echo "== $$f --size tiny"; $(BIN)/python "$$f" --size tiny; done; \
+	[ $$found = 1 ] || echo "no bench/bench_*.py yet"
+
+clean:
+	rm -rf $(VENV) demo/run .pytest_cache .ruff_cache *.egg-info build
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

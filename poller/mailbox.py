@@ -1,0 +1,290 @@
+"""The IMAP session: folders, PEEK fetches in batches, keywords and moves (imapclient, UIDs only).
+
+Folder names come in the settings' form ("Touchpoints/Logged") and are translated to the
+server's delimiter and personal namespace prefix here, so callers never see either. Every
+imapclient, socket or TLS error leaves this module as one MailboxError line naming the server.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
+
+from imapclient import IMAPClient
+from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
+
+from poller.errors import MailboxError
+from poller.imapwire import (
+    MAX_UIDS_PER_COMMAND,
+    FolderEntry,
+    decode_words,
+    describe,
+    expand_uid_set,
+    flags_of,
+    folder_entry,
+    selectable,
+    text_of,
+    tls_context,
+    uid_chunks,
+    uid_set,
+    utc,
+)
+from poller.settings import MailboxSettings
+
+__all__ = ["Fetched", "FolderEntry", "Mailbox", "decode_words", "describe", "uid_set"]
+
+log = logging.getLogger(__name__)
+
+DELETED = b"\\Deleted"
+
+
+@dataclass(frozen=True)
+class Fetched:
+    uid: int
+    raw: bytes
+    internal_date: datetime | None  # UTC-aware
+    flags: tuple[str, ...]
+
+
+class Mailbox:
+    """One logged-in IMAP session. Use `Mailbox.connect(...)` and close it (or `with`)."""
+
+    def __init__(self, client: IMAPClient, settings: MailboxSettings,
+                 use_move: bool | None = None, use_uidplus: bool | None = None) -> None:
+        self._client = client
+        self.settings = settings
+        self.where = f"imap {settings.host}:{settings.port}"
+        # None: follow the server's capabilities; False forces the COPY/EXPUNGE fallback.
+        self._use_move = use_move
+        self._use_uidplus = use_uidplus
+        self._selected: tuple[str, bool] | None = None  # (server name, read-only)
+        self._namespace: tuple[str, str | None] | None = None  # (prefix, delimiter)
+
+    @classmethod
+    def connect(cls, settings: MailboxSettings, password: str, timeout: float = 30.0,
+                use_move: bool | None = None, use_uidplus: bool | None = None) -> Mailbox:
+        where = f"imap {settings.host}:{settings.port}"
+        context = tls_context(settings) if settings.tls != "none" else None
+        try:
+            client = IMAPClient(settings.host, port=settings.port, ssl=settings.tls == "ssl",
+                                ssl_context=context, timeout=timeout)
+            # imaplib's debug formatting of every literal triples the fetch cost (SPEC 7).
+            client._imap.debug = 0
+            client.normalise_times = False  # aware datetimes, not naive local time
+            if settings.tls == "starttls":
+                client.starttls(context)
+        except CapabilityError:
+            raise MailboxError(f"{where}: server does not offer STARTTLS") from None
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"{where}: {describe(exc)}") from None
+        try:
+            client.login(settings.username, password)
+        except LoginError:
+            client.shutdown()
+            raise MailboxError(f"{where}: login refused for {settings.username}") from None
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"{where}: login failed: {describe(exc)}") from None
+        return cls(client, settings, use_move, use_uidplus)
+
+    # --- session ------------------------------------------------------------------------------
+
+    def __enter__(self) -> Mailbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Log out; a connection that is already gone is not an error here."""
+        try:
+            self._client.logout()
+        except Exception:  # the session is over either way
+            with suppress(Exception):
+                self._client.shutdown()
+
+    logout = close
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        with self._guard("capability"):
+            return tuple(c.decode("ascii", "replace") for c in self._client.capabilities())
+
+    @property
+    def has_move(self) -> bool:
+        if self._use_move is not None:
+            return self._use_move
+        return "MOVE" in self.capabilities
+
+    @property
+    def has_uidplus(self) -> bool:
+        if self._use_uidplus is not None:
+            return self._use_uidplus
+        return "UIDPLUS" in self.capabilities
+
+    @contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"{self.where}: {what}: {describe(exc)}") from exc
+
+    # --- folders ------------------------------------------------------------------------------
+
+    def folder_name(self, name: str) -> str:
+        """A settings name ("Touchpoints/Logged") as this server spells it."""
+        if name.upper() == "INBOX":
+            return "INBOX"
+        prefix, delimiter = self._server_namespace()
+        server = name.strip("/")
+        if delimiter and delimiter != "/":
+            server = server.replace("/", delimiter)
+        if prefix and not server.startswith(prefix) and server.upper() != prefix.upper():
+            server = prefix + server
+        return server
+
+    def _server_namespace(self) -> tuple[str, str | None]:
+        if self._namespace is None:
+            with self._guard("list folders"):
+                listing = self._client.list_folders("", "")
+                prefix = ""
+                if "NAMESPACE" in self.capabilities:
+                    personal = self._client.namespace().personal or ()
+                    prefix = personal[0][0] if personal else ""
+            delimiter = listing[0][1] if listing else None
+            self._namespace = (prefix, text_of(delimiter) or None)
+        return self._namespace
+
+    def _folders(self) -> dict[str, tuple[bytes, ...]]:
+        """Server folder name -> its LIST flags."""
+        with self._guard("list folders"):
+            return {name: tuple(flags) for flags, _, name in self._client.list_folders()}
+
+    def missing_folders(self, *names: str) -> list[str]:
+        """The names (as given) that are not selectable folders on the server."""
+        folders = self._folders()
+        return [n for n in names if not selectable(folders, self.folder_name(n))]
+
+    def ensure_folders(self, *names: str) -> None:
+        """Create each folder with its parents when missing, and subscribe it."""
+        folders = self._folders()
+        for name in names:
+            parts = name.strip("/").split("/")
+            for depth in range(1, len(parts) + 1):
+                server = self.folder_name("/".join(parts[:depth]))
+                leaf = depth == len(parts)
+                if server in folders and (not leaf or selectable(folders, server)):
+                    continue
+                self._create(server)
+                folders = self._folders()
+            with self._guard(f"subscribe {self.folder_name(name)}"):
+                self._client.subscribe_folder(self.folder_name(name))
+
+    def _create(self, server: str) -> None:
+        try:
+            self._client.create_folder(server)
+        except (IMAPClientError, OSError) as exc:
+            # Another worker may have created it meanwhile: only a still-missing folder is an error.
+            if not selectable(self._folders(), server):
+                raise MailboxError(f"{self.where}: create folder {server}: "
+                                   f"{describe(exc)}") from exc
+
+    def _select(self, folder: str, readonly: bool = False, fresh: bool = False) -> str:
+        name = self.folder_name(folder)
+        current = self._selected
+        if fresh or current is None or current[0] != name or (current[1] and not readonly):
+            self._selected = None
+            with self._guard(f"select folder {name}"):
+                self._client.select_folder(name, readonly=readonly)
+            self._selected = (name, readonly)
+        return name
+
+    # --- messages -----------------------------------------------------------------------------
+
+    def uids(self, folder: str) -> list[int]:
+        """UIDs of the messages not marked \\Deleted, oldest first (selects read-write)."""
+        name = self._select(folder, fresh=True)
+        with self._guard(f"search {name}"):
+            return sorted(self._client.search(["UNDELETED"]))
+
+    def fetch(self, folder: str, uids: Sequence[int], batch_size: int) -> Iterator[Fetched]:
+        """Whole messages, `batch_size` UIDs a command, without setting \\Seen; vanished UIDs
+        are skipped."""
+        name = self._select(folder)
+        for start in range(0, len(uids), batch_size):
+            chunk = list(uids[start:start + batch_size])
+            with self._guard(f"fetch from {name}"):
+                # A list, not a set string: imapclient keeps only the UIDs it was given.
+                data = self._client.fetch(chunk, [b"BODY.PEEK[]", b"INTERNALDATE", b"FLAGS"])
+            for uid in chunk:
+                item = data.get(uid)
+                if item is None or b"BODY[]" not in item:
+                    continue
+                yield Fetched(uid=uid, raw=bytes(item[b"BODY[]"]),
+                              internal_date=utc(item.get(b"INTERNALDATE")),
+                              flags=flags_of(item.get(b"FLAGS", ())))
+
+    def fetch_raw(self, folder: str, uid: int) -> bytes | None:
+        name = self._select(folder, readonly=True)
+        with self._guard(f"fetch from {name}"):
+            data = self._client.fetch([uid], [b"BODY.PEEK[]"])
+        item = data.get(uid)
+        return bytes(item[b"BODY[]"]) if item and b"BODY[]" in item else None
+
+    def add_keyword(self, folder: str, uids: Iterable[int], keyword: str) -> None:
+        name = self._select(folder)
+        for chunk in uid_chunks(uids):
+            with self._guard(f"flag {keyword} in {name}"):
+                self._client.add_flags(chunk, [keyword], silent=True)
+
+    def remove_keywords(self, folder: str, uids: Iterable[int], keywords: Iterable[str]) -> None:
+        name = self._select(folder)
+        keywords = list(keywords)
+        for chunk in uid_chunks(uids):
+            with self._guard(f"unflag {' '.join(keywords)} in {name}"):
+                self._client.remove_flags(chunk, keywords, silent=True)
+
+    def move(self, folder: str, uids: Iterable[int], dest: str) -> None:
+        """Move exactly these UIDs: one MOVE per set, else COPY + \\Deleted + UID EXPUNGE."""
+        name = self._select(folder)
+        target = self.folder_name(dest)
+        for chunk in uid_chunks(uids):
+            if self.has_move:
+                with self._guard(f"move {name} to {target}"):
+                    self._client.move(chunk, target)
+                continue
+            with self._guard(f"copy {name} to {target}"):
+                self._client.copy(chunk, target)
+                self._client.add_flags(chunk, [DELETED], silent=True)
+            self._expunge(name, chunk)
+
+    def _expunge(self, name: str, chunk: str) -> None:
+        with self._guard(f"expunge {name}"):
+            if self.has_uidplus:
+                self._client.uid_expunge(chunk)
+                return
+            # Without UIDPLUS, EXPUNGE removes every \Deleted message, also ones another client
+            # marked and may still undelete: expunge only when all of them are ours. Otherwise
+            # ours stay marked \Deleted; uids() never returns them, so nothing is done twice.
+            ours = expand_uid_set(chunk)
+            others = set(self._client.search(["DELETED"])) - ours
+            if others:
+                log.warning("%s: %d moved message(s) left \\Deleted in %s: no UIDPLUS and "
+                            "others are marked too", self.where, len(ours), name)
+                return
+            self._client.expunge()
+
+    def list_entries(self, folder: str) -> list[FolderEntry]:
+        """Envelope, flags and date of every message in the folder, by UID."""
+        name = self._select(folder, readonly=True, fresh=True)
+        entries = []
+        with self._guard(f"list messages in {name}"):
+            uids = sorted(self._client.search(["ALL"]))
+            for start in range(0, len(uids), MAX_UIDS_PER_COMMAND):
+                chunk = uids[start:start + MAX_UIDS_PER_COMMAND]
+                data = self._client.fetch(chunk, [b"ENVELOPE", b"FLAGS", b"INTERNALDATE"])
+                entries += [folder_entry(uid, data[uid]) for uid in chunk
+                            if b"ENVELOPE" in data.get(uid, {})]
+        return entries
