@@ -1,0 +1,94 @@
+"""A resolution trace (poller.resolve) in plain words: what `touchlog explain` prints.
+
+Reads only the trace's JSON, so a trace stored months ago still explains itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def explain(trace: dict[str, Any]) -> list[str]:
+    """The trace as plain sentences, one per step, ending with the decision."""
+    names = trace.get("names", {})
+    lines = [_candidates_line(trace.get("candidates", []))]
+    lines += [_candidate_note(c) for c in trace.get("candidates", []) if c.get("note")]
+    lines += [_step_line(step, names) for step in trace.get("steps", [])]
+    if trace.get("account_id"):
+        acc = trace["account_id"]
+        lines.append(f"decided: {_label(acc, names)} ({acc}) by rule {trace.get('rule')}")
+    elif trace.get("reason"):
+        lines.append(f"not logged: {trace['reason']}: {trace.get('detail', '')}".rstrip(": "))
+    return lines
+
+
+def _candidates_line(candidates: list[dict[str, Any]]) -> str:
+    if not candidates:
+        return "no customer address was found"
+    return "customer addresses, in order: " + ", ".join(c["address"] for c in candidates)
+
+
+def _candidate_note(c: dict[str, Any]) -> str:
+    return {"plus_rejected": f"{c['address']} has a +extension: not used (plus_addresses = reject)",
+            "plus_stripped": f"{c['address']} is looked up as {c['lookup']} "
+                             "(plus_addresses = strip)",
+            "repeated": f"{c['address']} repeats an earlier address"}.get(c["note"], "")
+
+
+def _step_line(step: dict[str, Any], names: dict[str, str]) -> str:
+    rule, result = step.get("rule"), step.get("result")
+    if rule == "contact":
+        return _contact_line(step, names)
+    if rule == "domain":
+        return _domain_line(step, names)
+    history = step.get("accounts", {})
+    who = ("the sender's touchpoints" if rule == "sender_history" else
+           f"touchpoints by anyone at {step.get('domain')} since {_when(step.get('since'))}")
+    if not history:
+        return f"{who}: none on these accounts"
+    seen = "; ".join(f"{_label(acc, names)} {_when(ts)}" for acc, ts in history.items())
+    return f"{who}, latest per account: {seen}{_arrow(result)}"
+
+
+def _contact_line(step: dict[str, Any], names: dict[str, str]) -> str:
+    links = step.get("accounts", [])
+    if not links:
+        return f"{step['address']} is not a contact of any account"
+    if len(links) == 1:
+        return (f"{step['address']} is a contact of 1 account: "
+                f"{_label(links[0]['account_id'], names)}{_arrow(step.get('result'))}")
+    shown = ", ".join(_link_words(link, names) for link in links)
+    return (f"{step['address']} is a contact of {len(links)} accounts: {shown}"
+            f"{_arrow(step.get('result'))}")
+
+
+def _link_words(link: dict[str, Any], names: dict[str, str]) -> str:
+    default = " (default_bcc)" if link.get("default_bcc") else ""
+    when = _when(link["last_activity"])
+    return f"{_label(link['account_id'], names)}{default} last active {when}"
+
+
+def _domain_line(step: dict[str, Any], names: dict[str, str]) -> str:
+    domain, accounts = step["domain"], step.get("accounts", [])
+    if step.get("result") == "personal_domain":
+        return f"{domain} is a personal mail domain: never used for a domain match"
+    if not accounts:
+        return f"no account has the domain {domain}"
+    shown = ", ".join(_label(acc, names) for acc in accounts)
+    if step.get("result") == "tie":
+        return f"{len(accounts)} accounts have the domain {domain}: {shown} → tie-break"
+    return f"1 account has the domain {domain}: {shown}{_arrow(step.get('result'))}"
+
+
+def _arrow(result: str | None) -> str:
+    if result == "ambiguous_account":
+        return " → ambiguous_account"
+    return f" → rule {result}" if result and result != "none" else ""
+
+
+def _label(account_id: str, names: dict[str, str]) -> str:
+    return names.get(account_id) or account_id
+
+
+def _when(value: str | None) -> str:
+    return value.replace("T", " ") if value else "unknown"
