@@ -58,8 +58,8 @@ class Verdict:
     understanding: Understanding | None = None
     decision: Decision | None = None
     existing: MessageRecord | None = None
-    # True when the ledger already holds this very outcome (a crash came between commit and
-    # move): nothing is written again, the message is only moved.
+    # True when the ledger already holds what there is to say (a duplicate, or a crash came
+    # between commit and move): nothing is written again, the message is only moved.
     replay: bool = False
 
     @property
@@ -127,9 +127,10 @@ def _against_ledger(v: Verdict, source: Source) -> Verdict:
 
 def _already_handled(base: Verdict, existing: MessageRecord, source: Source) -> Verdict | None:
     if existing.outcome in ("logged", "skipped"):
-        same = existing.uid == source.uid and existing.mailbox == source.mailbox
-        return replace(base, outcome="skipped", reason="duplicate", replay=same,
-                       detail=f"already {existing.outcome} as record {existing.id}")
+        # A second copy, or this very message after a crash before its move: nothing to write.
+        return replace(base, outcome="skipped", reason="duplicate", replay=True,
+                       existing=existing,
+                       detail=f"already {existing.outcome} ({existing.reason})")
     if existing.uid is not None and existing.uid == source.uid \
             and existing.mailbox == source.mailbox:
         # Committed as failed, then the move did not happen: do not notify twice.
@@ -198,7 +199,7 @@ def _parse_error(raw: bytes, error: str) -> Verdict:
 def commit(v: Verdict, ctx: Context, source: Source, notify: bool = True) -> Outcome:
     """Write what was decided in one transaction; the caller moves the message afterwards."""
     if v.replay:
-        return _outcome(v, v.existing.touchpoint_id if v.existing else None)
+        return _outcome(v, None)
     attachments = _keep_attachments(v, ctx) if v.outcome == "logged" else ()
     try:
         with database.atomic():

@@ -37,13 +37,16 @@ class PollReport:
         self.reasons[f"{outcome.outcome}:{outcome.reason}"] += 1
 
     def summary(self) -> str:
-        parts = [f"{name} {self.counts.get(name, 0)}" for name in ("logged", "skipped", "failed")]
+        """`logged 3, skipped 1 (auto_generated 1), failed 1 (no_account 1)`"""
+        parts = []
+        for name in ("logged", "skipped", "failed"):
+            why = ", ".join(f"{key.split(':', 1)[1]} {n}"
+                            for key, n in sorted(self.reasons.items())
+                            if key.startswith(name + ":") and name != "logged")
+            parts.append(f"{name} {self.counts.get(name, 0)}" + (f" ({why})" if why else ""))
         if self.counts.get("error"):
             parts.append(f"errors {self.counts['error']}")
-        line = ", ".join(parts)
-        details = ", ".join(f"{k.split(':', 1)[1]} {n}" for k, n in sorted(self.reasons.items())
-                            if not k.startswith("logged:"))
-        return f"{line} ({details})" if details else line
+        return ", ".join(parts)
 
 
 Progress = Callable[[int, int], None]

@@ -147,9 +147,19 @@ def settings_from_dict(raw: dict[str, Any], base_dir: Path = Path("."),
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: [{name}] must be a table")
         sections[name] = _section(name, SECTIONS[name], value, source)
-    settings = Settings(**sections, base_dir=base_dir)
+    settings = _with_paths_resolved(Settings(**sections, base_dir=base_dir))
     _check_cross_keys(settings, source)
     return settings
+
+
+def _with_paths_resolved(settings: Settings) -> Settings:
+    """CA files are relative to the settings file, like every other path in it."""
+    def resolved(section: Any) -> Any:
+        if not section.ca_file:
+            return section
+        return dataclasses.replace(section, ca_file=str(settings.base_dir / section.ca_file))
+    return dataclasses.replace(settings, mailbox=resolved(settings.mailbox),
+                               notify=resolved(settings.notify))
 
 
 def _section(name: str, cls: Any, values: dict[str, Any], source: str) -> Any:

@@ -21,6 +21,7 @@ from imapclient import IMAPClient
 from peewee import Database
 
 from poller.settings import MailboxSettings
+from tests.smtpsink import SmtpSink
 from tools.dovecot import DOVECOT, Dovecot
 
 PASSWORD = "s3cret-Pw"
@@ -155,3 +156,33 @@ def tmp_db(tmp_path: Path) -> Iterator[Database]:
     db = open_database("sqlite:///" + str(tmp_path / "t.db"))
     yield db
     db.close()
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) on a free loopback port, keeping what it receives."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def world(imap: ImapAccount, tmp_path: Path):
+    """touchlog installed in a folder against a fresh IMAP user, directory imported."""
+    from tests.world import World
+
+    w = World(tmp_path, imap)
+    w.write_settings()
+    w.import_directory()
+    return w
+
+
+@pytest.fixture
+def world_with_smtp(imap: ImapAccount, tmp_path: Path, smtp_sink: SmtpSink):
+    """As `world`, with notices on and sent to a real SMTP sink."""
+    from tests.world import World
+
+    w = World(tmp_path, imap, smtp=smtp_sink)
+    w.write_settings()
+    w.import_directory()
+    return w

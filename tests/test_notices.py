@@ -37,13 +37,6 @@ def db(tmp_path):
     database.close()
 
 
-@pytest.fixture
-def smtp_sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
 def settings_for(sink: SmtpSink, base_dir: Path = Path("."), **notify: object) -> Settings:
     values = {"smtp_host": sink.host, "smtp_port": sink.port, "smtp_tls": "none",
               "from_address": "touchpoints@ourco.com", **notify}

@@ -1,0 +1,79 @@
+"""A whole touchlog installation for end-to-end tests, driven the way a user drives it:
+a settings.toml in a folder, the directory imported from CSV, and the `touchlog` commands."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from cli import main
+from tests.builders import write_directory
+from tests.conftest import PASSWORD_ENV, ImapAccount
+from tests.smtpsink import SmtpSink
+
+
+@dataclass
+class World:
+    folder: Path
+    imap: ImapAccount
+    smtp: SmtpSink | None = None
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def config(self) -> Path:
+        return self.folder / "settings.toml"
+
+    def write_settings(self, **sections: dict[str, Any]) -> None:
+        mailbox = self.imap.settings()
+        values: dict[str, dict[str, Any]] = {
+            "mailbox": {"host": mailbox.host, "port": mailbox.port, "tls": "none",
+                        "username": mailbox.username, "password_env": PASSWORD_ENV,
+                        "batch_size": 50},
+            "database": {"url": "sqlite:///touchlog.db"},
+            "touchpoints": {"mailbox_address": "touchpoints@ourco.com",
+                            "internal_domains": ["ourco.com"]},
+            "notify": {"enabled": False},
+            "schedule": {"interval_seconds": 1},
+        }
+        if self.smtp is not None:
+            values["notify"] = {"enabled": True, "smtp_host": self.smtp.host,
+                                "smtp_port": self.smtp.port, "smtp_tls": "none",
+                                "from_address": "touchpoints@ourco.com"}
+        for name, section in sections.items():
+            values.setdefault(name, {}).update(section)
+        self.config.write_text(_toml(values))
+
+    def touchlog(self, *args: str, expect: int | None = 0) -> Result:
+        result = CliRunner().invoke(main, ["--config", str(self.config), *args])
+        if expect is not None:
+            assert result.exit_code == expect, (result.output, result.exception)
+        return result
+
+    def import_directory(self, **csv_texts: str) -> None:
+        paths = write_directory(self.folder, **csv_texts)
+        for kind in ("team", "accounts", "users"):
+            self.touchlog("import", kind, str(paths[kind]))
+
+    def poll(self) -> str:
+        return self.touchlog("poll", "--once").output
+
+    def touchpoints(self, *args: str) -> list[dict[str, Any]]:
+        return json.loads(self.touchlog("touchpoints", "--format", "json", *args).output)
+
+    def failures(self) -> list[dict[str, Any]]:
+        return json.loads(self.touchlog("failures", "--format", "json").output)
+
+    def folder_contents(self, name: str) -> dict[int, tuple[tuple[str, ...], bytes]]:
+        return self.imap.messages(name)
+
+
+def _toml(values: dict[str, dict[str, Any]]) -> str:
+    lines = []
+    for section, items in values.items():
+        lines.append(f"[{section}]")
+        lines.extend(f"{key} = {json.dumps(value)}" for key, value in items.items())
+    return "\n".join(lines) + "\n"
