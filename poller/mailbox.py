@@ -8,7 +8,7 @@ imapclient, socket or TLS error leaves this module as one MailboxError line nami
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -236,15 +236,15 @@ class Mailbox:
     def add_keyword(self, folder: str, uids: Iterable[int], keyword: str) -> None:
         name = self._select(folder)
         for chunk in uid_chunks(uids):
-            with self._guard(f"flag {keyword} in {name}"):
-                self._client.add_flags(chunk, [keyword], silent=True)
+            self._on_live(chunk, f"flag {keyword} in {name}",
+                          lambda live: self._client.add_flags(live, [keyword], silent=True))
 
     def remove_keywords(self, folder: str, uids: Iterable[int], keywords: Iterable[str]) -> None:
         name = self._select(folder)
         keywords = list(keywords)
         for chunk in uid_chunks(uids):
-            with self._guard(f"unflag {' '.join(keywords)} in {name}"):
-                self._client.remove_flags(chunk, keywords, silent=True)
+            self._on_live(chunk, f"unflag {' '.join(keywords)} in {name}",
+                          lambda live: self._client.remove_flags(live, keywords, silent=True))
 
     def move(self, folder: str, uids: Iterable[int], dest: str) -> None:
         """Move exactly these UIDs: one MOVE per set, else COPY + \\Deleted + UID EXPUNGE."""
@@ -252,13 +252,33 @@ class Mailbox:
         target = self.folder_name(dest)
         for chunk in uid_chunks(uids):
             if self.has_move:
-                with self._guard(f"move {name} to {target}"):
-                    self._client.move(chunk, target)
+                self._on_live(chunk, f"move {name} to {target}",
+                              lambda live: self._client.move(live, target))
                 continue
-            with self._guard(f"copy {name} to {target}"):
-                self._client.copy(chunk, target)
-                self._client.add_flags(chunk, [DELETED], silent=True)
+            self._on_live(chunk, f"copy {name} to {target}", lambda live: (
+                self._client.copy(live, target),
+                self._client.add_flags(live, [DELETED], silent=True)))
             self._expunge(name, chunk)
+
+    def _on_live(self, chunk: str, what: str, command: Callable[[str], object]) -> None:
+        """Run `command` on the UIDs of `chunk` that still exist. Another worker on the same
+        mailbox may have moved some of them away ([EXPUNGEISSUED]): that is not an error, its
+        commit owns them; we retry on what is left."""
+        for _ in range(3):
+            try:
+                with self._guard(what):
+                    command(chunk)
+                return
+            except MailboxError as exc:
+                if "EXPUNGEISSUED" not in str(exc):
+                    raise
+            with self._guard(what):
+                self._client.noop()
+                live = self._client.search(["UID", chunk])
+            if not live:
+                return
+            chunk = uid_set(live)
+        raise MailboxError(f"{self.where}: {what}: messages kept vanishing under another client")
 
     def _expunge(self, name: str, chunk: str) -> None:
         with self._guard(f"expunge {name}"):

@@ -7,6 +7,9 @@ about what one message's MOVE does, so moves wait until the batch's commits are 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +34,7 @@ class PollReport:
     notices: notices.NoticeReport | None = None
     run_id: int | None = None
     stopped_early: bool = False
+    busy: bool = False  # another worker holds this mailbox's lease: nothing was done
 
     def add(self, outcome: Outcome) -> None:
         self.counts[outcome.outcome] += 1
@@ -38,6 +42,8 @@ class PollReport:
 
     def summary(self) -> str:
         """`logged 3, skipped 1 (auto_generated 1), failed 1 (no_account 1)`"""
+        if self.busy:
+            return "another worker is polling this mailbox; nothing done this time"
         parts = []
         for name in ("logged", "skipped", "failed"):
             why = ", ".join(f"{key.split(':', 1)[1]} {n}"
@@ -59,25 +65,47 @@ def poll_once(settings: Settings, ctx: Context | None = None,
     raises (nothing is moved before its commit), a bad message only counts as failed."""
     ctx = ctx or Context(settings)
     report = PollReport()
+    lease = Lease(settings)
+    if not lease.take():
+        report.busy = True
+        return report
     run = ledger.start_run()
     report.run_id = run.id
     status = "error"
     try:
         with Mailbox.connect(settings.mailbox, settings.imap_password()) as box:
-            _pass(box, settings, ctx, report, should_stop, progress)
+            _pass(box, settings, ctx, report, should_stop, progress, lease)
         status = "done"
     except TouchlogError as exc:
         report.errors.append(str(exc))
         raise
     finally:
+        lease.release()
         if settings.notify.enabled:
             report.notices = _send_notices(settings, report)
         ledger.finish_run(run, _run_counts(report), report.errors, status)
     return report
 
 
+class Lease:
+    """One pass per mailbox at a time, across processes and machines sharing the database."""
+
+    SECONDS = 120  # renewed after every batch; a crashed worker blocks the mailbox this long
+
+    def __init__(self, settings: Settings) -> None:
+        mb = settings.mailbox
+        self.name = f"{mb.username}@{mb.host}:{mb.port}/{mb.folder}"
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def take(self) -> bool:
+        return ledger.take_lease(self.name, self.holder, self.SECONDS)
+
+    def release(self) -> None:
+        ledger.release_lease(self.name, self.holder)
+
+
 def _pass(box: Mailbox, settings: Settings, ctx: Context, report: PollReport,
-          should_stop: Callable[[], bool], progress: Progress | None) -> None:
+          should_stop: Callable[[], bool], progress: Progress | None, lease: Lease) -> None:
     mb = settings.mailbox
     box.ensure_folders(mb.logged_folder, mb.failed_folder)
     uids = box.uids(mb.folder)
@@ -95,6 +123,9 @@ def _pass(box: Mailbox, settings: Settings, ctx: Context, report: PollReport,
         _move(box, settings, outcomes)
         if report.stopped_early:
             return
+        if not lease.take():
+            raise DatabaseError(f"lost the lease on {lease.name} (a batch took over "
+                                f"{lease.SECONDS}s); stopping, the next pass goes on")
 
 
 def _one(fetched, folder: str, ctx: Context, report: PollReport) -> Outcome | None:

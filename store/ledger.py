@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from store.models import MessageRecord, Run, utcnow
+from peewee import IntegrityError
+
+from store.models import Lease, MessageRecord, Run, database, utcnow
 
 
 def find_record(key: str) -> MessageRecord | None:
@@ -63,3 +65,23 @@ def finish_run(run: Run, counts: dict[str, int], errors: list[str], status: str,
 
 def recent_runs(limit: int = 20) -> list[Run]:
     return list(Run.select().order_by(Run.id.desc()).limit(limit))
+
+
+def take_lease(name: str, holder: str, seconds: int, now: datetime | None = None) -> bool:
+    """Take or renew the lease on `name`; False while another holder's lease runs."""
+    now = now or utcnow()
+    expires = now + timedelta(seconds=seconds)
+    try:
+        with database.atomic():
+            Lease.create(name=name, holder=holder, expires_at=expires)
+        return True
+    except IntegrityError:
+        pass
+    taken = (Lease.update(holder=holder, expires_at=expires)
+             .where((Lease.name == name) & ((Lease.holder == holder) | (Lease.expires_at < now)))
+             .execute())
+    return taken == 1
+
+
+def release_lease(name: str, holder: str) -> None:
+    Lease.delete().where((Lease.name == name) & (Lease.holder == holder)).execute()

@@ -180,5 +180,15 @@ class Run(BaseModel):
     status = CharField(default="running")  # running | done | error
 
 
+class Lease(BaseModel):
+    """Who is polling a mailbox right now. Two concurrent MOVEs of one UID can leave the message
+    twice in the destination, so one pass per mailbox at a time; a crashed holder's lease
+    simply expires."""
+
+    name = CharField(primary_key=True)
+    holder = CharField()
+    expires_at = DateTimeField()
+
+
 MODELS = [Account, AccountDomain, CustomerUser, Association, TeamMember, TeamAlias, Touchpoint,
-          MessageRecord, Notice, Run]
+          MessageRecord, Notice, Run, Lease]

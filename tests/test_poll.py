@@ -167,3 +167,22 @@ def test_scheduled_poll_stops_cleanly_on_sigterm(world):
     assert proc.returncode == 0, output
     assert "Traceback" not in output
     assert sorted(tp["account_id"] for tp in world.touchpoints()) == ["ACME", "ROAD"]
+
+
+def test_two_workers_on_one_mailbox_log_each_message_once(world):
+    for n in range(40):
+        to = "wile@acme.com" if n % 4 else "nobody@unknown-corp.com"
+        world.imap.append(make_mail(to=to, message_id=f"<race-{n}@ourco.com>"))
+    env = {**os.environ, PASSWORD_ENV: PASSWORD}
+    workers = [subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "--config",
+                                 str(world.config), "poll", "--once"], cwd=world.folder,
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True) for _ in range(2)]
+    outputs = [w.communicate(timeout=60)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    assert len(world.touchpoints()) == 30
+    assert world.folder_contents("INBOX") == {}
+    assert len(world.folder_contents("Touchpoints/Logged")) == 30
+    failed = world.folder_contents("Touchpoints/Failed")
+    assert len(failed) == 10
+    assert all("$tl_no_account" in flags for flags, _ in failed.values())
