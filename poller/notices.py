@@ -16,7 +16,7 @@ import smtplib
 import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -25,16 +25,15 @@ from peewee import ModelSelect, fn
 
 from poller.addresses import domain_of, is_under
 from poller.errors import ConfigError, NoticeError
+
+# Filters skip mail carrying the header or replying to a notice's Message-ID, so a notice that
+# comes back to the mailbox is never processed: no mail loop.
+from poller.filters import NOTICE_HEADER, NOTICE_ID_PREFIX
 from poller.settings import NotifySettings, Settings
 from store.models import MessageRecord, Notice, utcnow
 
 log = logging.getLogger(__name__)
 
-# Same value as poller.filters.NOTICE_HEADER: filters skip mail carrying it, so a notice that comes
-# back to the mailbox (the sender forwards or CCs it) is never processed: no mail loop.
-NOTICE_HEADER = "X-Touchlog-Notice"
-# Message-IDs of notices start with this, so a reply to a notice is recognisable in References.
-NOTICE_ID_PREFIX = "touchlog-notice."
 SUBJECT_PREFIX = "Touchpoint not logged: "
 SMTP_TIMEOUT = 30.0
 RATE_WINDOW = timedelta(hours=1)
@@ -46,6 +45,8 @@ class NoticeReport:
     suppressed: int = 0
     failed: int = 0  # send attempts that failed in this pass (those notices stay pending)
     pending: int = 0  # notices still pending after the pass
+    # Why the last failed attempt failed (one line, names the server), for the pass's report.
+    error: str = field(default="", compare=False)
 
 
 # --- who gets a notice, and what it says ----------------------------------------------------
@@ -169,7 +170,7 @@ def send_pending(settings: Settings, now: datetime | None = None) -> NoticeRepor
     finally:
         batch.close()
     return NoticeReport(sent=batch.sent, suppressed=batch.suppressed, failed=batch.failed,
-                        pending=_pending_query().count())
+                        pending=_pending_query().count(), error=batch.error)
 
 
 class _Batch:
@@ -180,6 +181,7 @@ class _Batch:
         self.smtp: smtplib.SMTP | None = None
         self.down = ""  # why the server is unreachable; once set, nothing more is tried
         self.sent = self.suppressed = self.failed = 0
+        self.error = ""  # the last send error
 
     def handle(self, notice: Notice) -> None:
         limit = self.settings.notify.max_per_sender_per_hour
@@ -192,6 +194,7 @@ class _Batch:
         if error:
             _mark(notice, "pending", error=error)
             self.failed += 1
+            self.error = error
             log.warning("notice %s to %s not sent: %s", notice.id, notice.to_address, error)
         else:
             _mark(notice, "sent", sent_at=self.now)

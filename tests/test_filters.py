@@ -121,3 +121,11 @@ def test_forwarded_bounce_is_the_senders_mail() -> None:
     )
     raw = f"From: sam@ourco.com\nTo: touchpoints@ourco.com\nSubject: Fwd: x\n{headers}\n{body}"
     assert skip_reason(parse_message(raw.encode())) is None
+
+
+def test_a_reply_to_a_notice_is_skipped_as_own_notice():
+    from poller.message import parse_message
+
+    raw = (b"From: sam@ourco.com\r\nTo: touchpoints@ourco.com\r\nSubject: Re: Touchpoint not "
+           b"logged: hi\r\nIn-Reply-To: <touchlog-notice.7.abc@ourco.com>\r\n\r\nthanks!\r\n")
+    assert skip_reason(parse_message(raw)) == "own_notice"
