@@ -12,12 +12,12 @@ Check = tuple[str, bool, str]
 
 def run_checks(settings: Settings) -> Iterator[Check]:
     yield "settings", True, f"{settings.base_dir} loaded"
-    yield _imap(settings)
+    yield from _imap(settings)
     yield _database(settings)
     yield _smtp(settings)
 
 
-def _imap(settings: Settings) -> Check:
+def _imap(settings: Settings) -> Iterator[Check]:
     from poller.mailbox import Mailbox
 
     mb = settings.mailbox
@@ -25,13 +25,17 @@ def _imap(settings: Settings) -> Check:
         with Mailbox.connect(mb, settings.imap_password()) as box:
             missing = box.missing_folders(mb.folder, mb.logged_folder, mb.failed_folder)
     except TouchlogError as exc:
-        return "imap", False, str(exc)
+        yield "imap", False, str(exc)
+        yield "folders", False, "not checked: no IMAP session"
+        return
+    yield "imap", True, f"{mb.username}@{mb.host}:{mb.port} login ok ({mb.tls})"
     if mb.folder in missing:
-        return "imap", False, f"{mb.host}:{mb.port} login ok, but folder {mb.folder} is missing"
-    text = f"{mb.username}@{mb.host}:{mb.port} login ok ({mb.tls})"
-    if missing:
-        text += f"; will create {', '.join(missing)} on the first poll"
-    return "imap", True, text
+        yield "folders", False, f"folder {mb.folder} is missing on {mb.host}"
+    elif missing:
+        yield "folders", True, (f"{mb.folder} ok; {', '.join(missing)} will be created on the "
+                                "first poll")
+    else:
+        yield "folders", True, f"{mb.folder}, {mb.logged_folder}, {mb.failed_folder} exist"
 
 
 def _database(settings: Settings) -> Check:

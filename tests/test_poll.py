@@ -125,6 +125,7 @@ def test_check_reports_each_part(world):
     out = world.touchlog("check").output
     assert "settings  ok" in out
     assert "imap      ok" in out
+    assert "folders   ok  INBOX ok; Touchpoints/Logged, Touchpoints/Failed will be created" in out
     assert "database  ok" in out
     assert "smtp      ok" in out  # notices are off in this world
 
@@ -145,7 +146,9 @@ def test_unreachable_server_is_one_line_exit_1(world):
     result = world.touchlog("poll", "--once", expect=1)
     assert result.output.strip().startswith("touchlog: imap 127.0.0.1:1")
     assert len(result.output.strip().splitlines()) == 1
-    assert "imap      FAIL" in world.touchlog("check", expect=1).output
+    out = world.touchlog("check", expect=1).output
+    assert "imap      FAIL  imap 127.0.0.1:1: connection refused" in out
+    assert "folders   FAIL" in out
 
 
 def test_scheduled_poll_stops_cleanly_on_sigterm(world):
