@@ -125,7 +125,7 @@ def test_check_reports_each_part(world):
     out = world.touchlog("check").output
     assert "settings  ok" in out
     assert "imap      ok" in out
-    assert "folders   ok  INBOX ok; Touchpoints/Logged, Touchpoints/Failed will be created" in out
+    assert "folders   ok    INBOX ok; Touchpoints/Logged, Touchpoints/Failed will be created" in out
     assert "database  ok" in out
     assert "smtp      ok" in out  # notices are off in this world
 
