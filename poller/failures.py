@@ -13,6 +13,7 @@ from typing import Any
 
 from poller.errors import TouchlogError
 from poller.mailbox import FolderEntry, Mailbox
+from poller.message import message_key
 from poller.settings import Settings
 from store import ledger
 from store.models import MessageRecord
@@ -46,11 +47,21 @@ def reason_from_flags(flags: Sequence[str]) -> str:
 
 
 def list_failures(settings: Settings) -> list[Failure]:
+    failed = settings.mailbox.failed_folder
     with Mailbox.connect(settings.mailbox, settings.imap_password()) as box:
-        box.ensure_folders(settings.mailbox.failed_folder)
-        entries = box.list_entries(settings.mailbox.failed_folder)
-    records = ledger.records_by_message_id(e.message_id for e in entries)
-    return [_failure(e, records.get(e.message_id)) for e in entries]
+        box.ensure_folders(failed)
+        entries = box.list_entries(failed)
+        by_id = ledger.records_by_message_id(e.message_id for e in entries)
+        records = {e.uid: by_id.get(e.message_id) or _record_by_bytes(box, failed, e.uid)
+                   for e in entries}
+    return [_failure(e, records[e.uid]) for e in entries]
+
+
+def _record_by_bytes(box: Mailbox, folder: str, uid: int) -> MessageRecord | None:
+    """A message without a Message-ID, or one that could not be read (parse_error), is recorded
+    under the sha256 of its bytes."""
+    raw = box.fetch_raw(folder, uid)
+    return ledger.find_record(message_key("", raw)) if raw else None
 
 
 def _failure(entry: FolderEntry, record: MessageRecord | None) -> Failure:

@@ -6,6 +6,9 @@ cannot be sent stays pending and is tried again on the next pass.
 
 `notify.enabled = false`: the pipeline queues nothing, and `send_pending` sends nothing and leaves
 any notice already queued pending (not suppressed), so turning notices back on delivers them.
+
+A pending notice whose message has been logged or skipped since (`failures retry` after a fix), or
+that a newer notice about the same message replaces, is `withdrawn`, never sent: it would be wrong.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class NoticeReport:
     suppressed: int = 0
     failed: int = 0  # send attempts that failed in this pass (those notices stay pending)
     pending: int = 0  # notices still pending after the pass
+    withdrawn: int = 0  # no longer true: the message was logged since, or failed again
     # Why the last failed attempt failed (one line, names the server), for the pass's report.
     error: str = field(default="", compare=False)
 
@@ -170,7 +174,8 @@ def send_pending(settings: Settings, now: datetime | None = None) -> NoticeRepor
     finally:
         batch.close()
     return NoticeReport(sent=batch.sent, suppressed=batch.suppressed, failed=batch.failed,
-                        pending=_pending_query().count(), error=batch.error)
+                        pending=_pending_query().count(), withdrawn=batch.withdrawn,
+                        error=batch.error)
 
 
 class _Batch:
@@ -180,10 +185,16 @@ class _Batch:
         self.settings, self.now = settings, now
         self.smtp: smtplib.SMTP | None = None
         self.down = ""  # why the server is unreachable; once set, nothing more is tried
-        self.sent = self.suppressed = self.failed = 0
+        self.sent = self.suppressed = self.failed = self.withdrawn = 0
         self.error = ""  # the last send error
 
     def handle(self, notice: Notice) -> None:
+        if _obsolete(notice):
+            _mark(notice, "withdrawn")
+            self.withdrawn += 1
+            log.info("notice %s to %s withdrawn: its message was handled again",
+                     notice.id, notice.to_address)
+            return
         limit = self.settings.notify.max_per_sender_per_hour
         if _sent_last_hour(notice.to_address, self.now) >= limit:
             _mark(notice, "suppressed")
@@ -265,6 +276,16 @@ def _pending_query() -> ModelSelect:
     return Notice.select().where(Notice.status == "pending")
 
 
+def _obsolete(notice: Notice) -> bool:
+    """The message is no longer failed (retried and logged or skipped), or failed again and a
+    newer notice says so."""
+    record = MessageRecord.get_or_none(MessageRecord.id == notice.record_id)
+    if record is None or record.outcome != "failed":
+        return True
+    return Notice.select().where(Notice.record == notice.record_id,
+                                 Notice.id > notice.id).exists()
+
+
 def _sent_last_hour(address: str, now: datetime) -> int:
     return (Notice.select()
             .where(Notice.status == "sent",
@@ -275,7 +296,7 @@ def _sent_last_hour(address: str, now: datetime) -> int:
 
 def _mark(notice: Notice, status: str, error: str = "", sent_at: datetime | None = None) -> None:
     notice.status = status
-    if status != "suppressed":
+    if status in ("pending", "sent"):
         notice.attempts += 1
         notice.last_error = error
     notice.sent_at = sent_at

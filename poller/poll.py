@@ -171,11 +171,15 @@ def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
 
 def _send_notices(settings: Settings, report: PollReport) -> notices.NoticeReport | None:
     try:
-        return notices.send_pending(settings)
+        sent = notices.send_pending(settings)
     except Exception as exc:  # notices never block or lose a message
         log.exception("sending notices failed")
         report.errors.append(f"notices: {exc}")
         return None
+    if sent.failed:
+        # The messages are handled; say why their senders have not been told yet.
+        report.errors.append(f"notices: {sent.pending} pending, not sent: {sent.error}")
+    return sent
 
 
 def _run_counts(report: PollReport) -> dict[str, int]:
@@ -187,5 +191,5 @@ def _run_counts(report: PollReport) -> dict[str, int]:
 
 
 def _notice_counts(report: notices.NoticeReport) -> Iterable[tuple[str, int]]:
-    for name in ("sent", "suppressed", "failed", "pending"):
+    for name in ("sent", "suppressed", "failed", "pending", "withdrawn"):
         yield name, getattr(report, name, 0)
