@@ -15,6 +15,7 @@ from typing import Any
 from peewee import fn
 
 from poller.resolve import Link
+from store import compiled
 from store.import_team import import_team
 from store.imports import ImportReport, import_accounts, import_users
 from store.models import (
@@ -25,7 +26,6 @@ from store.models import (
     TeamAlias,
     TeamMember,
     Touchpoint,
-    database,
 )
 
 __all__ = ["ImportReport", "SqlDirectory", "import_accounts", "import_team", "import_users"]
@@ -39,7 +39,7 @@ class SqlDirectory:
 
     def __init__(self, case_sensitive_local_part: bool = False) -> None:
         self.case_sensitive_local_part = case_sensitive_local_part
-        self._compiled: dict[tuple[object, ...], tuple[str, list[Any]]] = {}
+        self._team: dict[str, TeamMember] | None = None
 
     # --- poller.resolve.Directory ------------------------------------------------------------
 
@@ -79,12 +79,13 @@ class SqlDirectory:
 
     def team_member(self, address: str) -> TeamMember | None:
         """The team member with this address or alias (case-insensitive); the member, not the
-        alias."""
-        address = address.strip().strip("<>").lower()
-        by_alias = TeamAlias.select(TeamAlias.member).where(TeamAlias.email == address)
-        return (TeamMember.select()
-                .where((TeamMember.email == address) | TeamMember.id.in_(by_alias))
-                .first())
+        alias. The team is small and read once per directory (one poll pass)."""
+        if self._team is None:
+            members = {m.id: m for m in TeamMember.select()}
+            self._team = {m.email.lower(): m for m in members.values()}
+            for alias in TeamAlias.select():
+                self._team.setdefault(alias.email.lower(), members[alias.member_id])
+        return self._team.get(address.strip().strip("<>").lower())
 
     def team_addresses(self) -> frozenset[str]:
         """Every team member's address and alias, lower-case: all internal addresses."""
@@ -96,14 +97,7 @@ class SqlDirectory:
 
     def _run(self, key: tuple[object, ...], build: Callable[[], Any],
              values: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """Peewee compiling a query costs ~0.4 ms, the indexed lookup ~0.05 ms: compile each
-        shape once with ":name" markers as parameters, then bind the real values."""
-        key = (*key, type(database.obj))
-        if key not in self._compiled:
-            self._compiled[key] = build().sql()
-        sql, markers = self._compiled[key]
-        params = [values[m] if isinstance(m, str) and m in values else m for m in markers]
-        return list(database.execute_sql(sql, params).fetchall())
+        return compiled.run(key, build, values)
 
     def _contact_query(self) -> Any:
         column = CustomerUser.email if self.case_sensitive_local_part else CustomerUser.email_lower

@@ -8,11 +8,15 @@ from typing import Any
 
 from peewee import IntegrityError
 
+from store import compiled
 from store.models import Lease, MessageRecord, Run, database, utcnow
 
 
 def find_record(key: str) -> MessageRecord | None:
-    return MessageRecord.get_or_none(MessageRecord.key == key)
+    """Asked once per message: compiled once (see store.compiled)."""
+    rows = compiled.run(("record_by_key",), lambda: MessageRecord.select(MessageRecord.id)
+                        .where(MessageRecord.key == ":key"), {":key": key})
+    return MessageRecord.get_by_id(rows[0][0]) if rows else None
 
 
 def records_by_message_id(message_ids: Iterable[str]) -> dict[str, MessageRecord]:

@@ -69,11 +69,15 @@ def create_touchpoint(new: NewTouchpoint) -> Touchpoint:
         message_key=new.message_key, message_id=new.message_id or None, mailbox=new.mailbox,
         uid=new.uid, scenario=new.scenario, rule=new.rule, trace=new.trace,
         parent=parent.id if parent else None,
+        # A thread is named by its first touchpoint, whose own row leaves it empty (see
+        # thread_of); a reply joins its parent's thread.
+        thread_id=thread_of(parent) if parent else None,
     )
-    # A thread is named by its first touchpoint; a reply joins its parent's thread.
-    tp.thread_id = (parent.thread_id or parent.id) if parent else tp.id
-    Touchpoint.update(thread_id=tp.thread_id).where(Touchpoint.id == tp.id).execute()
     return tp
+
+
+def thread_of(tp: Touchpoint) -> int:
+    return tp.thread_id or tp.id
 
 
 def timeline(account_id: str | None = None, limit: int | None = None) -> list[Touchpoint]:
@@ -103,7 +107,7 @@ def as_json(tp: Touchpoint) -> dict[str, Any]:
         "message_id": tp.message_id,
         "scenario": tp.scenario,
         "rule": tp.rule,
-        "thread_id": tp.thread_id,
+        "thread_id": thread_of(tp),
     }
 
 

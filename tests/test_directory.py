@@ -229,7 +229,6 @@ def test_every_lookup_uses_an_index(directory, db, caplog):
         lambda: directory.domain_accounts("acme.com"),
         lambda: directory.sender_history(rep.id, ["A", "B"]),
         lambda: directory.domain_history("ourco.com", ["A", "B"], datetime(2024, 1, 1)),
-        lambda: directory.team_member("rita@ourco.com"),
         lambda: directory.account_names(["A", "B"]),
     ]
     for lookup in lookups:
@@ -242,6 +241,14 @@ def test_every_lookup_uses_an_index(directory, db, caplog):
         plan = [row[3] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params)]
         scans = [step for step in plan if step.startswith("SCAN") and "INDEX" not in step]
         assert not scans, (sql, plan)
+
+
+def test_team_is_read_once_per_directory(directory, caplog):
+    assert directory.team_member("rep@ourco.com") is not None
+    with caplog.at_level(logging.DEBUG, logger="peewee"):
+        for _ in range(3):
+            directory.team_member("REP@ourco.com")
+    assert [r for r in caplog.records if r.name == "peewee"] == []
 
 
 def test_large_import_off_a_terminal_prints_plain_progress_lines(db, tmp_path, capsys):

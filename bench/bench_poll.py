@@ -1,0 +1,135 @@
+"""A whole `poll --once` pass against a raw IMAP fetch of the same mailbox, in the same run.
+
+    python bench/bench_poll.py --size tiny     # 200 messages, a few seconds (CI)
+    python bench/bench_poll.py --size small    # 2,000
+    python bench/bench_poll.py --size full     # 10,000
+
+Starts a throwaway Dovecot on loopback, seeds two identical inboxes with a mix of mail (copies to
+known contacts, notes, unknown customers, auto-replies; ~12 KB each), times a bare imapclient
+`BODY.PEEK[]` fetch of one in batches, then a full touchlog pass (fetch, understand, resolve,
+commit per message to SQLite, move per batch) over the other. Prints messages per second, the
+ratio between the two, and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from imapclient import IMAPClient  # noqa: E402
+
+from poller.poll import poll_once  # noqa: E402
+from poller.settings import settings_from_dict  # noqa: E402
+from store import directory  # noqa: E402
+from store.db import open_database  # noqa: E402
+from tools.dovecot import Dovecot  # noqa: E402
+
+SIZES = {"tiny": 200, "small": 2000, "full": 10000}
+PASSWORD = "bench-pw"
+FILLER = ("We went through the rollout plan line by line and agreed on the next steps. " * 150)
+
+
+def sample(n: int) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "Sam Seller <sam@ourco.com>"
+    kind = n % 10
+    if kind < 6:
+        msg["To"] = f"contact{n % 500}@cust{n % 500}.com"
+    elif kind < 8:
+        msg["To"] = "touchpoints@ourco.com"
+    else:
+        msg["To"] = f"stranger{n}@nowhere{n}.example"
+    msg["Subject"] = f"contact{n % 500}@cust{n % 500}.com call notes" if kind in (6, 7) \
+        else f"Rollout plan #{n}"
+    if kind == 9:
+        msg["Auto-Submitted"] = "auto-replied"
+    msg["Date"] = format_datetime(datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=n))
+    msg["Message-ID"] = f"<bench-{n}@ourco.com>"
+    msg.set_content(FILLER)
+    return bytes(msg)
+
+
+def write_directory(folder: Path) -> None:
+    (folder / "team.csv").write_text("email,name,role,aliases\nsam@ourco.com,Sam,user,\n")
+    accounts = ["account_id,name,parent_id,email_domains,default_bcc,contact_matches_only"]
+    users = ["email,account_id,last_activity"]
+    for i in range(500):
+        accounts.append(f"A{i},Account {i},,cust{i}.com,false,false")
+        users.append(f"contact{i}@cust{i}.com,A{i},2026-01-01")
+    (folder / "accounts.csv").write_text("\n".join(accounts) + "\n")
+    (folder / "users.csv").write_text("\n".join(users) + "\n")
+    directory.import_team(folder / "team.csv")
+    directory.import_accounts(folder / "accounts.csv")
+    directory.import_users(folder / "users.csv")
+
+
+def raw_fetch_rate(server: Dovecot, user: str, batch: int) -> tuple[float, int]:
+    start = time.perf_counter()
+    with IMAPClient("127.0.0.1", port=server.port, ssl=False) as client:
+        client._imap.debug = 0
+        client.login(user, PASSWORD)
+        client.select_folder("INBOX")
+        uids = client.search(["UNDELETED"])
+        total = 0
+        for i in range(0, len(uids), batch):
+            for item in client.fetch(uids[i:i + batch], [b"BODY.PEEK[]"]).values():
+                total += len(item[b"BODY[]"])
+    return len(uids) / (time.perf_counter() - start), total
+
+
+def poll_rate(server: Dovecot, user: str, folder: Path, count: int) -> tuple[float, str]:
+    settings = settings_from_dict({
+        "mailbox": {"host": "127.0.0.1", "port": server.port, "tls": "none", "username": user,
+                    "password_env": "BENCH_IMAP_PASSWORD"},
+        "database": {"url": f"sqlite:///{folder / 'bench.db'}"},
+        "touchpoints": {"mailbox_address": "touchpoints@ourco.com",
+                        "internal_domains": ["ourco.com"]},
+        "notify": {"enabled": False},
+    }, base_dir=folder)
+    start = time.perf_counter()
+    report = poll_once(settings)
+    return count / (time.perf_counter() - start), report.summary()
+
+
+def main() -> None:
+    import os
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=SIZES, default="small")
+    count = SIZES[parser.parse_args().size]
+    os.environ["BENCH_IMAP_PASSWORD"] = PASSWORD
+    with tempfile.TemporaryDirectory(prefix="touchlog-bench-") as tmp:
+        folder = Path(tmp)
+        server = Dovecot(folder / "dovecot", users={"raw@ourco.com": PASSWORD,
+                                                    "poll@ourco.com": PASSWORD})
+        server.start()
+        try:
+            mail = [sample(n) for n in range(count)]
+            for user in ("raw@ourco.com", "poll@ourco.com"):
+                server.seed(user, mail)
+            open_database(f"sqlite:///{folder / 'bench.db'}")
+            write_directory(folder)
+            fetch, size = raw_fetch_rate(server, "raw@ourco.com", 200)
+            rate, summary = poll_rate(server, "poll@ourco.com", folder, count)
+        finally:
+            server.stop()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{count} messages, {size / count / 1024:.1f} KB each")
+    print(f"raw IMAP fetch (BODY.PEEK[], batches of 200): {fetch:,.0f} msg/s")
+    print(f"touchlog poll --once:                          {rate:,.0f} msg/s  ({summary})")
+    print(f"ratio poll/raw-fetch time: {fetch / rate:.1f}x")
+    print(f"peak process RSS: {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
