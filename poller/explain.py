@@ -91,4 +91,7 @@ def _label(account_id: str, names: dict[str, str]) -> str:
 
 
 def _when(value: str | None) -> str:
-    return value.replace("T", " ") if value else "unknown"
+    """`2026-11-15T21:23:51.966620` → `2026-11-15 21:23`; midnight (a date) → `2026-11-15`."""
+    if not value:
+        return "unknown"
+    return value.replace("T", " ")[:16].removesuffix(" 00:00")

@@ -19,7 +19,7 @@ from peewee import IntegrityError
 from poller import filters, notices
 from poller.addresses import PersonalDomains, domain_of, normalize
 from poller.errors import MessageError
-from poller.message import Message, message_key, parse_message
+from poller.message import Message, message_key, normalize_message_id, parse_message
 from poller.participants import AddressBook, Understanding, understand
 from poller.resolve import Decision, Policy, resolve
 from poller.settings import Settings
@@ -183,13 +183,16 @@ def _fail(v: Verdict, reason: str, detail: str, trace: dict | None = None) -> Ve
 
 
 def _parse_error(raw: bytes, error: str) -> Verdict:
+    """An unreadable message still gets a record (its raw bytes stay in the failed folder) and,
+    from whatever headers can be read, a notice that answers it."""
     try:
         headers = BytesHeaderParser().parsebytes(raw)
         sender = parseaddr(str(headers.get("From", "")))[1]
-        subject = str(headers.get("Subject", "") or "")
+        subject = " ".join(str(headers.get("Subject", "") or "").split())
+        message_id = normalize_message_id(str(headers.get("Message-ID", "") or ""))
     except Exception:  # the bytes are beyond even a header read; the key still keeps them apart
-        sender, subject = "", ""
-    return Verdict(key=message_key("", raw), message_id="", outcome="failed",
+        sender, subject, message_id = "", "", ""
+    return Verdict(key=message_key(message_id, raw), message_id=message_id, outcome="failed",
                    reason="parse_error", detail=error, sender=sender, subject=subject)
 
 

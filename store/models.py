@@ -162,7 +162,7 @@ class Notice(BaseModel):
     subject = TextField()
     body = TextField()
     in_reply_to = CharField(null=True)
-    status = CharField(default="pending", index=True)  # pending | sent | suppressed
+    status = CharField(default="pending", index=True)  # pending|sent|suppressed|withdrawn
     attempts = IntegerField(default=0)
     last_error = TextField(default="")
     created_at = DateTimeField(default=utcnow)

@@ -295,8 +295,8 @@ def test_explain_plus_personal_domain_and_tie_break(db):
         "gmail.com is a personal mail domain: never used for a domain match",
         "2 accounts have the domain acme.com: ACME, Beta → tie-break",
         "the sender's touchpoints: none on these accounts",
-        "touchpoints by anyone at ourco.com since 2024-05-25 12:00:00, latest per account: "
-        "Beta 2024-05-30 12:00:00 → rule domain_history",
+        "touchpoints by anyone at ourco.com since 2024-05-25 12:00, latest per account: "
+        "Beta 2024-05-30 12:00 → rule domain_history",
         "decided: Beta (B) by rule domain_history",
     ]
 
