@@ -278,7 +278,7 @@ def test_explain_default_bcc_lists_the_accounts(db):
                   [("jill@acme.com", "A", "2024-05-01"), ("jill@acme.com", "B", None)])
     lines = explain(decide(world, ["jill@acme.com"]).trace)
     assert lines[1] == ("jill@acme.com is a contact of 2 accounts: ACME last active "
-                        "2024-05-01 00:00:00, ACME EMEA (default_bcc) last active unknown "
+                        "2024-05-01, ACME EMEA (default_bcc) last active unknown "
                         "→ rule default_bcc")
 
 
