@@ -6,17 +6,16 @@ error (one line, no traceback), 2 usage error.
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from poller.errors import TouchlogError
+from poller.output import print_json, print_table, progress_reporter
 from poller.settings import Settings, config_path, load_settings
 
 
@@ -69,43 +68,6 @@ def format_option(f: Callable) -> Callable:
                         default="table", show_default=True, help="output format")(f)
 
 
-def print_json(rows: list[dict[str, Any]]) -> None:
-    click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
-
-
-def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title, show_lines=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
-    Console(width=max(100, Console().width)).print(table)
-
-
-@contextmanager
-def progress_reporter(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich bar on a terminal; on cron, a plain line every 10% so logs stay short."""
-    if sys.stderr.isatty():
-        from rich.progress import Progress
-
-        with Progress(transient=True) as bar:
-            task = bar.add_task(label, total=None)
-            yield lambda done, total: bar.update(task, completed=done, total=total)
-        return
-    last = [-1]
-
-    def plain(done: int, total: int) -> None:
-        step = max(total // 10, 1000)
-        if done == total and total >= 1000 or done // step != last[0] // step and done >= step:
-            click.echo(f"{label}: {done}/{total}", err=True)
-        last[0] = done
-
-    yield plain
-
-
 # --- poll --------------------------------------------------------------------------------------
 
 
@@ -134,7 +96,10 @@ def poll(ctx: click.Context, once: bool) -> None:
 
     def run_pass(should_stop: Callable[[], bool]) -> None:
         report = poll_once(settings, should_stop=should_stop)
-        logging.getLogger("touchlog").warning("pass done: %s", report.summary())
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        click.echo(f"{stamp} {report.summary()}")
+        for error in report.errors:
+            click.echo(f"{stamp} error: {error}", err=True)
 
     click.echo(f"polling {settings.mailbox.host} every {settings.schedule.interval_seconds}s; "
                "Ctrl-C or SIGTERM stops after the message in hand", err=True)

@@ -20,6 +20,7 @@ from poller import filters, notices
 from poller.addresses import PersonalDomains, domain_of, normalize
 from poller.errors import MessageError
 from poller.message import Message, message_key, normalize_message_id, parse_message
+from poller.notice_text import compose
 from poller.participants import AddressBook, Understanding, understand
 from poller.resolve import Decision, Policy, resolve
 from poller.settings import Settings
@@ -285,7 +286,7 @@ def _queue_notice(v: Verdict, ctx: Context, record: MessageRecord) -> None:
         return
     candidates = v.understanding.candidates if v.understanding else ()
     original_subject = v.message.subject if v.message else v.subject
-    subject, body = notices.compose(v.reason, v.detail, original_subject, candidates, v.trace)
+    subject, body = compose(v.reason, v.detail, original_subject, candidates, v.trace)
     notices.queue_notice(record, v.sender, subject, body, v.message_id or None)
 
 

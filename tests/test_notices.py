@@ -13,10 +13,10 @@ import pytest
 
 from poller import notices
 from poller.errors import NoticeError
+from poller.notice_text import compose
 from poller.notices import (
     NoticeReport,
     check_smtp,
-    compose,
     queue_notice,
     send_pending,
     should_notify,

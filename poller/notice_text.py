@@ -1,0 +1,97 @@
+"""What a failure notice says: the reason in plain words, the addresses considered, the fix.
+
+The fixes are the resolutions of the reference documents: make the address match exactly, keep
+a contact on one account, set the default flag, or log it by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+SUBJECT_PREFIX = "Touchpoint not logged: "
+
+
+def compose(reason: str, detail: str, original_subject: str, candidates: Sequence[str],
+            trace: dict | None) -> tuple[str, str]:
+    """(subject, body) of the notice for one failed message."""
+    subject = " ".join((original_subject or "").split()) or "(no subject)"
+    if not candidates and trace and isinstance(trace.get("candidates"), list):
+        candidates = trace["candidates"]  # resolve's trace: [{"address": ..., ...}]
+    addresses = [_address_text(c) for c in candidates]
+    return SUBJECT_PREFIX + subject, _body(reason, detail, subject, addresses)
+
+
+def _address_text(candidate: object) -> str:
+    """A candidate as a plain address, whether a str, a trace entry or a message Address."""
+    if isinstance(candidate, dict):
+        return str(candidate.get("address") or candidate.get("email") or candidate)
+    return str(getattr(candidate, "email", candidate))
+
+
+# --- what each reason means and how to fix it (the resolutions of the reference documents) --
+
+_REASONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "unknown_sender": (
+        "The address you sent from is not a touchlog team member, and only team members can "
+        "log touchpoints.",
+        ("Ask a touchlog admin to add your address to the team, or to add it as an alias of "
+         "your team login, then send the message again.",)),
+    "no_customer_address": (
+        "touchlog found no customer (external) address in the message.",
+        ("When you write to a customer, put the touchpoints mailbox in Bcc or Cc.",
+         "When you forward a customer's mail, forward it with the original From/To/Cc lines.",
+         "For your own notes, put the customer's address in the subject, "
+         "e.g. \"jill@customer.com call notes\".")),
+    "plus_address": (
+        "The customer address has a +extension (a \"+something\" before the @), and touchlog "
+        "does not record such addresses.",
+        ("Use the customer's plain address, without the +extension, and send again.",)),
+    "no_account": (
+        "No account has a contact with the addresses considered, nor a contact or an email "
+        "domain at their domains.",
+        ("Make sure the address matches the contact's address in touchlog exactly, "
+         "and send again.",
+         "Or ask an admin to add the person as a contact on the right account.",
+         "Or log the touchpoint by hand.")),
+    "ambiguous_account": (
+        "Several accounts match equally well (a parent and a child account count as two), so "
+        "touchlog cannot tell which one the message belongs to.",
+        ("Keep the contact on one account only, and send again.",
+         "Or set the default flag (default_bcc) on the account that should get this mail.",
+         "Or log the touchpoint by hand.")),
+    "empty": (
+        "The message has no subject and no text, so there is nothing to log.",
+        ("Add a subject or some text (your notes) and send again.",)),
+    "parse_error": (
+        "touchlog could not read the message; it is kept, unchanged, in the failed folder.",
+        ("Send it again, or forward it as an attachment.",
+         "If that fails too, log the touchpoint by hand and tell a touchlog admin.")),
+}
+_NAMES_ONLY_FIX = ("The forwarded lines show names without addresses: forward the message as an "
+                   "attachment, or make sure the addresses appear in the From/To/Cc lines.")
+_CLOSING = ("The message is kept in the failed folder. Once fixed, send it again or ask a "
+            "touchlog admin to retry it (touchlog failures retry).\n\n"
+            "-- \ntouchlog: this notice was sent automatically.")
+
+
+def _body(reason: str, detail: str, subject: str, candidates: Sequence[str]) -> str:
+    why, fixes = _REASONS.get(reason, (
+        f"touchlog could not log the message ({reason}).",
+        ("Ask a touchlog admin: `touchlog explain` shows what was decided.",)))
+    if reason == "no_customer_address" and _says_names_only(detail):
+        fixes = (_NAMES_ONLY_FIX, *fixes)
+    considered = "\n".join(f"  - {c}" for c in candidates) or "  (none)"
+    lines = [f"Your message \"{subject}\" was not logged as a touchpoint.", "",
+             f"Why: {why}"]
+    if detail.strip():
+        lines.append(f"Detail: {' '.join(detail.split())}")
+    lines += ["", "Addresses considered:", considered, "", "How to fix it:",
+              *(f"  - {fix}" for fix in fixes), "", _CLOSING]
+    return "\n".join(lines) + "\n"
+
+
+def _says_names_only(detail: str) -> bool:
+    # The pipeline's detail for a forward whose headers lost their addresses, e.g.
+    # "forwarded headers have names only".
+    text = detail.lower()
+    return "name" in text and "only" in text
