@@ -1,5 +1,6 @@
 # touchlog: `make test` and `make demo` work on a fresh Debian 12 machine (as root they install
-# dovecot-imapd themselves). Python 3.11+ must be on PATH as python3 (or pass PYTHON=...).
+# dovecot-imapd and postgresql themselves). Python 3.11+ must be on PATH as python3 (or pass
+# PYTHON=...).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,14 +19,22 @@ $(BIN)/touchlog: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
-# The IMAP tests and the demo run a real Dovecot; CI installs it here when missing.
+# The IMAP tests and the demo run a real Dovecot, the PostgreSQL tests a throwaway cluster
+# (tools/postgres.py, from Debian's postgresql server binaries); CI installs both here when
+# missing, with one apt-get update.
+PG_BINS = $(wildcard /usr/lib/postgresql/*/bin/initdb)
 deps:
-	@if [ -x /usr/sbin/dovecot ]; then echo "dovecot: $$(/usr/sbin/dovecot --version)"; \
+	@pkgs=""; \
+	if [ -x /usr/sbin/dovecot ]; then echo "dovecot: $$(/usr/sbin/dovecot --version)"; \
+	else pkgs="$$pkgs dovecot-imapd openssl"; fi; \
+	if [ -n "$(PG_BINS)" ]; then echo "postgresql: $$($(firstword $(PG_BINS)) --version)"; \
+	else pkgs="$$pkgs postgresql"; fi; \
+	if [ -z "$$pkgs" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		echo "installing dovecot-imapd"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd openssl; \
-	else echo "warning: /usr/sbin/dovecot missing and not root: IMAP tests will be skipped" \
-		"(sudo apt-get install dovecot-imapd)" >&2; fi
+		echo "installing$$pkgs"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs; \
+	else echo "warning: not root, missing$$pkgs: their tests will be skipped" \
+		"(sudo apt-get install$$pkgs)" >&2; fi
 
 test: venv deps
 	$(BIN)/ruff check .

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import peewee
 
 from poller.errors import TouchlogError
 from poller.output import print_json, print_table, progress_reporter
@@ -27,6 +28,10 @@ class TouchlogGroup(click.Group):
             return super().invoke(ctx)
         except TouchlogError as exc:
             click.echo(f"touchlog: {exc}", err=True)
+            ctx.exit(1)
+        except peewee.PeeweeException as exc:
+            # A database that refuses a statement (disk full, a lost server): still one line.
+            click.echo(f"touchlog: database: {' '.join(str(exc).split())}", err=True)
             ctx.exit(1)
 
 

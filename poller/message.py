@@ -83,7 +83,14 @@ def normalize_message_id(value: str) -> str:
     return f"{left}@{host.lower()}" if at else value
 
 
+MAX_KEY_CHARS = 255
+
+
 def message_key(message_id: str, raw: bytes) -> str:
+    """The normalized Message-ID, else the sha256 of the bytes. An absurdly long Message-ID is
+    hashed too: a unique index (PostgreSQL's especially) cannot hold keys of kilobytes."""
+    if len(message_id) > MAX_KEY_CHARS:
+        return "mid-sha256:" + hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()
     return message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
 
 

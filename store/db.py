@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 
@@ -43,8 +44,20 @@ def _database_for(url: str) -> Database:
 
         params = parse(url)
         name = params.pop("database")
-        return PostgresqlDatabase(name, autorollback=False, **params)
+        return _Postgresql(name, autorollback=False, **params)
     raise DatabaseError(f"database {url}: only sqlite:/// and postgresql:// URLs are supported")
+
+
+class _Postgresql(PostgresqlDatabase):
+    """PostgreSQL text cannot hold NUL (0x00), which mail can carry (a base64 text part, an
+    encoded-word): psycopg2 raises ValueError and the message would stay in the inbox, failing
+    every pass. Such characters are stored as U+FFFD, as undecodable bytes are."""
+
+    def execute_sql(self, sql: str, params: Any = None) -> Any:
+        if params and isinstance(params, list | tuple):
+            params = [p.replace("\x00", "\ufffd") if isinstance(p, str) and "\x00" in p else p
+                      for p in params]
+        return super().execute_sql(sql, params)
 
 
 def _redact(url: str) -> str:

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from peewee import SQL, CharField, DateTimeField, IntegerField, Model, fn
+from peewee import SQL, DateTimeField, IntegerField, Model, fn
 
 from poller.addresses import ADDRESS_RE, normalize
 from poller.errors import ConfigError
 from store.import_progress import Progress, progress_for
-from store.models import Account, AccountDomain, Association, CustomerUser, database
+from store.models import Account, AccountDomain, Association, CharField, CustomerUser, database
 
 # Rows per INSERT: under SQLite's 32,766 bound variables for the widest staging row.
 CHUNK = 5_000

@@ -10,10 +10,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import peewee
 from peewee import (
     AutoField,
     BooleanField,
-    CharField,
     DatabaseProxy,
     DateTimeField,
     ForeignKeyField,
@@ -28,6 +28,14 @@ database = DatabaseProxy()
 def utcnow() -> datetime:
     """Naive UTC: every datetime in the database is UTC without tzinfo, on SQLite and PostgreSQL."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+class CharField(peewee.CharField):
+    """VARCHAR without a length: SQLite never enforced Peewee's default 255, and on PostgreSQL
+    a longer Message-ID, sender or account name must not fail the message or the import."""
+
+    def get_modifiers(self) -> None:
+        return None
 
 
 class JSONField(TextField):

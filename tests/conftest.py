@@ -1,5 +1,6 @@
 """Shared fixtures: real Dovecot servers (one per hierarchy delimiter), a fresh IMAP user per
-test, and a fresh SQLite database.
+test, a fresh SQLite database, and a throwaway PostgreSQL cluster with a fresh database per test
+(`postgres`, `pg_url`).
 
 Tests that use `dovecot`, `dovecot_dot`, `imap` or `imap_dot` are marked `imap` automatically
 and skipped only when /usr/sbin/dovecot is not installed (`make test` installs it as root).
@@ -8,6 +9,7 @@ and skipped only when /usr/sbin/dovecot is not installed (`make test` installs i
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import ssl
 import tempfile
@@ -23,12 +25,14 @@ from peewee import Database
 from poller.settings import MailboxSettings
 from tests.smtpsink import SmtpSink
 from tools.dovecot import DOVECOT, Dovecot
+from tools.postgres import Postgres, missing_reason
 
 PASSWORD = "s3cret-Pw"
 PASSWORD_ENV = "TOUCHLOG_TEST_IMAP_PASSWORD"
 MAIN_USER = "touchpoints@ourco.com"
 _IMAP_FIXTURES = {"dovecot", "dovecot_dot", "imap", "imap_dot"}
 _user_numbers = itertools.count(1)
+_pg_database_numbers = itertools.count(1)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -186,3 +190,35 @@ def world_with_smtp(imap: ImapAccount, tmp_path: Path, smtp_sink: SmtpSink):
     w.write_settings()
     w.import_directory()
     return w
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 (tools/postgres.py), one per session; skipped
+    when the server binaries are not installed (`make test` installs them as root), an error
+    then instead when $TOUCHLOG_REQUIRE_POSTGRES is set (CI)."""
+    reason = missing_reason()
+    if reason and os.environ.get("TOUCHLOG_REQUIRE_POSTGRES"):
+        pytest.fail(f"TOUCHLOG_REQUIRE_POSTGRES is set but {reason}", pytrace=False)
+    if reason:
+        pytest.skip(reason)
+    server = Postgres()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def pg_url(postgres: Postgres) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test: its URL (CREATE DATABASE, ~40 ms)."""
+    name = f"touchlog_t{next(_pg_database_numbers)}"
+    url = postgres.create_database(name)
+    yield url
+    from store.models import database
+
+    # The models may still be bound to it (in-process CLI commands): close before dropping.
+    if getattr(database.obj, "database", None) == name and not database.obj.is_closed():
+        database.obj.close()
+    postgres.drop_database(name)

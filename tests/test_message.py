@@ -427,3 +427,10 @@ def test_iso_2022_jp_with_windows_extensions_is_read() -> None:
     # ① and ㈱ (NEC row 13) are common in Japanese business mail; strict ISO-2022-JP lacks them.
     raw = mail(b"\x1b$B-!-j\x1b(B Rocket", "Content-Type: text/plain; charset=iso-2022-jp\n")
     assert parse_message(raw).text == "①㈱ Rocket"
+
+
+def test_a_huge_message_id_still_gives_a_short_stable_key():
+    raw = b"Message-ID: <" + b"x" * 5000 + b"@ourco.com>\r\nSubject: hi\r\n\r\nbody\r\n"
+    first, second = parse_message(raw), parse_message(raw + b"changed")
+    assert first.key == second.key
+    assert first.key.startswith("mid-sha256:") and len(first.key) < 100
