@@ -222,3 +222,21 @@ def pg_url(postgres: Postgres) -> Iterator[str]:
     if getattr(database.obj, "database", None) == name and not database.obj.is_closed():
         database.obj.close()
     postgres.drop_database(name)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """A fresh SQLite file for the directory and resolution tests; TOUCHLOG_TEST_POSTGRES_URL
+    runs the same tests on PostgreSQL (tests/test_postgres.py does)."""
+    import os
+
+    from store.db import open_database
+    from store.models import MODELS
+
+    url = os.environ.get("TOUCHLOG_TEST_POSTGRES_URL")
+    database = open_database(url or "sqlite:///" + str(tmp_path / "t.db"))
+    if url:
+        database.drop_tables(MODELS, cascade=True)
+        database.create_tables(MODELS)
+    yield database
+    database.close()

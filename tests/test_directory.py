@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime
 
 import pytest
@@ -11,10 +10,8 @@ from peewee import SqliteDatabase
 
 from poller.errors import ConfigError
 from poller.resolve import Link
-from store.db import open_database
 from store.directory import SqlDirectory, import_accounts, import_team, import_users
 from store.models import (
-    MODELS,
     Account,
     AccountDomain,
     Association,
@@ -37,18 +34,6 @@ TEAM = """email,name,role,aliases
 Rep@OurCo.com,Rita Rep,user,rita@ourco.com;r.rep@ourco.com
 boss@ourco.com,Bo Boss,admin,
 """
-
-
-@pytest.fixture
-def db(tmp_path):
-    """A fresh SQLite file; TOUCHLOG_TEST_POSTGRES_URL runs the same tests on PostgreSQL."""
-    url = os.environ.get("TOUCHLOG_TEST_POSTGRES_URL")
-    database = open_database(url or "sqlite:///" + str(tmp_path / "t.db"))
-    if url:
-        database.drop_tables(MODELS, cascade=True)
-        database.create_tables(MODELS)
-    yield database
-    database.close()
 
 
 def write(tmp_path, name, text):

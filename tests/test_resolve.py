@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,10 +10,8 @@ import pytest
 
 from poller.addresses import PersonalDomains
 from poller.resolve import Decision, Policy, explain, resolve
-from store.db import open_database
 from store.directory import SqlDirectory
 from store.models import (
-    MODELS,
     Account,
     AccountDomain,
     Association,
@@ -26,18 +23,6 @@ from store.models import (
 NOW = datetime(2024, 6, 1, 12, 0)
 SENDER = "rep@ourco.com"
 TEAM = (SENDER, "colleague@ourco.com", "other@partner.com")
-
-
-@pytest.fixture
-def db(tmp_path):
-    """A fresh SQLite file; TOUCHLOG_TEST_POSTGRES_URL runs the same tests on PostgreSQL."""
-    url = os.environ.get("TOUCHLOG_TEST_POSTGRES_URL")
-    database = open_database(url or "sqlite:///" + str(tmp_path / "t.db"))
-    if url:
-        database.drop_tables(MODELS, cascade=True)
-        database.create_tables(MODELS)
-    yield database
-    database.close()
 
 
 @dataclass
