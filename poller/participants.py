@@ -103,9 +103,15 @@ def understand(msg: Message, book: AddressBook) -> Understanding:
         people = (msg.sender, *msg.to, *msg.cc)
         return Understanding("copy", roles.participants(people), copied, msg.subject, None, "")
     blocks = find_forwards(msg)
-    if blocks:
-        return _forward(msg, blocks, roles)
-    return _note(msg, roles)
+    if not blocks:
+        return _note(msg, roles)
+    forward = _forward(msg, blocks, roles)
+    if forward.failure is None:
+        return forward
+    # A forward of internal mail (or of names only) with the customer's address in the
+    # subject is the seller's note about it; otherwise the forward's failure says what is wrong.
+    note = _note(msg, roles)
+    return note if note.failure is None else forward
 
 
 def _forward(msg: Message, blocks: list[Forwarded], roles: _Roles) -> Understanding:

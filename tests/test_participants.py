@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from poller.addresses import PersonalDomains
-from poller.message import Address, Message
+from poller.message import Address, Message, parse_message
 from poller.participants import AddressBook, Participant, Understanding, understand
 
 MAILBOX = "touchpoints@ourco.com"
@@ -149,3 +149,14 @@ def test_case_sensitive_local_part_keeps_distinct_addresses() -> None:
     book = AddressBook(MAILBOX, ("ourco.com",), frozenset(), PersonalDomains(), True)
     u = read(mail(to=("Wile@ACME.com", "wile@acme.com")), book)
     assert u.candidates == ("Wile@acme.com", "wile@acme.com")
+
+
+def test_forward_of_internal_mail_with_customer_in_subject_is_a_note():
+    raw = (b"From: Sam <sam@ourco.com>\r\nTo: touchpoints@ourco.com\r\n"
+           b"Subject: Fwd: wile@acme.com pricing thread\r\n\r\n"
+           b"---------- Forwarded message ---------\r\nFrom: Ann <ann@ourco.com>\r\n"
+           b"Date: Mon, Nov 2, 2026 at 9:00 AM\r\nSubject: pricing\r\nTo: Sam <sam@ourco.com>\r\n"
+           b"\r\nInternal numbers.\r\n")
+    u = understand(parse_message(raw), BOOK)
+    assert (u.scenario, u.candidates, u.subject) == ("note", ("wile@acme.com",),
+                                                      "Fwd: pricing thread")
