@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 from tests.builders import make_mail
 from tests.conftest import PASSWORD, PASSWORD_ENV
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_bcc_copy_becomes_one_touchpoint_and_moves_to_logged(world):
@@ -153,10 +147,7 @@ def test_unreachable_server_is_one_line_exit_1(world):
 
 def test_scheduled_poll_stops_cleanly_on_sigterm(world):
     world.imap.append(make_mail(to="wile@acme.com", message_id="<sched@ourco.com>"))
-    env = {**os.environ, PASSWORD_ENV: PASSWORD}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "--config", str(world.config),
-                             "poll"], cwd=world.folder, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = world.spawn("poll")
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and world.folder_contents("INBOX"):
@@ -176,11 +167,7 @@ def test_two_workers_on_one_mailbox_log_each_message_once(world):
     for n in range(40):
         to = "wile@acme.com" if n % 4 else "nobody@unknown-corp.com"
         world.imap.append(make_mail(to=to, message_id=f"<race-{n}@ourco.com>"))
-    env = {**os.environ, PASSWORD_ENV: PASSWORD}
-    workers = [subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "--config",
-                                 str(world.config), "poll", "--once"], cwd=world.folder,
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True) for _ in range(2)]
+    workers = [world.spawn("poll", "--once") for _ in range(2)]
     outputs = [w.communicate(timeout=60)[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
     assert len(world.touchpoints()) == 30

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.builders import ACCOUNTS_CSV, USERS_CSV, make_mail
-from tests.conftest import PASSWORD, PASSWORD_ENV, new_account
+from tests.conftest import new_account
 from tests.world import World
 
 pytestmark = pytest.mark.postgres
@@ -219,11 +219,7 @@ def test_two_workers_on_one_mailbox_log_each_message_once_on_postgres(pg_world, 
     for n in range(40):
         to = "wile@acme.com" if n % 4 else "nobody@unknown-corp.com"
         world.imap.append(make_mail(to=to, message_id=f"<pg-race-{n}@ourco.com>"))
-    env = {**os.environ, PASSWORD_ENV: PASSWORD}
-    workers = [subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "--config",
-                                 str(world.config), "poll", "--once"], cwd=world.folder,
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True) for _ in range(2)]
+    workers = [world.spawn("poll", "--once") for _ in range(2)]
     outputs = [w.communicate(timeout=60)[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
     assert all("Traceback" not in out for out in outputs), outputs

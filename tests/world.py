@@ -4,6 +4,9 @@ a settings.toml in a folder, the directory imported from CSV, and the `touchlog`
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,8 @@ from cli import main
 from tests.builders import write_directory
 from tests.conftest import PASSWORD_ENV, ImapAccount
 from tests.smtpsink import SmtpSink
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -52,6 +57,13 @@ class World:
         if expect is not None:
             assert result.exit_code == expect, (result.output, result.exception)
         return result
+
+    def spawn(self, *args: str) -> subprocess.Popen:
+        """touchlog in a process of its own, as cron or systemd would start it."""
+        env = {**os.environ, PASSWORD_ENV: self.imap.password}
+        return subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "--config",
+                                 str(self.config), *args], cwd=self.folder, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def import_directory(self, **csv_texts: str) -> None:
         paths = write_directory(self.folder, **csv_texts)
