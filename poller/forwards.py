@@ -22,6 +22,7 @@ from poller.forward_markers import (
 )
 from poller.forward_people import People, parse_people
 from poller.message import Address, Message
+from poller.mimetext import html_to_text
 
 _QUOTE_RE = re.compile(r"^[\s>]*")
 _ADDRESS_FIELDS = ("from", "to", "cc")
@@ -57,15 +58,6 @@ def _inline_blocks(msg: Message) -> list[Forwarded]:
         # The plain part may be a stub ("view this in HTML") while the HTML keeps the table.
         blocks = blocks_in_text(html_to_text(msg.html), "html")
     return blocks
-
-
-def html_to_text(html: str) -> str:
-    from inscriptis import get_text  # imported late: only HTML-only forwards need it
-
-    try:
-        return get_text(html)
-    except Exception:  # a broken HTML part must not stop the message; the text had no table
-        return ""
 
 
 def blocks_in_text(text: str, source: str = "inline") -> list[Forwarded]:
