@@ -79,19 +79,21 @@ class SqlDirectory:
 
     def team_member(self, address: str) -> TeamMember | None:
         """The team member with this address or alias (case-insensitive); the member, not the
-        alias. The team is small and read once per directory (one poll pass)."""
+        alias."""
+        return self._team_by_address().get(address.strip().strip("<>").lower())
+
+    def team_addresses(self) -> frozenset[str]:
+        """Every team member's address and alias, lower-case: all internal addresses."""
+        return frozenset(self._team_by_address())
+
+    def _team_by_address(self) -> dict[str, TeamMember]:
+        """The team is small: read once per directory (one poll pass), members and aliases."""
         if self._team is None:
             members = {m.id: m for m in TeamMember.select()}
             self._team = {m.email.lower(): m for m in members.values()}
             for alias in TeamAlias.select():
                 self._team.setdefault(alias.email.lower(), members[alias.member_id])
-        return self._team.get(address.strip().strip("<>").lower())
-
-    def team_addresses(self) -> frozenset[str]:
-        """Every team member's address and alias, lower-case: all internal addresses."""
-        members = TeamMember.select(TeamMember.email)
-        aliases = TeamAlias.select(TeamAlias.email)
-        return frozenset(email.lower() for (email,) in members.union_all(aliases).tuples())
+        return self._team
 
     # --- the statements, compiled once --------------------------------------------------------
 
