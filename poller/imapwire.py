@@ -17,7 +17,6 @@ from typing import Any
 from imapclient.exceptions import IMAPClientError
 
 from poller.message import normalize_message_id
-from poller.settings import MailboxSettings
 
 # RFC 7162 asks clients to keep command lines under 8,192 octets; sets are chunked to stay below.
 MAX_UIDS_PER_COMMAND = 1000
@@ -62,14 +61,6 @@ def describe(exc: BaseException) -> str:
             text = text[2:-1]
         return f"server said: {text}" if text else "server refused the command"
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-
-
-def tls_context(settings: MailboxSettings) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=settings.ca_file or None)
-    if not settings.verify_tls:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def utc(value: datetime | None) -> datetime | None:

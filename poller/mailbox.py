@@ -27,12 +27,12 @@ from poller.imapwire import (
     folder_entry,
     selectable,
     text_of,
-    tls_context,
     uid_chunks,
     uid_set,
     utc,
 )
 from poller.settings import MailboxSettings
+from poller.tls import client_context
 
 __all__ = ["Fetched", "FolderEntry", "Mailbox", "decode_words", "describe", "uid_set"]
 
@@ -67,7 +67,8 @@ class Mailbox:
     def connect(cls, settings: MailboxSettings, password: str, timeout: float = 30.0,
                 use_move: bool | None = None, use_uidplus: bool | None = None) -> Mailbox:
         where = f"imap {settings.host}:{settings.port}"
-        context = tls_context(settings) if settings.tls != "none" else None
+        context = (client_context(settings.ca_file, settings.verify_tls)
+                   if settings.tls != "none" else None)
         try:
             client = IMAPClient(settings.host, port=settings.port, ssl=settings.tls == "ssl",
                                 ssl_context=context, timeout=timeout)

@@ -33,6 +33,7 @@ from poller.errors import ConfigError, NoticeError
 # comes back to the mailbox is never processed: no mail loop.
 from poller.filters import NOTICE_HEADER, NOTICE_ID_PREFIX
 from poller.settings import NotifySettings, Settings
+from poller.tls import client_context
 from store.models import MessageRecord, Notice, utcnow
 
 log = logging.getLogger(__name__)
@@ -222,13 +223,13 @@ def _open(notify: NotifySettings, settings: Settings) -> smtplib.SMTP:
         if notify.smtp_tls == "ssl":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
                 notify.smtp_host, notify.smtp_port, timeout=SMTP_TIMEOUT,
-                context=_tls_context(notify, settings))
+                context=client_context(notify.ca_file, notify.verify_tls))
         else:
             smtp = smtplib.SMTP(notify.smtp_host, notify.smtp_port, timeout=SMTP_TIMEOUT)
     try:
         if notify.smtp_tls == "starttls":
             with _step(notify, "STARTTLS failed"):
-                smtp.starttls(context=_tls_context(notify, settings))
+                smtp.starttls(context=client_context(notify.ca_file, notify.verify_tls))
         if notify.smtp_username:
             with _step(notify, f"login as {notify.smtp_username} failed"):
                 smtp.login(notify.smtp_username, settings.smtp_password())
@@ -245,15 +246,6 @@ def _step(notify: NotifySettings, what: str) -> Iterator[None]:
     except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
         text = _smtp_text(exc) if isinstance(exc, smtplib.SMTPException) else str(exc)
         raise NoticeError(_one_line(f"smtp {_where(notify)}: {what}: {text}")) from None
-
-
-def _tls_context(notify: NotifySettings, settings: Settings) -> ssl.SSLContext:
-    cafile = str(settings.base_dir / notify.ca_file) if notify.ca_file else None
-    context = ssl.create_default_context(cafile=cafile)
-    if not notify.verify_tls:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def _quit(smtp: smtplib.SMTP) -> None:

@@ -184,7 +184,7 @@ def _send_notices(settings: Settings, report: PollReport) -> notices.NoticeRepor
 
 def _run_counts(report: PollReport) -> dict[str, int]:
     counts = dict(report.counts)
-    counts.update({k: v for k, v in report.reasons.items()})
+    counts.update(report.reasons)
     if report.notices is not None:
         counts.update({f"notices:{k}": v for k, v in _notice_counts(report.notices)})
     return counts
