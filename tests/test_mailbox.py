@@ -224,8 +224,12 @@ def test_without_uidplus_another_clients_deleted_message_is_not_expunged(
     assert message_ids(imap, "Touchpoints/Logged") == {"m1@Test.Example"}
 
 
-def test_moving_nothing_sends_nothing(box: Mailbox) -> None:
+def test_moving_nothing_sends_nothing(imap: ImapAccount, box: Mailbox) -> None:
+    uid = imap.append(b"Subject: stays\r\n\r\nbody\r\n")
+    # An empty set reaches no server command: a missing destination is then no error.
     box.move("INBOX", [], "Does/Not/Exist")
+    assert list(imap.messages("INBOX")) == [uid]
+    assert not any("Does" in name for name in imap.folders())
 
 
 def test_uid_set_is_compact() -> None:

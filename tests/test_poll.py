@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 import time
 
+import pytest
+
 from tests.builders import make_mail
 from tests.conftest import PASSWORD, PASSWORD_ENV
 
@@ -145,7 +147,8 @@ def test_unreachable_server_is_one_line_exit_1(world):
     assert "folders   FAIL" in out
 
 
-def test_scheduled_poll_stops_cleanly_on_sigterm(world):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_scheduled_poll_stops_cleanly_on_a_signal(world, stop):
     world.imap.append(make_mail(to="wile@acme.com", message_id="<sched@ourco.com>"))
     proc = world.spawn("poll")
     try:
@@ -156,7 +159,7 @@ def test_scheduled_poll_stops_cleanly_on_sigterm(world):
         while time.monotonic() < deadline and world.folder_contents("INBOX"):
             time.sleep(0.2)
     finally:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(stop)
         output, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, output
     assert "Traceback" not in output
