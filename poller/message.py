@@ -118,12 +118,12 @@ def _build(tree: EmailMessage, raw: bytes, depth: int) -> Message:
     return Message(
         key=message_key(message_id, raw),
         message_id=message_id,
-        subject=" ".join(_decoded(_first(tree, "subject"), hint).split()),
+        subject=_no_nul(" ".join(_decoded(_first(tree, "subject"), hint).split())),
         sender=sender[0] if sender else None,
         to=_addresses(tree, "to", hint, parts.defects),
         cc=_addresses(tree, "cc", hint, parts.defects),
         date=_date(_first(tree, "date")),
-        text=body_text(parts),
+        text=_no_nul(body_text(parts)),
         html="\n".join(parts.html),
         headers=_headers(tree, hint),
         content_type=tree.get_content_type(),
@@ -133,6 +133,12 @@ def _build(tree: EmailMessage, raw: bytes, depth: int) -> Message:
         attached_messages=_inner_messages(parts, depth),
         defects=tuple(dict.fromkeys(parts.defects)),
     )
+
+
+def _no_nul(text: str) -> str:
+    """NUL is no character a person wrote (a base64 part can still carry one); stored as U+FFFD
+    like other undecodable bytes, on every database alike (PostgreSQL text cannot hold it)."""
+    return text.replace("\x00", "\ufffd")
 
 
 def _inner_messages(parts: Parts, depth: int) -> tuple[Message, ...]:

@@ -49,9 +49,9 @@ def _database_for(url: str) -> Database:
 
 
 class _Postgresql(PostgresqlDatabase):
-    """PostgreSQL text cannot hold NUL (0x00), which mail can carry (a base64 text part, an
-    encoded-word): psycopg2 raises ValueError and the message would stay in the inbox, failing
-    every pass. Such characters are stored as U+FFFD, as undecodable bytes are."""
+    """PostgreSQL text cannot hold NUL (0x00). Mail text arrives without it already (see
+    poller.message); this catches whatever else carries one (a CSV cell, a display name), which
+    would otherwise fail with psycopg2's ValueError and leave the message failing every pass."""
 
     def execute_sql(self, sql: str, params: Any = None) -> Any:
         if params and isinstance(params, list | tuple):

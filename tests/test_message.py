@@ -434,3 +434,11 @@ def test_a_huge_message_id_still_gives_a_short_stable_key():
     first, second = parse_message(raw), parse_message(raw + b"changed")
     assert first.key == second.key
     assert first.key.startswith("mid-sha256:") and len(first.key) < 100
+
+
+def test_a_nul_in_subject_or_text_is_stored_as_a_replacement_character():
+    raw = (b"From: sam@ourco.com\r\nSubject: =?utf-8?b?bnVsAHN1Ympl?=\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n"
+           b"\r\nYmVmb3JlAGFmdGVy\r\n")
+    msg = parse_message(raw)
+    assert (msg.subject, msg.text) == ("nul\ufffdsubje", "before\ufffdafter")
