@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from store.models import Touchpoint
+from store.models import TeamMember, Touchpoint
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,9 @@ def thread_of(tp: Touchpoint) -> int:
 
 def timeline(account_id: str | None = None, limit: int | None = None) -> list[Touchpoint]:
     """Newest first (by when it happened, then by id for a stable order)."""
-    query = Touchpoint.select().order_by(Touchpoint.occurred_at.desc(), Touchpoint.id.desc())
+    # The creator comes in the same query: as_json reads it for every row.
+    query = (Touchpoint.select(Touchpoint, TeamMember).join(TeamMember)
+             .order_by(Touchpoint.occurred_at.desc(), Touchpoint.id.desc()))
     if account_id is not None:
         query = query.where(Touchpoint.account == account_id)
     if limit is not None:

@@ -117,3 +117,20 @@ def test_every_command_has_help(command):
     result = invoke(command, "--help")
     assert result.exit_code == 0
     assert len(result.output.splitlines()) > 3
+
+
+def test_the_timeline_is_read_in_one_query(workdir, caplog):
+    import logging
+
+    from store.db import open_database
+    from store.touchpoints import as_json, timeline
+
+    for n in range(3):
+        eml = workdir / f"q{n}.eml"
+        eml.write_bytes(make_mail(to="wile@acme.com", message_id=f"<q-{n}@ourco.com>"))
+        invoke("process", str(eml))
+    open_database(f"sqlite:///{workdir / 'touchlog.db'}")
+    with caplog.at_level(logging.DEBUG, logger="peewee"):
+        rows = [as_json(tp) for tp in timeline()]
+    assert [r["creator"] for r in rows] == ["sam@ourco.com"] * 3
+    assert len([r for r in caplog.records if r.name == "peewee"]) == 1
