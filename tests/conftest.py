@@ -182,6 +182,24 @@ def world(imap: ImapAccount, tmp_path: Path):
 
 
 @pytest.fixture
+def pg_world(imap: ImapAccount, tmp_path: Path, pg_url: str):
+    """As `world`, with its database on PostgreSQL."""
+    from tests.world import World
+
+    w = World(tmp_path, imap, database_url=pg_url)
+    w.write_settings()
+    w.import_directory()
+    return w
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_world(request: pytest.FixtureRequest):
+    """`world` on each database: for the behaviours that must not depend on it (exactly once,
+    several workers, the history tie-breaks' aggregates and time comparisons)."""
+    return request.getfixturevalue("world" if request.param == "sqlite" else "pg_world")
+
+
+@pytest.fixture
 def world_with_smtp(imap: ImapAccount, tmp_path: Path, smtp_sink: SmtpSink):
     """As `world`, with notices on and sent to a real SMTP sink."""
     from tests.world import World

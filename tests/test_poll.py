@@ -80,7 +80,8 @@ def test_batches_cover_every_message(world):
     assert len(world.touchpoints()) == 5
 
 
-def test_second_pass_logs_nothing_twice(world):
+def test_second_pass_logs_nothing_twice(any_world):
+    world = any_world
     raw = make_mail(to="wile@acme.com", message_id="<once@ourco.com>")
     world.imap.append(raw)
     world.poll()
@@ -166,16 +167,29 @@ def test_scheduled_poll_stops_cleanly_on_a_signal(world, stop):
     assert sorted(tp["account_id"] for tp in world.touchpoints()) == ["ACME", "ROAD"]
 
 
-def test_two_workers_on_one_mailbox_log_each_message_once(world):
+def test_two_workers_on_one_mailbox_log_each_message_once(any_world):
+    world = any_world
     for n in range(40):
         to = "wile@acme.com" if n % 4 else "nobody@unknown-corp.com"
         world.imap.append(make_mail(to=to, message_id=f"<race-{n}@ourco.com>"))
     workers = [world.spawn("poll", "--once") for _ in range(2)]
     outputs = [w.communicate(timeout=60)[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
+    assert all("Traceback" not in out for out in outputs), outputs
     assert len(world.touchpoints()) == 30
     assert world.folder_contents("INBOX") == {}
-    assert len(world.folder_contents("Touchpoints/Logged")) == 30
-    failed = world.folder_contents("Touchpoints/Failed")
-    assert len(failed) == 10
-    assert all("$tl_no_account" in flags for flags, _ in failed.values())
+    for folder, count in (("Touchpoints/Logged", 30), ("Touchpoints/Failed", 10)):
+        raws = [raw for _flags, raw in world.folder_contents(folder).values()]
+        ids = [raw.split(b"Message-ID: ")[1].split(b"\n")[0].strip() for raw in raws]
+        assert len(ids) == len(set(ids)) == count, (folder, sorted(ids))
+    assert all("$tl_no_account" in flags
+               for flags, _ in world.folder_contents("Touchpoints/Failed").values())
+    # one record per message, every pass finished, and the lease given back
+    from poller.settings import load_settings
+    from store.db import open_database
+    from store.models import Lease, MessageRecord, Run
+
+    open_database(load_settings(world.config).database_url())
+    assert MessageRecord.select().count() == 40
+    assert Lease.select().count() == 0
+    assert {r.status for r in Run.select()} <= {"done"}

@@ -24,8 +24,6 @@ pytestmark = pytest.mark.postgres
 psycopg2 = pytest.importorskip("psycopg2", reason="psycopg2 is not installed (extra `postgres`)")
 
 ROOT = Path(__file__).resolve().parents[1]
-MAILBOX = "touchpoints@ourco.com"
-USERS_WITH_CAROL = USERS_CSV + "carol@initech.com,INITECH2,2026-05-01\n"
 
 
 def _world(folder: Path, imap, url: str | None = None) -> World:
@@ -34,12 +32,6 @@ def _world(folder: Path, imap, url: str | None = None) -> World:
     world.write_settings(**({"database": {"url": url}} if url else {}))
     world.import_directory()
     return world
-
-
-@pytest.fixture
-def pg_world(imap, tmp_path, pg_url) -> World:
-    """As conftest's `world`, with its database on PostgreSQL."""
-    return _world(tmp_path / "pg", imap, pg_url)
 
 
 def _sql(url: str, query: str) -> list[tuple]:
@@ -51,10 +43,6 @@ def _sql(url: str, query: str) -> list[tuple]:
             return cur.fetchall()
     finally:
         conn.close()
-
-
-def _by_mid(world: World) -> dict[str, dict]:
-    return {tp["message_id"]: tp for tp in world.touchpoints()}
 
 
 # --- the same pass on SQLite and on PostgreSQL ----------------------------------------------------
@@ -119,16 +107,6 @@ def test_copy_and_failure_are_handled_exactly_as_on_sqlite(imap, dovecot, tmp_pa
     assert [r["status"] for r in pg["runs"]] == ["done"]
 
 
-def test_second_pass_on_postgres_logs_nothing_twice(pg_world):
-    raw = make_mail(to="wile@acme.com", message_id="<pg-once@ourco.com>")
-    pg_world.imap.append(raw)
-    pg_world.poll()
-    pg_world.imap.append(raw)
-    assert "skipped 1 (duplicate 1)" in pg_world.poll()
-    assert len(pg_world.touchpoints()) == 1
-    assert len(pg_world.folder_contents("Touchpoints/Logged")) == 2
-
-
 def test_a_nul_character_in_the_mail_is_logged_not_stuck_in_the_inbox(pg_world):
     """PostgreSQL text cannot hold NUL; a base64 text part (or encoded-word) can carry one."""
     raw = (b"From: Sam Seller <sam@ourco.com>\r\nTo: wile@acme.com\r\n"
@@ -157,84 +135,9 @@ def test_values_longer_than_255_characters_fit_as_on_sqlite(pg_world, pg_url):
     assert _sql(pg_url, "SELECT name FROM account WHERE account_id = 'LONG'") == [(name,)]
 
 
-# --- history tie-breaks: aggregates and time comparisons in PostgreSQL ---------------------------
-
-
-def test_sender_history_breaks_the_domain_tie_on_postgres(pg_world):
-    world = pg_world
-    world.imap.append(make_mail(to=MAILBOX, subject="bob@initech.com call notes",
-                                message_id="<pg-sh-note@ourco.com>"))
-    assert "ambiguous_account 1" in world.poll()
-    # the first pass builds history: Sam logs on INITECH2 through a contact there
-    world.import_directory(users=USERS_WITH_CAROL)
-    world.imap.append(make_mail(to="carol@initech.com", message_id="<pg-sh-carol@ourco.com>"))
-    assert world.poll().startswith("logged 1")
-    # the second resolves an unknown address at the shared domain by that history
-    world.imap.append(make_mail(to="dave@initech.com", message_id="<pg-sh-dave@ourco.com>"))
-    world.poll()
-    dave = _by_mid(world)["pg-sh-dave@ourco.com"]
-    assert (dave["account_id"], dave["rule"], dave["scenario"]) == (
-        "INITECH2", "sender_history", "copy")
-    words = world.touchlog("explain", str(dave["id"])).output
-    assert "the sender's touchpoints, latest per account" in words
-    assert "by rule sender_history" in words
-    # the failed note, retried, now resolves the same way
-    world.touchlog("failures", "retry", "--all")
-    assert world.poll().startswith("logged 1")
-    note = _by_mid(world)["pg-sh-note@ourco.com"]
-    assert (note["account_id"], note["rule"], note["scenario"]) == (
-        "INITECH2", "sender_history", "note")
-    assert world.failures() == []
-
-
-def test_domain_history_of_a_colleague_breaks_the_tie_on_postgres(pg_world, pg_url):
-    world = pg_world
-    # with a window of 0 days a colleague's touchpoint is too old to count: ambiguous
-    world.write_settings(database={"url": pg_url}, touchpoints={"domain_history_days": 0})
-    world.import_directory(users=USERS_WITH_CAROL)
-    world.imap.append(make_mail(sender="Ann Admin <ann@ourco.com>", to="carol@initech.com",
-                                message_id="<pg-dh-carol@ourco.com>"))
-    assert world.poll().startswith("logged 1")
-    world.imap.append(make_mail(to="dave@initech.com", message_id="<pg-dh-dave@ourco.com>"))
-    assert "failed 1 (ambiguous_account 1)" in world.poll()
-    [failure] = world.failures()
-    assert "neither you nor anyone at ourco.com" in failure["detail"]
-    # with the default window Ann's touchpoint decides for Sam
-    world.write_settings(database={"url": pg_url})
-    world.touchlog("failures", "retry", "--all")
-    assert world.poll().startswith("logged 1")
-    dave = _by_mid(world)["pg-dh-dave@ourco.com"]
-    assert (dave["account_id"], dave["rule"], dave["creator"]) == (
-        "INITECH2", "domain_history", "sam@ourco.com")
-    words = world.touchlog("explain", str(dave["id"])).output
-    assert "touchpoints by anyone at ourco.com since" in words
-    assert "by rule domain_history" in words
-
-
 # --- several workers, one database ---------------------------------------------------------------
-
-
-def test_two_workers_on_one_mailbox_log_each_message_once_on_postgres(pg_world, pg_url):
-    world = pg_world
-    for n in range(40):
-        to = "wile@acme.com" if n % 4 else "nobody@unknown-corp.com"
-        world.imap.append(make_mail(to=to, message_id=f"<pg-race-{n}@ourco.com>"))
-    workers = [world.spawn("poll", "--once") for _ in range(2)]
-    outputs = [w.communicate(timeout=60)[0] for w in workers]
-    assert [w.returncode for w in workers] == [0, 0], outputs
-    assert all("Traceback" not in out for out in outputs), outputs
-    assert len(world.touchpoints()) == 30
-    assert world.folder_contents("INBOX") == {}
-    for folder, count in (("Touchpoints/Logged", 30), ("Touchpoints/Failed", 10)):
-        raws = [raw for _flags, raw in world.folder_contents(folder).values()]
-        ids = [raw.split(b"Message-ID: ")[1].split(b"\n")[0].strip() for raw in raws]
-        assert len(ids) == len(set(ids)) == count, (folder, sorted(ids))
-    assert all("$tl_no_account" in flags
-               for flags, _ in world.folder_contents("Touchpoints/Failed").values())
-    # one row per message, every pass finished, and the lease given back
-    assert _sql(pg_url, "SELECT count(*), count(DISTINCT key) FROM messagerecord") == [(40, 40)]
-    assert _sql(pg_url, "SELECT count(*) FROM lease") == [(0,)]
-    assert {s for (s,) in _sql(pg_url, "SELECT status FROM run")} <= {"done"}
+# (Exactly once with two worker processes, and the history tie-breaks, run on both databases
+# through conftest's `any_world`: tests/test_poll.py, tests/test_resolution_e2e.py.)
 
 
 def test_lease_goes_to_exactly_one_of_many_racing_holders(pg_url):

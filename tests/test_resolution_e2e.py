@@ -39,7 +39,8 @@ def test_shared_domain_without_history_is_ambiguous(world):
     assert "ambiguous_account" in words
 
 
-def test_sender_history_breaks_the_domain_tie(world):
+def test_sender_history_breaks_the_domain_tie(any_world):
+    world = any_world
     # 1. No history yet: ambiguous.
     world.imap.append(make_mail(to=MAILBOX, subject="bob@initech.com call notes",
                                 message_id="<sh-note@ourco.com>"))
@@ -68,7 +69,8 @@ def test_sender_history_breaks_the_domain_tie(world):
     assert world.failures() == []
 
 
-def test_sender_history_comes_before_domain_history(world):
+def test_sender_history_comes_before_domain_history(any_world):
+    world = any_world
     # Sam once logged on INITECH; Ann (same domain) logged on INITECH2 since.
     world.import_directory(users=USERS_WITH_IVY + "carol@initech.com,INITECH2,2026-05-01\n")
     world.imap.append(make_mail(to="ivy@initech.com", message_id="<p-ivy@ourco.com>"))
@@ -82,7 +84,8 @@ def test_sender_history_comes_before_domain_history(world):
     assert (dave["account_id"], dave["rule"]) == ("INITECH", "sender_history")
 
 
-def test_domain_history_of_a_colleague_breaks_the_tie(world):
+def test_domain_history_of_a_colleague_breaks_the_tie(any_world):
+    world = any_world
     world.import_directory(users=USERS_WITH_CAROL)
     world.imap.append(make_mail(sender="Ann Admin <ann@ourco.com>", to="carol@initech.com",
                                 message_id="<dh-carol@ourco.com>"))
@@ -99,7 +102,8 @@ def test_domain_history_of_a_colleague_breaks_the_tie(world):
     assert "by rule domain_history" in words
 
 
-def test_domain_history_outside_the_window_does_not_count(world):
+def test_domain_history_outside_the_window_does_not_count(any_world):
+    world = any_world
     world.write_settings(touchpoints={"domain_history_days": 0})
     world.import_directory(users=USERS_WITH_CAROL)
     world.imap.append(make_mail(sender="Ann Admin <ann@ourco.com>", to="carol@initech.com",
@@ -111,6 +115,13 @@ def test_domain_history_outside_the_window_does_not_count(world):
     [failure] = world.failures()
     assert failure["reason"] == "ambiguous_account"
     assert "neither you nor anyone at ourco.com" in failure["detail"]
+    # With the default window Ann's touchpoint decides for Sam once the failure is retried.
+    world.write_settings()
+    world.touchlog("failures", "retry", "--all")
+    assert world.poll().startswith("logged 1")
+    dave = _by_mid(world)["w-dave@ourco.com"]
+    assert (dave["account_id"], dave["rule"], dave["creator"]) == (
+        "INITECH2", "domain_history", "sam@ourco.com")
 
 
 def test_contact_matches_only_account_is_left_out_of_the_domain_pass(world):

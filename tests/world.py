@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,8 @@ class World:
     folder: Path
     imap: ImapAccount
     smtp: SmtpSink | None = None
-    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Every write_settings keeps it, so a PostgreSQL world stays on PostgreSQL.
+    database_url: str = "sqlite:///touchlog.db"
 
     @property
     def config(self) -> Path:
@@ -38,7 +39,7 @@ class World:
             "mailbox": {"host": mailbox.host, "port": mailbox.port, "tls": "none",
                         "username": mailbox.username, "password_env": PASSWORD_ENV,
                         "batch_size": 50},
-            "database": {"url": "sqlite:///touchlog.db"},
+            "database": {"url": self.database_url},
             "touchpoints": {"mailbox_address": "touchpoints@ourco.com",
                             "internal_domains": ["ourco.com"]},
             "notify": {"enabled": False},
