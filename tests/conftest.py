@@ -170,26 +170,26 @@ def smtp_sink() -> Iterator[SmtpSink]:
     sink.stop()
 
 
-@pytest.fixture
-def world(imap: ImapAccount, tmp_path: Path):
-    """touchlog installed in a folder against a fresh IMAP user, directory imported."""
+def installed(folder: Path, imap: ImapAccount, **options: object):
+    """touchlog set up in `folder` against `imap`: settings written, directory imported."""
     from tests.world import World
 
-    w = World(tmp_path, imap)
+    w = World(folder, imap, **options)  # type: ignore[arg-type]
     w.write_settings()
     w.import_directory()
     return w
+
+
+@pytest.fixture
+def world(imap: ImapAccount, tmp_path: Path):
+    """touchlog installed in a folder against a fresh IMAP user, directory imported."""
+    return installed(tmp_path, imap)
 
 
 @pytest.fixture
 def pg_world(imap: ImapAccount, tmp_path: Path, pg_url: str):
     """As `world`, with its database on PostgreSQL."""
-    from tests.world import World
-
-    w = World(tmp_path, imap, database_url=pg_url)
-    w.write_settings()
-    w.import_directory()
-    return w
+    return installed(tmp_path, imap, database_url=pg_url)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -202,12 +202,7 @@ def any_world(request: pytest.FixtureRequest):
 @pytest.fixture
 def world_with_smtp(imap: ImapAccount, tmp_path: Path, smtp_sink: SmtpSink):
     """As `world`, with notices on and sent to a real SMTP sink."""
-    from tests.world import World
-
-    w = World(tmp_path, imap, smtp=smtp_sink)
-    w.write_settings()
-    w.import_directory()
-    return w
+    return installed(tmp_path, imap, smtp=smtp_sink)
 
 
 @pytest.fixture(scope="session")

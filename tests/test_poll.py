@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.builders import make_mail
-from tests.conftest import PASSWORD, PASSWORD_ENV
+from tests.conftest import PASSWORD, PASSWORD_ENV, installed
 
 
 def test_bcc_copy_becomes_one_touchpoint_and_moves_to_logged(world):
@@ -59,11 +59,7 @@ def test_unknown_customer_fails_no_account_with_keyword(world):
 
 
 def test_folders_work_on_a_dot_delimiter_server(imap_dot, tmp_path):
-    from tests.world import World
-
-    world = World(tmp_path, imap_dot)
-    world.write_settings()
-    world.import_directory()
+    world = installed(tmp_path, imap_dot)
     imap_dot.append(make_mail(to="wile@acme.com"))
     imap_dot.append(make_mail(to="x@nowhere-known.com"))
     world.poll()

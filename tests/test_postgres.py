@@ -17,21 +17,12 @@ from pathlib import Path
 import pytest
 
 from tests.builders import ACCOUNTS_CSV, USERS_CSV, make_mail
-from tests.conftest import new_account
-from tests.world import World
+from tests.conftest import installed, new_account
 
 pytestmark = pytest.mark.postgres
 psycopg2 = pytest.importorskip("psycopg2", reason="psycopg2 is not installed (extra `postgres`)")
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _world(folder: Path, imap, url: str | None = None) -> World:
-    folder.mkdir(parents=True, exist_ok=True)
-    world = World(folder, imap)
-    world.write_settings(**({"database": {"url": url}} if url else {}))
-    world.import_directory()
-    return world
 
 
 def _sql(url: str, query: str) -> list[tuple]:
@@ -49,8 +40,10 @@ def _sql(url: str, query: str) -> list[tuple]:
 
 
 def test_copy_and_failure_are_handled_exactly_as_on_sqlite(imap, dovecot, tmp_path, pg_url):
-    worlds = {"postgres": _world(tmp_path / "pg", imap, pg_url),
-              "sqlite": _world(tmp_path / "lite", new_account(dovecot))}
+    (tmp_path / "pg").mkdir()
+    (tmp_path / "lite").mkdir()
+    worlds = {"postgres": installed(tmp_path / "pg", imap, database_url=pg_url),
+              "sqlite": installed(tmp_path / "lite", new_account(dovecot))}
     mails = [make_mail(to="Wile E. Coyote <wile@acme.com>", cc="ann@ourco.com",
                        message_id="<pg-copy@ourco.com>", body="Hi Wile,\nthe rockets ship."),
              make_mail(to="someone@unknown-corp.com", subject="Hello there",
