@@ -31,9 +31,11 @@ def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
 def progress_reporter(label: str) -> Iterator[Callable[[int, int], None]]:
     """A rich bar on a terminal; on cron, a plain line every 10% so logs stay short."""
     if sys.stderr.isatty():
+        from rich.console import Console
         from rich.progress import Progress
 
-        with Progress(transient=True) as bar:
+        # On stderr, like the plain lines: stdout stays the command's result (JSON, counts).
+        with Progress(console=Console(stderr=True), transient=True) as bar:
             task = bar.add_task(label, total=None)
             yield lambda done, total: bar.update(task, completed=done, total=total)
         return

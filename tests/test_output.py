@@ -1,0 +1,40 @@
+"""Progress as a person at a terminal sees it: a bar on stderr, the result alone on stdout."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_on_a_terminal_draws_a_bar_on_stderr_and_keeps_stdout_clean(tmp_path):
+    (tmp_path / "settings.toml").write_text(
+        '[database]\nurl = "sqlite:///t.db"\n[notify]\nenabled = false\n')
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("account_id,name,parent_id,email_domains,default_bcc,"
+                        "contact_matches_only\n"
+                        + "".join(f"A{i},Account {i},,,false,false\n" for i in range(30_000)))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "--config",
+                             str(tmp_path / "settings.toml"), "import", "accounts",
+                             str(accounts)], stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    stdout, _ = proc.communicate(timeout=120)
+    terminal = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal's other end is closed: all was read
+            break
+        if not chunk:
+            break
+        terminal += chunk
+    os.close(master)
+    assert proc.returncode == 0
+    assert stdout == "accounts: 30000 rows, 30000 created, 0 updated\n"
+    assert b"import accounts" in terminal
+    assert b"\x1b[" in terminal  # drawn with terminal control codes, then cleared
