@@ -1,0 +1,46 @@
+"""`touchlog poll`: one pass, or passes on the schedule until a signal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import click
+
+from commands.common import open_store
+from poller.output import progress_reporter
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="one pass over the inbox, then exit")
+@click.pass_context
+def poll(ctx: click.Context, once: bool) -> None:
+    """Poll the mailbox: log, skip or fail every message in it.
+
+    \b
+    Examples:
+      touchlog poll --once     # one pass (cron), prints counts per outcome
+      touchlog poll            # every schedule.interval_seconds until SIGINT/SIGTERM
+    """
+    from poller.poll import poll_once
+    from poller.scheduler import Poller
+
+    settings = open_store(ctx)
+    if once:
+        with progress_reporter("messages") as progress:
+            report = poll_once(settings, progress=progress)
+        click.echo(report.summary())
+        for error in report.errors:
+            click.echo(f"error: {error}", err=True)
+        return
+
+    def run_pass(should_stop: Callable[[], bool]) -> None:
+        report = poll_once(settings, should_stop=should_stop)
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        click.echo(f"{stamp} {report.summary()}")
+        for error in report.errors:
+            click.echo(f"{stamp} error: {error}", err=True)
+
+    click.echo(f"polling {settings.mailbox.host} every {settings.schedule.interval_seconds}s; "
+               "Ctrl-C or SIGTERM stops after the message in hand", err=True)
+    Poller(settings, run_pass).run_until_signal()

@@ -1,0 +1,46 @@
+"""`touchlog process FILE.eml`: the pipeline on one local file, no IMAP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from commands.common import open_store
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="print the decision, write nothing")
+@click.pass_context
+def process(ctx: click.Context, file: Path, dry_run: bool) -> None:
+    """Run the whole pipeline on one .eml file, without IMAP.
+
+    \b
+    Example:
+      touchlog process customer-mail.eml --dry-run
+    """
+    from poller.pipeline import Context, Source, commit, decide
+    from poller.resolve import explain
+
+    settings = open_store(ctx)
+    pipeline_ctx = Context(settings)
+    source = Source(mailbox=f"file:{file.name}")
+    verdict = decide(file.read_bytes(), pipeline_ctx, source)
+    scenario = verdict.understanding.scenario if verdict.understanding else None
+    account = verdict.decision.account_id if verdict.decision else None
+    click.echo(f"key:      {verdict.key}")
+    click.echo(f"outcome:  {verdict.outcome} ({verdict.reason})")
+    click.echo(f"scenario: {scenario or '-'}")
+    click.echo(f"account:  {account or '-'}")
+    if verdict.detail:
+        click.echo(f"detail:   {verdict.detail}")
+    for line in explain(verdict.trace) if verdict.trace else []:
+        click.echo(f"  {line}")
+    if dry_run:
+        click.echo("dry run: nothing written")
+        return
+    # A local file has no mailbox to answer: the failure is recorded, no notice is queued.
+    outcome = commit(verdict, pipeline_ctx, source, notify=False)
+    suffix = f" as touchpoint {outcome.touchpoint_id}" if outcome.touchpoint_id else ""
+    click.echo(f"recorded: {outcome.outcome}{suffix}")

@@ -1,0 +1,30 @@
+"""`touchlog runs`: recent poll passes."""
+
+from __future__ import annotations
+
+import click
+
+from commands.common import format_option, open_store
+from poller.output import print_json, print_table
+
+
+@click.command()
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@format_option
+@click.pass_context
+def runs(ctx: click.Context, limit: int, fmt: str) -> None:
+    """Recent poll passes: when, the counts per outcome, errors."""
+    from store.ledger import recent_runs
+    from store.touchpoints import iso_utc
+
+    open_store(ctx)
+    rows = [{"id": r.id, "started_at": iso_utc(r.started_at),
+             "finished_at": iso_utc(r.finished_at), "status": r.status, "counts": r.counts,
+             "errors": r.errors} for r in recent_runs(limit)]
+    if fmt == "json":
+        print_json(rows)
+        return
+    print_table("runs", ["id", "started (UTC)", "finished (UTC)", "status", "counts", "errors"],
+                [[r["id"], r["started_at"], r["finished_at"], r["status"],
+                  ", ".join(f"{k} {v}" for k, v in r["counts"].items() if ":" not in k),
+                  "; ".join(r["errors"])] for r in rows])
