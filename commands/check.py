@@ -11,7 +11,13 @@ from poller.errors import TouchlogError
 @click.command()
 @click.pass_context
 def check(ctx: click.Context) -> None:
-    """Check settings, IMAP login and folders, the database and SMTP, one line each."""
+    """Check settings, IMAP login and folders, the database and SMTP, one line each.
+
+    \b
+    Examples:
+      touchlog check
+      TOUCHLOG_CONFIG=/etc/touchlog/settings.toml touchlog check
+    """
     from poller.health import run_checks
 
     try:

@@ -38,7 +38,12 @@ def failures(ctx: click.Context, fmt: str) -> None:
 @click.argument("uid", type=int)
 @click.pass_context
 def failures_show(ctx: click.Context, uid: int) -> None:
-    """One failed message: the reason, the detail and the resolution trace."""
+    """One failed message: the reason, the detail and the resolution trace.
+
+    \b
+    Example:
+      touchlog failures show 12
+    """
     from poller.failures import find_failure
     from poller.resolve import explain as explain_trace
 
@@ -56,7 +61,13 @@ def failures_show(ctx: click.Context, uid: int) -> None:
 @click.option("--all", "retry_all", is_flag=True, help="every message in the failed folder")
 @click.pass_context
 def failures_retry(ctx: click.Context, uids: tuple[int, ...], retry_all: bool) -> None:
-    """Move failed messages back to the inbox; the next pass processes them afresh."""
+    """Move failed messages back to the inbox; the next pass processes them afresh.
+
+    \b
+    Examples:
+      touchlog failures retry 12 13
+      touchlog failures retry --all
+    """
     from poller.failures import retry
 
     if bool(uids) == retry_all:

@@ -13,7 +13,12 @@ from poller.output import print_json, print_table
 @format_option
 @click.pass_context
 def runs(ctx: click.Context, limit: int, fmt: str) -> None:
-    """Recent poll passes: when, the counts per outcome, errors."""
+    """Recent poll passes: when, the counts per outcome, errors.
+
+    \b
+    Example:
+      touchlog runs --limit 5 --format json
+    """
     from store.ledger import recent_runs
     from store.touchpoints import iso_utc
 

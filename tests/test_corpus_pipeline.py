@@ -82,7 +82,7 @@ def _check_and_count(verdicts: dict[str, Verdict], title: str) -> Counter:
     return counts
 
 
-def test_every_corpus_message_gets_an_outcome(tmp_db, tmp_path):
+def test_every_corpus_message_gets_an_outcome(db, tmp_path):
     import_directory(tmp_path)
     ctx = Context(settings_for(tmp_path))
     verdicts = _decide_all([path for path, _ in manifest()], ctx)
@@ -121,7 +121,7 @@ def _accounts_for_original_senders() -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_forwards_through_the_pipeline_with_forwarders_on_the_team(tmp_db, tmp_path):
+def test_forwards_through_the_pipeline_with_forwarders_on_the_team(db, tmp_path):
     paths = _forward_paths()
     import_directory(tmp_path, team=_team_with_forwarders(paths),
                      accounts=_accounts_for_original_senders(), users=USERS_CSV)

@@ -8,7 +8,7 @@ import json
 import re
 
 from tests.builders import USERS_CSV, make_mail
-from tests.conftest import PASSWORD, PASSWORD_ENV
+from tests.world import PASSWORD, PASSWORD_ENV
 
 FAILED = "Touchpoints/Failed"
 LOGGED = "Touchpoints/Logged"

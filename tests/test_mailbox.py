@@ -9,7 +9,7 @@ import pytest
 
 from poller.errors import MailboxError
 from poller.mailbox import Mailbox, uid_set
-from tests.conftest import PASSWORD, ImapAccount, new_account, running_dovecot
+from tests.world import PASSWORD, ImapAccount, new_account, running_dovecot
 from tools.dovecot import Dovecot, free_port
 
 pytestmark = pytest.mark.imap

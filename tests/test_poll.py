@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.builders import make_mail
-from tests.conftest import PASSWORD, PASSWORD_ENV, installed
+from tests.world import PASSWORD, PASSWORD_ENV, installed
 
 
 def test_bcc_copy_becomes_one_touchpoint_and_moves_to_logged(world):

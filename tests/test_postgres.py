@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.builders import ACCOUNTS_CSV, USERS_CSV, make_mail
-from tests.conftest import installed, new_account
+from tests.world import installed, new_account
 
 pytestmark = pytest.mark.postgres
 psycopg2 = pytest.importorskip("psycopg2", reason="psycopg2 is not installed (extra `postgres`)")

@@ -1,24 +1,113 @@
-"""A whole touchlog installation for end-to-end tests, driven the way a user drives it:
-a settings.toml in a folder, the directory imported from CSV, and the `touchlog` commands."""
+"""What end-to-end tests are built from: a Dovecot in a fresh folder, a fresh IMAP user on it
+(`ImapAccount`, with helpers that talk IMAP directly), and a whole touchlog installation
+(`World`) driven the way a user drives it: a settings.toml in a folder, the directory imported
+from CSV, and the `touchlog` commands. tests/conftest.py turns these into fixtures."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
+from imapclient import IMAPClient
 
 from cli import main
+from poller.settings import MailboxSettings
 from tests.builders import write_directory
-from tests.conftest import PASSWORD_ENV, ImapAccount
 from tests.smtpsink import SmtpSink
+from tools.dovecot import DOVECOT, Dovecot
 
 ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "s3cret-Pw"
+PASSWORD_ENV = "TOUCHLOG_TEST_IMAP_PASSWORD"
+MAIN_USER = "touchpoints@ourco.com"
+_user_numbers = itertools.count(1)
+
+
+@contextmanager
+def running_dovecot(separator: str = "/", prefix: str = "") -> Iterator[Dovecot]:
+    """A Dovecot with TLS (STARTTLS and implicit) in a fresh folder under /tmp.
+
+    /tmp rather than pytest's tmp_path: as root the mail is read as `nobody`, who cannot enter
+    pytest's 0700 folders.
+    """
+    if not Path(DOVECOT).exists():
+        pytest.skip(f"{DOVECOT} is not installed")
+    directory = Path(tempfile.mkdtemp(prefix="touchlog-test-dovecot-"))
+    server = Dovecot(directory, 0, {MAIN_USER: PASSWORD}, separator, imaps_port=0,
+                     prefix=prefix)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@dataclass
+class ImapAccount:
+    """A fresh login on a test server, with helpers that talk IMAP directly (not via Mailbox),
+    so tests check the server's state independently of the code under test."""
+
+    server: Dovecot
+    username: str
+    password: str = PASSWORD
+
+    def settings(self, tls: str = "none", **overrides: object) -> MailboxSettings:
+        port = self.server.imaps_port if tls == "ssl" else self.server.port
+        values = dict(host="127.0.0.1", port=port, tls=tls, username=self.username,
+                      password_env=PASSWORD_ENV, ca_file=str(self.server.cert_path))
+        values.update(overrides)
+        return MailboxSettings(**values)  # type: ignore[arg-type]
+
+    @contextmanager
+    def client(self) -> Iterator[IMAPClient]:
+        with IMAPClient("127.0.0.1", port=self.server.port, ssl=False, timeout=10) as client:
+            client._imap.debug = 0
+            client.login(self.username, self.password)
+            yield client
+
+    def append(self, raw: bytes, folder: str = "INBOX", flags: tuple[str, ...] = ()) -> int:
+        """APPEND one message; returns its UID (Dovecot has UIDPLUS)."""
+        with self.client() as client:
+            response = client.append(folder, raw, flags=flags)
+        return int(response.split(b"]")[0].split()[-1])
+
+    def seed(self, messages: list[bytes]) -> None:
+        """Write messages straight into INBOX (fast; do it before the first SELECT)."""
+        self.server.seed(self.username, messages)
+
+    def folders(self) -> list[str]:
+        with self.client() as client:
+            return [name for _, _, name in client.list_folders()]
+
+    def messages(self, folder: str = "INBOX") -> dict[int, tuple[tuple[str, ...], bytes]]:
+        """UID -> (flags, raw bytes) of every message in the folder, read without \\Seen."""
+        with self.client() as client:
+            client.select_folder(folder, readonly=True)
+            data = client.fetch(client.search(), [b"FLAGS", b"BODY.PEEK[]"])
+        return {uid: (tuple(f.decode() for f in item[b"FLAGS"]), item[b"BODY[]"])
+                for uid, item in data.items()}
+
+
+def new_account(server: Dovecot) -> ImapAccount:
+    """A user nobody else has touched: Dovecot re-reads its passwd-file, no restart."""
+    account = ImapAccount(server, f"t{next(_user_numbers)}@ourco.com")
+    server.add_user(account.username, account.password)
+    return account
+
+
 
 
 @dataclass
@@ -82,6 +171,14 @@ class World:
 
     def folder_contents(self, name: str) -> dict[int, tuple[tuple[str, ...], bytes]]:
         return self.imap.messages(name)
+
+
+def installed(folder: Path, imap: ImapAccount, **options: Any) -> World:
+    """touchlog set up in `folder` against `imap`: settings written, directory imported."""
+    w = World(folder, imap, **options)
+    w.write_settings()
+    w.import_directory()
+    return w
 
 
 def _toml(values: dict[str, dict[str, Any]]) -> str:
