@@ -30,8 +30,9 @@ from imapclient import IMAPClient  # noqa: E402
 
 from poller.poll import poll_once  # noqa: E402
 from poller.settings import settings_from_dict  # noqa: E402
-from store import directory  # noqa: E402
 from store.db import open_database  # noqa: E402
+from store.import_team import import_team  # noqa: E402
+from store.imports import import_accounts, import_users  # noqa: E402
 from tools.dovecot import Dovecot  # noqa: E402
 
 SIZES = {"tiny": 200, "small": 2000, "full": 10000}
@@ -68,9 +69,9 @@ def write_directory(folder: Path) -> None:
         users.append(f"contact{i}@cust{i}.com,A{i},2026-01-01")
     (folder / "accounts.csv").write_text("\n".join(accounts) + "\n")
     (folder / "users.csv").write_text("\n".join(users) + "\n")
-    directory.import_team(folder / "team.csv")
-    directory.import_accounts(folder / "accounts.csv")
-    directory.import_users(folder / "users.csv")
+    import_team(folder / "team.csv")
+    import_accounts(folder / "accounts.csv")
+    import_users(folder / "users.csv")
 
 
 def raw_fetch_rate(server: Dovecot, user: str, batch: int) -> tuple[float, int]:

@@ -23,11 +23,11 @@ def import_(ctx: click.Context, kind: str, file: Path) -> None:
       touchlog import users users.csv
       touchlog import team team.csv
     """
-    from store import directory
+    from store.import_team import import_team
+    from store.imports import import_accounts, import_users
 
     open_store(ctx)
-    importer = {"accounts": directory.import_accounts, "users": directory.import_users,
-                "team": directory.import_team}[kind]
+    importer = {"accounts": import_accounts, "users": import_users, "team": import_team}[kind]
     with progress_reporter(f"import {kind}") as progress:
         report = importer(file, progress=progress)
     click.echo(f"{kind}: {report.rows} rows, {report.created} created, {report.updated} updated")

@@ -19,7 +19,7 @@ def explain(ctx: click.Context, key_or_id: str) -> None:
       touchlog explain 42                      # a touchpoint id
       touchlog explain CAF=abc@mail.gmail.com  # a message key or Message-ID
     """
-    from poller.resolve import explain as explain_trace
+    from poller.explain import explain as explain_trace
     from store.ledger import find_by_key_or_touchpoint
 
     open_store(ctx)

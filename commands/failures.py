@@ -44,8 +44,8 @@ def failures_show(ctx: click.Context, uid: int) -> None:
     Example:
       touchlog failures show 12
     """
+    from poller.explain import explain as explain_trace
     from poller.failures import find_failure
-    from poller.resolve import explain as explain_trace
 
     failure = find_failure(open_store(ctx), uid)
     for name, value in failure.as_json().items():

@@ -20,8 +20,8 @@ def process(ctx: click.Context, file: Path, dry_run: bool) -> None:
     Example:
       touchlog process customer-mail.eml --dry-run
     """
+    from poller.explain import explain
     from poller.pipeline import Context, Source, commit, decide
-    from poller.resolve import explain
 
     settings = open_store(ctx)
     pipeline_ctx = Context(settings)

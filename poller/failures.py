@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from poller.errors import TouchlogError
-from poller.mailbox import FolderEntry, Mailbox
+from poller.imapwire import FolderEntry
+from poller.mailbox import Mailbox
 from poller.message import message_key
 from poller.settings import Settings
 from store import ledger

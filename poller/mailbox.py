@@ -20,7 +20,6 @@ from poller.errors import MailboxError
 from poller.imapwire import (
     MAX_UIDS_PER_COMMAND,
     FolderEntry,
-    decode_words,
     describe,
     expand_uid_set,
     flags_of,
@@ -33,8 +32,6 @@ from poller.imapwire import (
 )
 from poller.settings import MailboxSettings
 from poller.tls import client_context
-
-__all__ = ["Fetched", "FolderEntry", "Mailbox", "decode_words", "describe", "uid_set"]
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from poller.addresses import PersonalDomains, domain_of, has_plus, normalize, strip_plus
-from poller.explain import explain
 from poller.settings import TouchpointSettings
-
-__all__ = ["Decision", "Directory", "Link", "Policy", "explain", "resolve"]
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """The customer directory and the team, as the resolution rules and the pipeline read them.
 
 `SqlDirectory` implements poller.resolve.Directory with one indexed query per lookup (the plans
-are checked in tests/test_resolve.py). The CSV imports of SPEC section 10 live in store.imports
-and are re-exported here, so callers need only this module.
+are checked in tests/test_resolve.py). The CSV imports of SPEC section 10 that fill it live in
+store.imports (accounts, users) and store.import_team.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from peewee import fn
 
 from poller.resolve import Link
 from store import compiled
-from store.import_team import import_team
-from store.imports import ImportReport, import_accounts, import_users
 from store.models import (
     Account,
     AccountDomain,
@@ -27,8 +25,6 @@ from store.models import (
     TeamMember,
     Touchpoint,
 )
-
-__all__ = ["ImportReport", "SqlDirectory", "import_accounts", "import_team", "import_users"]
 
 # SQLite allows 32,766 bound variables and PostgreSQL 65,535; an account list is far shorter.
 _MAX_IDS = 10_000

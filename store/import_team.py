@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from poller.addresses import ADDRESS_RE
-from store.import_progress import Progress, progress_for
-from store.imports import CsvFile, ImportReport, Row
+from store.csvfile import CsvFile, ImportReport, Progress, Row, progress_for
 from store.models import TeamAlias, TeamMember, database
 
 ROLES = ("user", "admin")

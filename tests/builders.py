@@ -39,12 +39,13 @@ def write_directory(folder: Path, team: str = TEAM_CSV, accounts: str = ACCOUNTS
 
 
 def import_directory(folder: Path, **csv_texts: str) -> None:
-    from store import directory
+    from store.import_team import import_team
+    from store.imports import import_accounts, import_users
 
     paths = write_directory(folder, **csv_texts)
-    directory.import_team(paths["team"])
-    directory.import_accounts(paths["accounts"])
-    directory.import_users(paths["users"])
+    import_team(paths["team"])
+    import_accounts(paths["accounts"])
+    import_users(paths["users"])
 
 
 def make_mail(sender: str = "Sam Seller <sam@ourco.com>", to: str | None = None,

@@ -53,6 +53,16 @@ def test_import_bad_row_names_the_line_and_exits_1(workdir):
     assert "Traceback" not in result.output
 
 
+def test_large_import_off_a_terminal_prints_plain_progress_lines(workdir):
+    rows = "".join(f"u{i}@cust.com,ACME\n" for i in range(12_000))
+    (workdir / "big.csv").write_text("email,account_id\n" + rows)
+    result = CliRunner().invoke(main, ["import", "users", str(workdir / "big.csv")])
+    assert result.exit_code == 0, result.output
+    assert "users: 12000 rows, 12000 created" in result.stdout
+    lines = result.stderr.splitlines()
+    assert 1 <= len(lines) <= 11 and lines[-1] == "import users: 12000/12000", lines
+
+
 def test_process_dry_run_prints_decision_and_writes_nothing(workdir):
     eml = workdir / "copy.eml"
     eml.write_bytes(make_mail(to="Wile E. Coyote <wile@acme.com>",

@@ -10,7 +10,9 @@ from peewee import SqliteDatabase
 
 from poller.errors import ConfigError
 from poller.resolve import Link
-from store.directory import SqlDirectory, import_accounts, import_team, import_users
+from store.directory import SqlDirectory
+from store.import_team import import_team
+from store.imports import import_accounts, import_users
 from store.models import (
     Account,
     AccountDomain,
@@ -234,12 +236,3 @@ def test_team_is_read_once_per_directory(directory, caplog):
         for _ in range(3):
             directory.team_member("REP@ourco.com")
     assert [r for r in caplog.records if r.name == "peewee"] == []
-
-
-def test_large_import_off_a_terminal_prints_plain_progress_lines(db, tmp_path, capsys):
-    import_accounts(write(tmp_path, "accounts.csv", ACCOUNTS))
-    rows = "".join(f"u{i}@cust.com,A\n" for i in range(12_000))
-    report = import_users(write(tmp_path, "users.csv", "email,account_id\n" + rows))
-    assert (report.rows, report.created) == (12_000, 12_000)
-    lines = capsys.readouterr().err.splitlines()
-    assert 1 <= len(lines) <= 11 and lines[-1] == "progress: users.csv: 12,000/12,000 rows"

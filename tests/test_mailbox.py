@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from poller.errors import MailboxError
-from poller.mailbox import Mailbox, uid_set
+from poller.imapwire import uid_set
+from poller.mailbox import Mailbox
 from tests.world import PASSWORD, ImapAccount, new_account, running_dovecot
 from tools.dovecot import Dovecot, free_port
 

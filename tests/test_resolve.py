@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from poller.addresses import PersonalDomains
-from poller.resolve import Decision, Policy, explain, resolve
+from poller.explain import explain
+from poller.resolve import Decision, Policy, resolve
 from store.directory import SqlDirectory
 from store.models import (
     Account,
