@@ -26,13 +26,14 @@ sys.path.insert(0, str(ROOT))
 
 from poller.filters import skip_reason  # noqa: E402
 from poller.message import parse_message  # noqa: E402
+from tools.shared import shared_dir  # noqa: E402
 
 try:  # written alongside; the bench measures it once it exists
     from poller.forwards import find_forwards  # noqa: E402
 except ImportError:
     find_forwards = None
 
-CORPUS = ROOT.parent / "shared" / "corpus" / "mails"
+CORPUS = shared_dir() / "corpus" / "mails"
 PASSES = {"tiny": 1, "small": 5, "full": 20}
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import csv
 import re
 from functools import cache
-from pathlib import Path
 
 import pytest
 
 from poller.filters import skip_reason
 from poller.message import Message, parse_message
+from tools.shared import shared_dir
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = shared_dir() / "corpus"
 REASONS = {None, "auto_generated", "bulk", "bounce", "calendar", "own_notice"}
 SKIPPED_CATEGORIES = ("autoreply", "bounce", "calendar")
 # Public list archives add these to every post they keep, forwards included.

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from functools import cache
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +21,9 @@ from poller.addresses import ADDRESS_RE, PersonalDomains
 from poller.message import parse_message
 from poller.pipeline import Context, Source, Verdict, decide
 from tests.builders import ACCOUNTS_CSV, TEAM_CSV, USERS_CSV, import_directory, settings_for
+from tools.shared import shared_dir
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = shared_dir() / "corpus"
 OUTCOMES = {"logged", "skipped", "failed"}
 FAILURE_REASONS = {"unknown_sender", "no_customer_address", "plus_address", "no_account",
                    "ambiguous_account", "empty", "parse_error"}
