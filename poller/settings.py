@@ -84,6 +84,8 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     # The folder relative paths (database, attachments) are resolved against.
     base_dir: Path = field(default=Path("."), compare=False)
+    # The settings file itself, when loaded from one (`touchlog check` names it).
+    path: Path | None = field(default=None, compare=False)
 
     def imap_password(self) -> str:
         return _secret("mailbox.", self.mailbox.password_env, self.mailbox.password_file,
@@ -107,15 +109,25 @@ class Settings:
         return url
 
 
-SECTIONS = {f.name: f.type for f in dataclasses.fields(Settings) if f.name != "base_dir"}
+SECTIONS = {f.name: f.type for f in dataclasses.fields(Settings)
+            if f.name not in ("base_dir", "path")}
 _CHOICES = {
     ("mailbox", "tls"): ("ssl", "starttls", "none"),
     ("notify", "smtp_tls"): ("ssl", "starttls", "none"),
     ("touchpoints", "plus_addresses"): ("reject", "strip"),
 }
-_POSITIVE = {("mailbox", "port"), ("mailbox", "batch_size"), ("touchpoints", "max_content_chars"),
-             ("notify", "smtp_port"), ("schedule", "interval_seconds")}
-_NON_NEGATIVE = {("touchpoints", "domain_history_days"), ("notify", "max_per_sender_per_hour")}
+# (lowest, highest or None) of every whole-number key that has bounds.
+_PORT = (1, 65535)
+_BOUNDS: dict[tuple[str, str], tuple[int, int | None]] = {
+    ("mailbox", "port"): _PORT, ("notify", "smtp_port"): _PORT,
+    ("mailbox", "batch_size"): (1, None), ("touchpoints", "max_content_chars"): (1, None),
+    ("schedule", "interval_seconds"): (1, None),
+    ("touchpoints", "domain_history_days"): (0, None),
+    ("notify", "max_per_sender_per_hour"): (0, None),
+}
+# `*_file` keys naming a file touchlog itself writes (so it may not exist yet); every other
+# `*_file` key must name a readable file when the settings load.
+_FILES_WRITTEN_BY_TOUCHLOG = {("database", "encryption_key_file")}
 
 
 def config_path(explicit: str | None) -> Path:
@@ -134,7 +146,8 @@ def load_settings(path: str | Path) -> Settings:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    return settings_from_dict(raw, base_dir=path.resolve().parent, source=str(path))
+    settings = settings_from_dict(raw, base_dir=path.resolve().parent, source=str(path))
+    return dataclasses.replace(settings, path=path.resolve())
 
 
 def settings_from_dict(raw: dict[str, Any], base_dir: Path = Path("."),
@@ -147,19 +160,38 @@ def settings_from_dict(raw: dict[str, Any], base_dir: Path = Path("."),
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: [{name}] must be a table")
         sections[name] = _section(name, SECTIONS[name], value, source)
-    settings = _with_paths_resolved(Settings(**sections, base_dir=base_dir))
+    settings = _with_files_resolved(Settings(**sections, base_dir=base_dir), source)
     _check_cross_keys(settings, source)
     return settings
 
 
-def _with_paths_resolved(settings: Settings) -> Settings:
-    """CA files are relative to the settings file, like every other path in it."""
-    def resolved(section: Any) -> Any:
-        if not section.ca_file:
-            return section
-        return dataclasses.replace(section, ca_file=str(settings.base_dir / section.ca_file))
-    return dataclasses.replace(settings, mailbox=resolved(settings.mailbox),
-                               notify=resolved(settings.notify))
+def _with_files_resolved(settings: Settings, source: str) -> Settings:
+    """Every `*_file` key is relative to the settings file, like every other path in it, and
+    is checked now: a missing CA or password file is one line naming the key, not a traceback
+    from deep inside the first connection."""
+    changes = {}
+    for name in SECTIONS:
+        section = getattr(settings, name)
+        files = {f.name: str(settings.base_dir / value) for f in dataclasses.fields(section)
+                 if f.name.endswith("_file") and (value := getattr(section, f.name))}
+        for key, path in files.items():
+            if (name, key) not in _FILES_WRITTEN_BY_TOUCHLOG:
+                _check_readable(f"{source}: {name}.{key}", Path(path))
+        if files:
+            changes[name] = dataclasses.replace(section, **files)
+    return dataclasses.replace(settings, **changes)
+
+
+def _check_readable(what: str, path: Path) -> None:
+    try:
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        raise ConfigError(f"{what}: {path} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{what}: {path} is a folder, not a file") from None
+    except OSError as exc:
+        raise ConfigError(f"{what}: cannot read {path}: {exc.strerror}") from None
 
 
 def _section(name: str, cls: Any, values: dict[str, Any], source: str) -> Any:
@@ -200,10 +232,15 @@ def _check_value(section: str, key: str, value: Any, source: str) -> None:
     if choices and value not in choices:
         raise ConfigError(f"{source}: {section}.{key} must be one of "
                           f"{', '.join(repr(c) for c in choices)}, not {value!r}")
-    if (section, key) in _POSITIVE and value <= 0:
-        raise ConfigError(f"{source}: {section}.{key} must be above 0, not {value}")
-    if (section, key) in _NON_NEGATIVE and value < 0:
-        raise ConfigError(f"{source}: {section}.{key} must not be negative")
+    bounds = _BOUNDS.get((section, key))
+    if bounds is None:
+        return
+    low, high = bounds
+    if high is not None and not low <= value <= high:
+        raise ConfigError(f"{source}: {section}.{key} must be from {low} to {high}, not {value}")
+    if value < low:
+        raise ConfigError(f"{source}: {section}.{key} must be "
+                          f"{'above 0' if low == 1 else 'not negative'}, not {value}")
 
 
 def _check_cross_keys(settings: Settings, source: str) -> None:
@@ -211,13 +248,26 @@ def _check_cross_keys(settings: Settings, source: str) -> None:
     if mb.tls == "none" and mb.host not in ("127.0.0.1", "localhost", "::1"):
         raise ConfigError(f"{source}: mailbox.tls = \"none\" is allowed only for a loopback "
                           f"host, not {mb.host!r}")
-    for folder_key in ("logged_folder", "failed_folder"):
-        if getattr(mb, folder_key).strip("/") == mb.folder.strip("/"):
-            raise ConfigError(f"{source}: mailbox.{folder_key} must differ from mailbox.folder")
+    _check_folders_differ(mb, source)
     url = settings.database.url
     if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError(f"{source}: database.url must start with sqlite:/// or "
                           f"postgresql://, not {url!r}")
+
+
+def _check_folders_differ(mb: MailboxSettings, source: str) -> None:
+    """Inbox, logged and failed folder are three folders: moving a message into the folder it
+    was read from (or logged and failed mail into one) would lose the outcome."""
+    keys = ("folder", "logged_folder", "failed_folder")
+    seen: dict[str, str] = {}
+    for key in keys:
+        name = getattr(mb, key).strip("/")
+        # INBOX is case-insensitive in IMAP (RFC 3501 5.1); other names are not.
+        same = name.upper() if name.upper() == "INBOX" else name
+        if same in seen:
+            raise ConfigError(f"{source}: mailbox.{key} must differ from mailbox.{seen[same]} "
+                              f"(both are {getattr(mb, key)!r})")
+        seen[same] = key
 
 
 def _secret(key: str, env_name: str, file_name: str, base_dir: Path) -> str:

@@ -109,12 +109,30 @@ def test_touchpoints_filters_by_account_and_limit(workdir):
     assert len(json.loads(invoke("touchpoints", "--limit", "1", "--format", "json").output)) == 1
 
 
+def test_an_unknown_account_is_an_error_naming_it(workdir):
+    result = CliRunner().invoke(main, ["touchpoints", "--account", "acme"])
+    assert result.exit_code == 1
+    assert result.output == "touchlog: no account 'acme' in the directory (did you mean ACME?)\n"
+    result = CliRunner().invoke(main, ["touchpoints", "--account", "NOPE"])
+    assert (result.exit_code, result.output) == (
+        1, "touchlog: no account 'NOPE' in the directory\n")
+
+
 def test_wrong_setting_is_one_line_exit_1(tmp_path):
     (tmp_path / "s.toml").write_text("[mailbox]\nport = 'x'\n")
     result = CliRunner().invoke(main, ["--config", str(tmp_path / "s.toml"), "touchpoints"])
     assert result.exit_code == 1
     assert result.output.strip() == f"touchlog: {tmp_path / 's.toml'}: mailbox.port must be " \
                                     "a whole number, not 'x'"
+
+
+@pytest.mark.parametrize("command", [["check"], ["poll", "--once"], ["failures"]])
+def test_a_missing_ca_file_is_one_line_naming_key_and_file(tmp_path, command):
+    (tmp_path / "s.toml").write_text('[mailbox]\nca_file = "/nonexistent.pem"\n')
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "s.toml"), *command])
+    assert result.exit_code == 1
+    assert "mailbox.ca_file: /nonexistent.pem not found" in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
 
 
 def test_usage_error_exits_2(workdir):

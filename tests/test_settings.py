@@ -30,6 +30,16 @@ def test_shipped_settings_document_every_key_with_its_default():
     ({"mailbox": {"port": True}}, "mailbox.port must be a whole number"),
     ({"mailbox": {"tls": "tls"}}, "mailbox.tls must be one of"),
     ({"mailbox": {"batch_size": 0}}, "mailbox.batch_size must be above 0"),
+    ({"mailbox": {"port": 99999}}, "mailbox.port must be from 1 to 65535, not 99999"),
+    ({"mailbox": {"port": 0}}, "mailbox.port must be from 1 to 65535, not 0"),
+    ({"notify": {"smtp_port": 70000}}, "notify.smtp_port must be from 1 to 65535"),
+    ({"notify": {"max_per_sender_per_hour": -1}}, "must be not negative, not -1"),
+    ({"mailbox": {"failed_folder": "Touchpoints/Logged"}},
+     "mailbox.failed_folder must differ from mailbox.logged_folder"),
+    ({"mailbox": {"failed_folder": "INBOX"}},
+     "mailbox.failed_folder must differ from mailbox.folder"),
+    ({"mailbox": {"logged_folder": "inbox/"}},
+     "mailbox.logged_folder must differ from mailbox.folder"),
     ({"mailbox": {"host": "imap.example.com", "tls": "none"}}, "only for a loopback"),
     ({"touchpoints": {"internal_domains": "ourco.com"}}, "internal_domains must be a list"),
     ({"touchpoints": {"plus_addresses": "keep"}}, "touchpoints.plus_addresses must be one of"),
@@ -68,3 +78,26 @@ def test_relative_sqlite_path_is_beside_the_settings_file(tmp_path):
     path = tmp_path / "settings.toml"
     path.write_text('[database]\nurl = "sqlite:///data/t.db"\n')
     assert load_settings(path).database_url() == f"sqlite:///{tmp_path}/data/t.db"
+
+
+@pytest.mark.parametrize("section, key", [("mailbox", "ca_file"), ("mailbox", "password_file"),
+                                          ("notify", "ca_file"),
+                                          ("notify", "smtp_password_file")])
+def test_every_file_key_is_checked_when_settings_load(tmp_path, section, key):
+    path = tmp_path / "settings.toml"
+    path.write_text(f'[{section}]\n{key} = "/nonexistent.pem"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert str(err.value) == f"{path}: {section}.{key}: /nonexistent.pem not found"
+    path.write_text(f'[{section}]\n{key} = "."\n')
+    with pytest.raises(ConfigError, match=f"{section}.{key}: .* is a folder, not a file"):
+        load_settings(path)
+
+
+def test_file_keys_are_relative_to_the_settings_file(tmp_path):
+    (tmp_path / "ca.pem").write_text("not checked here\n")
+    path = tmp_path / "settings.toml"
+    path.write_text('[notify]\nca_file = "ca.pem"\n')
+    settings = load_settings(path)
+    assert settings.notify.ca_file == str(tmp_path / "ca.pem")
+    assert settings.path == path.resolve()
