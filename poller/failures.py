@@ -48,13 +48,16 @@ def reason_from_flags(flags: Sequence[str]) -> str:
 
 
 def list_failures(settings: Settings) -> list[Failure]:
-    failed = settings.mailbox.failed_folder
     with Mailbox.connect(settings.mailbox, settings.imap_password()) as box:
-        box.ensure_folders(failed)
-        entries = box.list_entries(failed)
-        by_id = ledger.records_by_message_id(e.message_id for e in entries)
-        records = {e.uid: by_id.get(e.message_id) or _record_by_bytes(box, failed, e.uid)
-                   for e in entries}
+        return _failures_in(box, settings.mailbox.failed_folder)
+
+
+def _failures_in(box: Mailbox, failed: str) -> list[Failure]:
+    box.ensure_folders(failed)
+    entries = box.list_entries(failed)
+    by_id = ledger.records_by_message_id(e.message_id for e in entries)
+    records = {e.uid: by_id.get(e.message_id) or _record_by_bytes(box, failed, e.uid)
+               for e in entries}
     return [_failure(e, records[e.uid]) for e in entries]
 
 
@@ -76,10 +79,12 @@ def _failure(entry: FolderEntry, record: MessageRecord | None) -> Failure:
 
 
 def find_failure(settings: Settings, uid: int) -> Failure:
-    for failure in list_failures(settings):
-        if failure.uid == uid:
-            return failure
-    raise TouchlogError(f"no message with UID {uid} in {settings.mailbox.failed_folder}")
+    failed = settings.mailbox.failed_folder
+    with Mailbox.connect(settings.mailbox, settings.imap_password()) as box:
+        for failure in _failures_in(box, failed):
+            if failure.uid == uid:
+                return failure
+        raise TouchlogError(f"no message with UID {uid} in {box.folder_label(failed)}")
 
 
 def retry(settings: Settings, uids: Sequence[int] | None) -> list[int]:
@@ -93,7 +98,7 @@ def retry(settings: Settings, uids: Sequence[int] | None) -> list[int]:
         unknown = [uid for uid in wanted if uid not in entries]
         if unknown:
             raise TouchlogError(f"no message with UID {', '.join(map(str, unknown))} "
-                                f"in {mb.failed_folder}")
+                                f"in {box.folder_label(mb.failed_folder)}")
         keywords = {f for uid in wanted for f in entries[uid].flags
                     if f.lower().startswith(KEYWORD_PREFIX)}
         if wanted and keywords:

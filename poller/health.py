@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from poller.errors import TouchlogError
 from poller.settings import Settings
 
-Check = tuple[str, bool, str]
+
+class Check(NamedTuple):
+    name: str
+    status: str  # "ok" | "warn" (works, but not as it should in production) | "FAIL"
+    text: str
 
 
 def run_checks(settings: Settings) -> Iterator[Check]:
-    yield "settings", True, f"{settings.base_dir} loaded"
+    where = settings.path or settings.base_dir
+    yield Check("settings", "ok", f"{where} loaded")
     yield from _imap(settings)
     yield _database(settings)
     yield _smtp(settings)
+
+
+def _unverified(tls: str, verify: bool, key: str) -> str:
+    """The warning for TLS without certificate checks: anyone on the path can read along."""
+    if tls == "none" or verify:
+        return ""
+    return f"; WARNING: the server's certificate is not checked ({key} = false)"
 
 
 def _imap(settings: Settings) -> Iterator[Check]:
@@ -24,18 +37,26 @@ def _imap(settings: Settings) -> Iterator[Check]:
     try:
         with Mailbox.connect(mb, settings.imap_password()) as box:
             missing = box.missing_folders(mb.folder, mb.logged_folder, mb.failed_folder)
+            labels = {name: box.folder_label(name)
+                      for name in (mb.folder, mb.logged_folder, mb.failed_folder)}
     except TouchlogError as exc:
-        yield "imap", False, str(exc)
-        yield "folders", False, "not checked: no IMAP session"
+        yield Check("imap", "FAIL", str(exc))
+        yield Check("folders", "FAIL", "not checked: no IMAP session")
         return
-    yield "imap", True, f"{mb.username}@{mb.host}:{mb.port} login ok ({mb.tls})"
+    warning = _unverified(mb.tls, mb.verify_tls, "mailbox.verify_tls")
+    yield Check("imap", "warn" if warning else "ok",
+                f"{mb.username}@{mb.host}:{mb.port} login ok ({mb.tls}){warning}")
+    yield _folders(settings, missing, labels)
+
+
+def _folders(settings: Settings, missing: list[str], labels: dict[str, str]) -> Check:
+    mb = settings.mailbox
     if mb.folder in missing:
-        yield "folders", False, f"folder {mb.folder} is missing on {mb.host}"
-    elif missing:
-        yield "folders", True, (f"{mb.folder} ok; {', '.join(missing)} will be created on the "
-                                "first poll")
-    else:
-        yield "folders", True, f"{mb.folder}, {mb.logged_folder}, {mb.failed_folder} exist"
+        return Check("folders", "FAIL", f"folder {labels[mb.folder]} is missing on {mb.host}")
+    if missing:
+        return Check("folders", "ok", f"{labels[mb.folder]} ok; "
+                     f"{', '.join(labels[n] for n in missing)} will be created on the first poll")
+    return Check("folders", "ok", ", ".join(labels.values()) + " exist")
 
 
 def _database(settings: Settings) -> Check:
@@ -47,18 +68,21 @@ def _database(settings: Settings) -> Check:
         counts = f"{Touchpoint.select().count()} touchpoints, " \
                  f"{MessageRecord.select().count()} messages handled"
     except TouchlogError as exc:
-        return "database", False, str(exc)
+        return Check("database", "FAIL", str(exc))
     except Exception as exc:  # a driver's own error class: still one line
-        return "database", False, f"database: {exc}".strip()
-    return "database", True, counts
+        return Check("database", "FAIL", f"database: {exc}".strip())
+    return Check("database", "ok", counts)
 
 
 def _smtp(settings: Settings) -> Check:
     from poller import notices
 
-    if not settings.notify.enabled:
-        return "smtp", True, "notices are off (notify.enabled = false)"
+    notify = settings.notify
+    if not notify.enabled:
+        return Check("smtp", "ok", "notices are off (notify.enabled = false)")
     try:
-        return "smtp", True, notices.check_smtp(settings)
+        text = notices.check_smtp(settings)
     except TouchlogError as exc:
-        return "smtp", False, str(exc)
+        return Check("smtp", "FAIL", str(exc))
+    warning = _unverified(notify.smtp_tls, notify.verify_tls, "notify.verify_tls")
+    return Check("smtp", "warn" if warning else "ok", text + warning)

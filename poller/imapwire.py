@@ -5,8 +5,6 @@ Pure functions, no session: kept apart so mailbox.py reads as the session alone.
 
 from __future__ import annotations
 
-import socket
-import ssl
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +15,7 @@ from typing import Any
 from imapclient.exceptions import IMAPClientError
 
 from poller.message import normalize_message_id
+from poller.neterrors import describe_network
 
 # RFC 7162 asks clients to keep command lines under 8,192 octets; sets are chunked to stay below.
 MAX_UIDS_PER_COMMAND = 1000
@@ -45,16 +44,9 @@ def uid_set(uids: Iterable[int]) -> str:
 
 def describe(exc: BaseException) -> str:
     """One plain line for a network, TLS or IMAP error."""
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, socket.gaierror):
-        return "host not found"
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS certificate not trusted ({exc.verify_message})"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS failure ({exc.reason or exc})"
+    network = describe_network(exc)
+    if network is not None:
+        return network
     if isinstance(exc, IMAPClientError):
         text = str(exc).strip()
         if text.startswith("b'") or text.startswith('b"'):

@@ -143,6 +143,12 @@ class Mailbox:
             server = prefix + server
         return server
 
+    def folder_label(self, name: str) -> str:
+        """How messages name a folder: the server's name, and the settings name beside it
+        when the two differ (a "." delimiter, a namespace prefix)."""
+        server = self.folder_name(name)
+        return server if server == name.strip("/") else f"{server} ({name} in settings)"
+
     def _server_namespace(self) -> tuple[str, str | None]:
         if self._namespace is None:
             with self._guard("list folders"):

@@ -32,6 +32,7 @@ from poller.errors import ConfigError, NoticeError
 # Filters skip mail carrying the header or replying to a notice's Message-ID, so a notice that
 # comes back to the mailbox is never processed: no mail loop.
 from poller.filters import NOTICE_HEADER, NOTICE_ID_PREFIX
+from poller.neterrors import describe_network
 from poller.settings import NotifySettings, Settings
 from poller.tls import client_context
 from store.models import MessageRecord, Notice, utcnow
@@ -244,7 +245,8 @@ def _step(notify: NotifySettings, what: str) -> Iterator[None]:
     try:
         yield
     except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
-        text = _smtp_text(exc) if isinstance(exc, smtplib.SMTPException) else str(exc)
+        text = (_smtp_text(exc) if isinstance(exc, smtplib.SMTPException)
+                else describe_network(exc) or exc.strerror or str(exc))
         raise NoticeError(_one_line(f"smtp {_where(notify)}: {what}: {text}")) from None
 
 
