@@ -20,9 +20,12 @@ def touchpoints(ctx: click.Context, account_id: str | None, limit: int | None, f
     Example:
       touchlog touchpoints --account ACME --limit 10 --format json
     """
+    from store.directory import require_account
     from store.touchpoints import as_json, timeline
 
     open_store(ctx)
+    if account_id is not None:
+        require_account(account_id)
     rows = [as_json(tp) for tp in timeline(account_id, limit)]
     if fmt == "json":
         print_json(rows)

@@ -7,6 +7,7 @@ store.imports (accounts, users) and store.import_team.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
@@ -14,6 +15,7 @@ from typing import Any
 
 from peewee import fn
 
+from poller.errors import TouchlogError
 from poller.resolve import Link
 from store import compiled
 from store.models import (
@@ -28,6 +30,19 @@ from store.models import (
 
 # SQLite allows 32,766 bound variables and PostgreSQL 65,535; an account list is far shorter.
 _MAX_IDS = 10_000
+
+
+def require_account(account_id: str) -> Account:
+    """The account a command was given (`--account ID`); an unknown id is an error naming it,
+    never an empty answer that reads as "no touchpoints yet"."""
+    account = Account.get_or_none(Account.account_id == account_id)
+    if account is not None:
+        return account
+    ids = [acc for (acc,) in Account.select(Account.account_id).tuples()]
+    close = difflib.get_close_matches(account_id, ids, n=3, cutoff=0.6)
+    close += [acc for acc in ids if acc.lower() == account_id.lower() and acc not in close]
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    raise TouchlogError(f"no account {account_id!r} in the directory{hint}")
 
 
 class SqlDirectory:
