@@ -255,7 +255,7 @@ def _write_touchpoint(v: Verdict, ctx: Context, source: Source, attachments: tup
         account_id=v.decision.account_id, flow=t.default_flow, reasons=t.default_reasons,
         occurred_at=_naive(occurred), subject=v.subject,
         content=content_of(msg, t.max_content_chars), creator_id=v.creator.id,
-        creator_domain=domain_of(v.creator.email),
+        creator_email=v.creator.email, creator_domain=domain_of(v.creator.email),
         participants=tuple({"email": p.email, "name": p.name, "role": p.role}
                            for p in u.participants),
         attachments=attachments, message_key=v.key, message_id=v.message_id,

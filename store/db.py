@@ -1,4 +1,4 @@
-"""The database from a URL: opened, bound to the models, tables created when missing."""
+"""The database from a URL: opened, bound to the models, created or migrated when needed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 
 from poller.errors import DatabaseError
-from store.models import MODELS, database
+from store.migrate import upgrade
+from store.models import database
 
 # WAL + synchronous=NORMAL: ~3,500 commits/s instead of ~600 (SPEC section 7), and readers
 # (touchlog touchpoints) never block the poller.
@@ -17,13 +18,14 @@ SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", "foreign_keys"
 
 
 def open_database(url: str, create: bool = True) -> Database:
-    """Open the database at `url`, bind the models to it and create what is missing."""
+    """Open the database at `url`, bind the models to it, create what is missing and bring an
+    older schema up to date (store.migrate)."""
     db = _database_for(url)
     try:
         db.connect(reuse_if_open=True)
         database.initialize(db)
         if create:
-            db.create_tables(MODELS, safe=True)
+            upgrade(db)
     except (OperationalError, OSError) as exc:
         raise DatabaseError(f"database {_redact(url)}: {exc}") from None
     except Exception as exc:  # driver errors (psycopg2) do not share a base class with peewee's

@@ -143,13 +143,15 @@ def _domain_query() -> Any:
 
 
 def _latest_query(kind: str, id_markers: list[str]) -> Any:
-    # Grouped MAX over (creator|creator_domain, account, created_at): an index-only scan.
+    # Grouped MAX over (creator|creator_domain, account, created_at): an index-only scan of a
+    # partial index over the live rows. A deleted touchpoint was a mistake and never steers
+    # mail; an internal note counts: it is still the sender's work on that account.
     if kind == "sender":
         condition = Touchpoint.creator == ":creator"
     else:
         condition = (Touchpoint.creator_domain == ":domain") & (Touchpoint.created_at >= ":since")
     return (Touchpoint.select(Touchpoint.account, fn.MAX(Touchpoint.created_at))
-            .where(condition, Touchpoint.account.in_(id_markers))
+            .where(condition, Touchpoint.account.in_(id_markers), Touchpoint.deleted_at.is_null())
             .group_by(Touchpoint.account))
 
 

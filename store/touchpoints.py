@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from store.models import TeamMember, Touchpoint
+from store.models import Touchpoint
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,8 @@ class NewTouchpoint:
     occurred_at: datetime  # naive UTC
     subject: str
     content: str
-    creator_id: int
+    creator_id: int | None  # None: a creator who is no team member (a customer's reply)
+    creator_email: str
     creator_domain: str
     participants: tuple[dict[str, str], ...]
     attachments: tuple[dict[str, Any], ...]
@@ -32,6 +33,8 @@ class NewTouchpoint:
     rule: str
     trace: dict[str, Any]
     references: tuple[str, ...] = ()
+    # A reply to a thread (SPEC 14) names its parent; otherwise it is found from `references`.
+    parent_id: int | None = None
 
 
 def keep_attachment(directory: Path, sha256: str, data: bytes) -> Path:
@@ -53,18 +56,21 @@ def thread_parent(account_id: str, references: Sequence[str]) -> Touchpoint | No
     if not ids:
         return None
     return (Touchpoint.select()
-            .where(Touchpoint.message_id.in_(ids), Touchpoint.account == account_id)
+            .where(Touchpoint.message_id.in_(ids), Touchpoint.account == account_id,
+                   Touchpoint.deleted_at.is_null())
             .order_by(Touchpoint.created_at.desc(), Touchpoint.id.desc())
             .first())
 
 
 def create_touchpoint(new: NewTouchpoint) -> Touchpoint:
     """Insert one touchpoint (inside the caller's transaction), threaded when it is a reply."""
-    parent = thread_parent(new.account_id, new.references)
+    parent = (Touchpoint.get_by_id(new.parent_id) if new.parent_id is not None
+              else thread_parent(new.account_id, new.references))
     tp = Touchpoint.create(
         account=new.account_id, type="email", flow=new.flow, reasons=list(new.reasons),
         occurred_at=new.occurred_at, subject=new.subject, content=new.content,
-        creator=new.creator_id, creator_domain=new.creator_domain,
+        creator=new.creator_id, creator_email=new.creator_email.lower(),
+        creator_domain=new.creator_domain, source="email",
         participants=list(new.participants), attachments=list(new.attachments),
         message_key=new.message_key, message_id=new.message_id or None, mailbox=new.mailbox,
         uid=new.uid, scenario=new.scenario, rule=new.rule, trace=new.trace,
@@ -82,8 +88,7 @@ def thread_of(tp: Touchpoint) -> int:
 
 def timeline(account_id: str | None = None, limit: int | None = None) -> list[Touchpoint]:
     """Newest first (by when it happened, then by id for a stable order)."""
-    # The creator comes in the same query: as_json reads it for every row.
-    query = (Touchpoint.select(Touchpoint, TeamMember).join(TeamMember)
+    query = (Touchpoint.select().where(Touchpoint.deleted_at.is_null())
              .order_by(Touchpoint.occurred_at.desc(), Touchpoint.id.desc()))
     if account_id is not None:
         query = query.where(Touchpoint.account == account_id)
@@ -93,7 +98,7 @@ def timeline(account_id: str | None = None, limit: int | None = None) -> list[To
 
 
 def as_json(tp: Touchpoint) -> dict[str, Any]:
-    """The stable JSON shape of SPEC section 10."""
+    """The stable JSON shape of SPEC sections 10 and 18."""
     return {
         "id": tp.id,
         "account_id": tp.account_id,
@@ -103,13 +108,17 @@ def as_json(tp: Touchpoint) -> dict[str, Any]:
         "occurred_at": iso_utc(tp.occurred_at),
         "subject": tp.subject,
         "content": tp.content,
-        "creator": tp.creator.email,
+        "creator": tp.creator_email,
         "participants": tp.participants,
         "attachments": tp.attachments,
         "message_id": tp.message_id,
         "scenario": tp.scenario,
         "rule": tp.rule,
         "thread_id": thread_of(tp),
+        "source": tp.source,
+        "updated_at": iso_utc(tp.updated_at),
+        "updated_by": tp.updated_by,
+        "external_id": tp.external_id,
     }
 
 

@@ -84,7 +84,10 @@ def test_process_logs_and_explain_tells_why(workdir):
         ("ACME", "contact", "copy", "sam@ourco.com")]
     assert set(rows[0]) == {"id", "account_id", "type", "flow", "reasons", "occurred_at",
                             "subject", "content", "creator", "participants", "attachments",
-                            "message_id", "scenario", "rule", "thread_id"}
+                            "message_id", "scenario", "rule", "thread_id", "source",
+                            "updated_at", "updated_by", "external_id"}
+    assert (rows[0]["source"], rows[0]["updated_at"], rows[0]["external_id"]) == (
+        "email", None, None)
     assert rows[0]["occurred_at"] == "2026-11-02T14:30:00Z"
     for key in ("1", "log-1@ourco.com"):
         out = invoke("explain", key).output

@@ -1,0 +1,125 @@
+"""A database made by an earlier touchlog keeps working: on open, what the models have and the
+database lacks is added — tables, columns, indexes — and columns that became optional lose
+their NOT NULL. Nothing is ever dropped but indexes the models replaced.
+
+Cheap on every open: the models' schema has a fingerprint, kept in the database once it is up
+to date, so an open reads one row unless the models changed. Two processes opening an old
+database at once take turns (an IMMEDIATE transaction on SQLite, an advisory lock on
+PostgreSQL), and the second finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from peewee import Database, Field, ForeignKeyField, PostgresqlDatabase, SqliteDatabase
+from playhouse.migrate import SchemaMigrator
+
+from store.models import MODELS, KeptValue, Touchpoint
+
+log = logging.getLogger(__name__)
+
+FINGERPRINT = "schema"
+# Replaced by the partial indexes of store.models (same columns, live rows only).
+OBSOLETE_INDEXES = ("touchpoint_creator_id_account_id_created_at",
+                    "touchpoint_creator_domain_account_id_created_at",
+                    "touchpoint_account_id_occurred_at")
+_PG_LOCK = 0x746C6D67  # "tlmg": the advisory lock migrations take turns on
+
+
+def upgrade(db: Database) -> None:
+    """Create what is missing and bring older tables up to the models."""
+    wanted = fingerprint(db)
+    if _current(db) == wanted:
+        return
+    with _exclusive(db):
+        if _current(db) == wanted:  # another process did it while we waited
+            return
+        existing = set(db.get_tables())
+        migrator = SchemaMigrator.from_database(db)
+        for model in MODELS:
+            if model._meta.table_name in existing:
+                _upgrade_table(db, migrator, model)
+        for name in OBSOLETE_INDEXES:
+            db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+        db.create_tables(MODELS, safe=True)
+        if Touchpoint._meta.table_name in existing:
+            _fill_creator_email(db)
+        KeptValue.insert(name=FINGERPRINT, value=wanted).on_conflict(
+            conflict_target=[KeptValue.name], preserve=[KeptValue.value]).execute()
+    log.info("database schema is up to date (%s)", wanted[:12])
+
+
+def fingerprint(db: Database) -> str:
+    """What the models' CREATE TABLE and CREATE INDEX statements would be, hashed."""
+    statements: list[str] = []
+    for model in MODELS:
+        ctx = db.get_sql_context()
+        statements.append(ctx.sql(model._schema._create_table(safe=False)).query()[0])
+        for index in model._schema._create_indexes(safe=False):
+            statements.append(db.get_sql_context().sql(index).query()[0])
+    return hashlib.sha256("\n".join(statements).encode()).hexdigest()
+
+
+def _current(db: Database) -> str | None:
+    if KeptValue._meta.table_name not in db.get_tables():
+        return None
+    row = KeptValue.get_or_none(KeptValue.name == FINGERPRINT)
+    return row.value if row else None
+
+
+@contextmanager
+def _exclusive(db: Database) -> Iterator[None]:
+    if isinstance(db, SqliteDatabase):
+        # The table rebuilds of a NOT NULL drop must not fire foreign keys; the pragma only
+        # takes effect outside a transaction.
+        db.pragma("foreign_keys", 0)
+        try:
+            with db.atomic(lock_type="IMMEDIATE"):
+                yield
+        finally:
+            db.pragma("foreign_keys", 1)
+        return
+    with db.atomic():
+        if isinstance(db, PostgresqlDatabase):
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK,))
+        yield
+
+
+def _upgrade_table(db: Database, migrator: SchemaMigrator, model: Any) -> None:
+    table = model._meta.table_name
+    columns = {c.name: c for c in db.get_columns(table)}
+    for field in model._meta.sorted_fields:
+        if field.column_name not in columns:
+            _add_column(migrator, model, field)
+        elif field.null and not columns[field.column_name].null \
+                and not columns[field.column_name].primary_key:
+            log.info("migrate: %s.%s becomes optional", table, field.column_name)
+            migrator.drop_not_null(table, field.column_name).run()
+
+
+def _add_column(migrator: SchemaMigrator, model: Any, field: Field) -> None:
+    """Added as a nullable column, then filled with the default: no table rebuild on SQLite.
+    Its indexes come with create_tables afterwards, under the models' own names."""
+    table = model._meta.table_name
+    log.info("migrate: adding %s.%s", table, field.column_name)
+    column = field.clone()
+    column.null, column.index, column.unique = True, False, False
+    if isinstance(column, ForeignKeyField):
+        column.rel_field = field.rel_field  # clone() keeps the model, not the resolved field
+    migrator.add_column(table, field.column_name, column).run()
+    default = field.default() if callable(field.default) else field.default
+    if default is not None:
+        model.update({field: default}).execute()
+
+
+def _fill_creator_email(db: Database) -> None:
+    """Touchpoints of the previous schema name their creator only by the team member's id."""
+    db.execute_sql(
+        'UPDATE "touchpoint" SET "creator_email" = (SELECT LOWER("email") FROM "teammember" '
+        'WHERE "teammember"."id" = "touchpoint"."creator_id") '
+        "WHERE \"creator_email\" = '' AND \"creator_id\" IS NOT NULL")
