@@ -105,16 +105,16 @@ def _plan(db, query) -> str:
     return " | ".join(str(row[-1]) for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
 
 
-def test_history_tie_breaks_are_index_only_scans_of_live_rows(tmp_db):
+def test_history_tie_breaks_are_index_only_scans_of_live_rows(db):
     from store.directory import _latest_query
 
     for kind, name in (("sender", "tp_live_sender_history"),
                        ("domain_history", "tp_live_domain_history")):
-        plan = _plan(tmp_db, _latest_query(kind, [":id0", ":id1"]))
+        plan = _plan(db, _latest_query(kind, [":id0", ":id1"]))
         assert f"COVERING INDEX {name}" in plan, plan
 
 
-def test_history_ignores_tombstoned_touchpoints(tmp_db):
+def test_history_ignores_tombstoned_touchpoints(db):
     from store.directory import SqlDirectory
 
     Account.create(account_id="A", name="A")
