@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from poller.reasons import AMBIGUOUS_ACCOUNT, CONTACT, DOMAIN, SENDER_HISTORY
+
 
 def explain(trace: dict[str, Any]) -> list[str]:
     """The trace as plain sentences, one per step, ending with the decision."""
@@ -37,12 +39,12 @@ def _candidate_note(c: dict[str, Any]) -> str:
 
 def _step_line(step: dict[str, Any], names: dict[str, str]) -> str:
     rule, result = step.get("rule"), step.get("result")
-    if rule == "contact":
+    if rule == CONTACT:
         return _contact_line(step, names)
-    if rule == "domain":
+    if rule == DOMAIN:
         return _domain_line(step, names)
     history = step.get("accounts", {})
-    who = ("the sender's touchpoints" if rule == "sender_history" else
+    who = ("the sender's touchpoints" if rule == SENDER_HISTORY else
            f"touchpoints by anyone at {step.get('domain')} since {_when(step.get('since'))}")
     if not history:
         return f"{who}: none on these accounts"
@@ -81,7 +83,7 @@ def _domain_line(step: dict[str, Any], names: dict[str, str]) -> str:
 
 
 def _arrow(result: str | None) -> str:
-    if result == "ambiguous_account":
+    if result == AMBIGUOUS_ACCOUNT:
         return " → ambiguous_account"
     return f" → rule {result}" if result and result != "none" else ""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from poller.message import Message
+from poller.reasons import AUTO_GENERATED, BOUNCE, BULK, CALENDAR, OWN_NOTICE
 
 NOTICE_HEADER = "X-Touchlog-Notice"  # touchlog's own failure notices carry it (poller.notices)
 NOTICE_ID_PREFIX = "touchlog-notice."  # and their Message-IDs start with this
@@ -111,9 +112,9 @@ def _precedence(msg: Message) -> str:
 
 
 _RULES = (
-    ("own_notice", is_own_notice),
-    ("auto_generated", is_auto_generated),
-    ("bounce", is_bounce),
-    ("bulk", is_bulk),
-    ("calendar", is_calendar_only),
+    (OWN_NOTICE, is_own_notice),
+    (AUTO_GENERATED, is_auto_generated),
+    (BOUNCE, is_bounce),
+    (BULK, is_bulk),
+    (CALENDAR, is_calendar_only),
 )

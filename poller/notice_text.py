@@ -8,6 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from poller.reasons import (
+    AMBIGUOUS_ACCOUNT,
+    EMPTY,
+    INTERNAL_ERROR,
+    NO_ACCOUNT,
+    NO_CUSTOMER_ADDRESS,
+    PARSE_ERROR,
+    PLUS_ADDRESS,
+    UNAUTHENTICATED_SENDER,
+    UNKNOWN_SENDER,
+    UNKNOWN_THREAD,
+)
+
 SUBJECT_PREFIX = "Touchpoint not logged: "
 
 
@@ -30,42 +43,64 @@ def _address_text(candidate: object) -> str:
 
 # --- what each reason means and how to fix it (the resolutions of the reference documents) --
 
-_REASONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "unknown_sender": (
+WHY_AND_FIX: dict[str, tuple[str, tuple[str, ...]]] = {
+    UNKNOWN_SENDER: (
         "The address you sent from is not a touchlog team member, and only team members can "
         "log touchpoints.",
         ("Ask a touchlog admin to add your address to the team, or to add it as an alias of "
          "your team login, then send the message again.",)),
-    "no_customer_address": (
+    NO_CUSTOMER_ADDRESS: (
         "touchlog found no customer (external) address in the message.",
         ("When you write to a customer, put the touchpoints mailbox in Bcc or Cc.",
          "When you forward a customer's mail, forward it with the original From/To/Cc lines.",
          "For your own notes, put the customer's address in the subject, "
          "e.g. \"jill@customer.com call notes\".")),
-    "plus_address": (
+    PLUS_ADDRESS: (
         "The customer address has a +extension (a \"+something\" before the @), and touchlog "
         "does not record such addresses.",
         ("Use the customer's plain address, without the +extension, and send again.",)),
-    "no_account": (
+    NO_ACCOUNT: (
         "No account has a contact with the addresses considered, nor a contact or an email "
         "domain at their domains.",
         ("Make sure the address matches the contact's address in touchlog exactly, "
          "and send again.",
          "Or ask an admin to add the person as a contact on the right account.",
          "Or log the touchpoint by hand.")),
-    "ambiguous_account": (
+    AMBIGUOUS_ACCOUNT: (
         "Several accounts match equally well (a parent and a child account count as two), so "
         "touchlog cannot tell which one the message belongs to.",
         ("Keep the contact on one account only, and send again.",
          "Or set the default flag (default_bcc) on the account that should get this mail.",
          "Or log the touchpoint by hand.")),
-    "empty": (
+    EMPTY: (
         "The message has no subject and no text, so there is nothing to log.",
         ("Add a subject or some text (your notes) and send again.",)),
-    "parse_error": (
+    PARSE_ERROR: (
         "touchlog could not read the message; it is kept, unchanged, in the failed folder.",
         ("Send it again, or forward it as an attachment.",
          "If that fails too, log the touchpoint by hand and tell a touchlog admin.")),
+    # Part two (SPEC 11, 14, 17): the engineers who build these may sharpen the words.
+    UNAUTHENTICATED_SENDER: (
+        "A message was sent to the touchpoints mailbox in your name, but your mail server's "
+        "check (SPF, DKIM or DMARC) did not show that it really came from you, so touchlog did "
+        "not log it.",
+        ("If you sent it, ask a touchlog admin to check the [trust] settings: "
+         "trust.authserv_ids must name your mail server (touchlog check lists the ones seen); "
+         "then they can retry it.",
+         "If you did not send it, someone may be using your address: tell your mail "
+         "administrator.")),
+    UNKNOWN_THREAD: (
+        "The message replies to a touchpoint copy, but its reply address no longer matches a "
+        "touchpoint thread (the address was changed, or the thread no longer exists).",
+        ("Send your message to the touchpoints mailbox again in Bcc, so it is logged as a new "
+         "touchpoint.",
+         "Or log the touchpoint by hand.")),
+    INTERNAL_ERROR: (
+        "touchlog ran into an unexpected error on this message several times in a row; the "
+        "message is kept, unchanged, in the failed folder.",
+        ("A touchlog admin has been told. Once the problem is fixed, the admin can retry it "
+         "(touchlog failures retry).",
+         "If it cannot wait, log the touchpoint by hand.")),
 }
 _NAMES_ONLY_FIX = ("The forwarded lines show names without addresses: forward the message as an "
                    "attachment, or make sure the addresses appear in the From/To/Cc lines.")
@@ -75,10 +110,10 @@ _CLOSING = ("The message is kept in the failed folder. Once fixed, send it again
 
 
 def _body(reason: str, detail: str, subject: str, candidates: Sequence[str]) -> str:
-    why, fixes = _REASONS.get(reason, (
+    why, fixes = WHY_AND_FIX.get(reason, (
         f"touchlog could not log the message ({reason}).",
         ("Ask a touchlog admin: `touchlog explain` shows what was decided.",)))
-    if reason == "no_customer_address" and _says_names_only(detail):
+    if reason == NO_CUSTOMER_ADDRESS and _says_names_only(detail):
         fixes = (_NAMES_ONLY_FIX, *fixes)
     considered = "\n".join(f"  - {c}" for c in candidates) or "  (none)"
     lines = [f"Your message \"{subject}\" was not logged as a touchpoint.", "",

@@ -33,6 +33,7 @@ from poller.errors import ConfigError, NoticeError
 # comes back to the mailbox is never processed: no mail loop.
 from poller.filters import NOTICE_HEADER, NOTICE_ID_PREFIX
 from poller.neterrors import describe_network
+from poller.reasons import FAILED
 from poller.settings import NotifySettings, Settings
 from poller.tls import client_context
 from store.models import MessageRecord, Notice, utcnow
@@ -195,7 +196,7 @@ def _obsolete(notice: Notice) -> bool:
     """The message is no longer failed (retried and logged or skipped), or failed again and a
     newer notice says so."""
     record = MessageRecord.get_or_none(MessageRecord.id == notice.record_id)
-    if record is None or record.outcome != "failed":
+    if record is None or record.outcome != FAILED:
         return True
     return Notice.select().where(Notice.record == notice.record_id,
                                  Notice.id > notice.id).exists()

@@ -18,10 +18,10 @@ from poller.addresses import (
 )
 from poller.forwards import Forwarded, find_forwards
 from poller.message import Address, Message
+from poller.reasons import COPY, FORWARD, NO_CUSTOMER_ADDRESS, NOTE
 
 log = logging.getLogger(__name__)
 
-NO_CUSTOMER = "no_customer_address"
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def understand(msg: Message, book: AddressBook) -> Understanding:
     copied = roles.external(a.email for a in msg.to + msg.cc)
     if copied:
         people = (msg.sender, *msg.to, *msg.cc)
-        return Understanding("copy", roles.participants(people), copied, msg.subject, None, "")
+        return Understanding(COPY, roles.participants(people), copied, msg.subject, None, "")
     blocks = find_forwards(msg)
     if not blocks:
         return _note(msg, roles)
@@ -121,9 +121,9 @@ def _forward(msg: Message, blocks: list[Forwarded], roles: _Roles) -> Understand
         candidates = roles.external(p.email for p in people if p is not None)
         if candidates:
             log.debug("forward: %s block decides, candidates %s", block.source, candidates)
-            return Understanding("forward", roles.participants(people), candidates, msg.subject,
+            return Understanding(FORWARD, roles.participants(people), candidates, msg.subject,
                                  None, "")
-    return _failed("forward", msg.subject, _forward_detail(blocks))
+    return _failed(FORWARD, msg.subject, _forward_detail(blocks))
 
 
 def _forward_detail(blocks: list[Forwarded]) -> str:
@@ -145,13 +145,13 @@ def _note(msg: Message, roles: _Roles) -> Understanding:
     subject = clean_note_subject(msg.subject)
     candidates = roles.external(in_subject)
     if not candidates:
-        return _failed("note", subject, "the subject holds only internal addresses "
+        return _failed(NOTE, subject, "the subject holds only internal addresses "
                        f"({', '.join(in_subject)})")
-    return Understanding("note", (), candidates, subject, None, "")
+    return Understanding(NOTE, (), candidates, subject, None, "")
 
 
 def _failed(scenario: str | None, subject: str, detail: str) -> Understanding:
-    return Understanding(scenario, (), (), subject, NO_CUSTOMER, detail)
+    return Understanding(scenario, (), (), subject, NO_CUSTOMER_ADDRESS, detail)
 
 
 _SEPARATORS = r"[\s,;:/|&+–—-]"
