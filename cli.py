@@ -54,12 +54,13 @@ def _register() -> None:
     from commands.directory import import_
     from commands.explain import explain
     from commands.failures import failures
+    from commands.keys import keys
     from commands.poll import poll
     from commands.process import process
     from commands.runs import runs
     from commands.timeline import touchpoints
 
-    for command in (poll, process, explain, touchpoints, failures, runs, import_, check):
+    for command in (poll, process, explain, touchpoints, failures, runs, import_, check, keys):
         main.add_command(command)
 
 

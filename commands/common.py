@@ -20,7 +20,7 @@ def open_store(ctx: click.Context) -> Settings:
     from store.db import open_database
 
     settings = settings_of(ctx)
-    open_database(settings.database_url())
+    open_database(settings.database_url(), key_file=settings.encryption_key_path())
     return settings
 
 

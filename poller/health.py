@@ -64,7 +64,7 @@ def _database(settings: Settings) -> Check:
     from store.models import MessageRecord, Touchpoint
 
     try:
-        open_database(settings.database_url())
+        open_database(settings.database_url(), key_file=settings.encryption_key_path())
         counts = f"{Touchpoint.select().count()} touchpoints, " \
                  f"{MessageRecord.select().count()} messages handled"
     except TouchlogError as exc:

@@ -40,6 +40,8 @@ class DatabaseSettings:
     url: str = "sqlite:///touchlog.db"
     # Where attachment bytes are kept, one file per sha256 (relative to the settings file).
     attachments_dir: str = "attachments"
+    # "" = off; else a file of keys made by `touchlog keys new`, one a line (SPEC 12).
+    encryption_key_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,10 @@ class Settings:
 
     def attachments_path(self) -> Path:
         return self.base_dir / self.database.attachments_dir
+
+    def encryption_key_path(self) -> Path | None:
+        name = self.database.encryption_key_file
+        return self.base_dir / name if name else None
 
     def database_url(self) -> str:
         """The URL with a relative SQLite path resolved against the settings file's folder."""

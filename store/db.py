@@ -9,7 +9,7 @@ from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabas
 
 from poller.errors import DatabaseError
 from store.migrate import upgrade
-from store.models import database
+from store.models import KeyCheck, database
 
 # WAL + synchronous=NORMAL: ~3,500 commits/s instead of ~600 (SPEC section 7), and readers
 # (touchlog touchpoints) never block the poller.
@@ -17,15 +17,21 @@ SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", "foreign_keys"
                   "busy_timeout": 10000}
 
 
-def open_database(url: str, create: bool = True) -> Database:
+def open_database(url: str, create: bool = True, key_file: Path | None = None) -> Database:
     """Open the database at `url`, bind the models to it, create what is missing and bring an
-    older schema up to date (store.migrate)."""
+    older schema up to date (store.migrate); with a key file, prove its key opens this
+    database before anything is written (SPEC 12)."""
+    from store.crypto import KeyRing
+    from store.keys import bind
+
+    ring = KeyRing.load(key_file) if key_file else None
     db = _database_for(url)
     try:
         db.connect(reuse_if_open=True)
         database.initialize(db)
         if create:
             upgrade(db)
+        bind(ring, KeyCheck, writable=create)
     except (OperationalError, OSError) as exc:
         raise DatabaseError(f"database {_redact(url)}: {exc}") from None
     except Exception as exc:  # driver errors (psycopg2) do not share a base class with peewee's

@@ -23,6 +23,8 @@ from peewee import (
     TextField,
 )
 
+from store.sealed import SealedJSONField, SealedMixin, SealedTextField
+
 database = DatabaseProxy()
 
 
@@ -111,7 +113,7 @@ SOURCES = ("email", "manual", "salesforce")
 INTERNAL_NOTE = "internal_note"  # the type that is not a touch (SPEC 13)
 
 
-class Touchpoint(BaseModel):
+class Touchpoint(SealedMixin, BaseModel):
     """One interaction on an account's timeline.
 
     `creator` is the team member who logged it, or NULL when the creator is an address that is
@@ -126,13 +128,13 @@ class Touchpoint(BaseModel):
     flow = CharField()
     reasons = JSONField(default=list)
     occurred_at = DateTimeField()
-    subject = TextField(default="")
-    content = TextField(default="")
+    subject = SealedTextField(default="")
+    content = SealedTextField(default="")
     creator = ForeignKeyField(TeamMember, backref="touchpoints", null=True)
     creator_email = CharField(default="")  # lower-case
     # The creator's domain, copied so the domain_history tie-break is one indexed range scan.
     creator_domain = CharField()
-    participants = JSONField(default=list)  # [{email, name, role}]
+    participants = SealedJSONField(default=list)  # [{email, name, role}]
     attachments = JSONField(default=list)  # [{filename, content_type, size, sha256}]
     # Set for mail (logged by the poller); NULL for a touchpoint added by hand or synced in.
     message_key = CharField(unique=True, null=True)
@@ -141,7 +143,7 @@ class Touchpoint(BaseModel):
     uid = IntegerField(null=True)
     scenario = CharField(null=True)  # reply | copy | forward | note; NULL unless from mail
     rule = CharField(null=True)  # the rule that chose the account; NULL when added by hand
-    trace = JSONField(default=dict)
+    trace = SealedJSONField(default=dict)
     thread_id = IntegerField(null=True, index=True)
     parent = ForeignKeyField("self", null=True, backref="replies")
     created_at = DateTimeField(default=utcnow)
@@ -190,14 +192,14 @@ PRIORITIES = ("High", "Normal", "Low")
 STATUSES = ("Open", "Completed")
 
 
-class Task(BaseModel):
+class Task(SealedMixin, BaseModel):
     """A follow-up. `assignee`/`assigner` are team members; the *_email columns keep the
     address when the member is unknown (a task synced from Salesforce), as for a creator."""
 
     id = AutoField()
     account = ForeignKeyField(Account, backref="tasks")
-    title = TextField()
-    description = TextField(default="")
+    title = SealedTextField()
+    description = SealedTextField(default="")
     priority = CharField(default="Normal")
     status = CharField(default="Open", index=True)
     due_date = DateField(null=True)
@@ -227,18 +229,18 @@ class KeptValue(BaseModel):
 # --- the ledger: one row per message key ----------------------------------------------------
 
 
-class MessageRecord(BaseModel):
+class MessageRecord(SealedMixin, BaseModel):
     """What happened to a message, committed before the message is moved (SPEC section 7)."""
 
     key = CharField(unique=True)
     message_id = CharField(null=True)
     outcome = CharField()  # logged | skipped | failed
     reason = CharField(null=True)  # the rule, skip reason or failure reason code
-    detail = TextField(default="")
-    trace = JSONField(default=dict)
+    detail = SealedTextField(default="")
+    trace = SealedJSONField(default=dict)
     touchpoint = ForeignKeyField(Touchpoint, null=True, backref="records")
     sender = CharField(default="")
-    subject = TextField(default="")
+    subject = SealedTextField(default="")
     date = DateTimeField(null=True)
     mailbox = CharField(default="")
     uid = IntegerField(null=True)
@@ -246,14 +248,14 @@ class MessageRecord(BaseModel):
     processed_at = DateTimeField(default=utcnow)
 
 
-class Notice(BaseModel):
+class Notice(SealedMixin, BaseModel):
     """A failure notice; `pending` until the SMTP server took it, retried on every pass."""
 
     id = AutoField()
     record = ForeignKeyField(MessageRecord, backref="notices", on_delete="CASCADE")
     to_address = CharField(index=True)
-    subject = TextField()
-    body = TextField()
+    subject = SealedTextField()
+    body = SealedTextField()
     in_reply_to = CharField(null=True)
     status = CharField(default="pending", index=True)  # pending|sent|suppressed|withdrawn
     attempts = IntegerField(default=0)
@@ -262,14 +264,14 @@ class Notice(BaseModel):
     sent_at = DateTimeField(null=True, index=True)
 
 
-class Run(BaseModel):
+class Run(SealedMixin, BaseModel):
     """One poll pass: when, what came of each message, and what went wrong."""
 
     id = AutoField()
     started_at = DateTimeField(default=utcnow)
     finished_at = DateTimeField(null=True)
     counts = JSONField(default=dict)
-    errors = JSONField(default=list)
+    errors = SealedJSONField(default=list)
     status = CharField(default="running")  # running | done | error
 
 
@@ -283,5 +285,13 @@ class Lease(BaseModel):
     expires_at = DateTimeField()
 
 
+class KeyCheck(SealedMixin, BaseModel):
+    """One value sealed with the database's key: opening it proves a key file is the right
+    one before a command writes anything (SPEC 12)."""
+
+    id = AutoField()
+    value = SealedTextField()
+
+
 MODELS = [Account, AccountDomain, CustomerUser, Association, TeamMember, TeamAlias, Touchpoint,
-          TouchpointMail, Task, MessageRecord, Notice, Run, Lease, KeptValue]
+          TouchpointMail, Task, MessageRecord, Notice, Run, Lease, KeptValue, KeyCheck]

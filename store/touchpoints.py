@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from store.attachments import write_attachment
 from store.models import Touchpoint
+from store.sealed import SEALING
 
 
 @dataclass(frozen=True)
@@ -40,14 +41,7 @@ class NewTouchpoint:
 def keep_attachment(directory: Path, sha256: str, data: bytes) -> Path:
     """Store the bytes once under their hash; written before the database commit, so a crash
     leaves at most an unreferenced file, never a touchpoint pointing at nothing."""
-    path = directory / sha256[:2] / sha256
-    if path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
+    return write_attachment(directory, sha256, data, SEALING.ring)
 
 
 def thread_parent(account_id: str, references: Sequence[str]) -> Touchpoint | None:
