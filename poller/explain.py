@@ -74,6 +74,11 @@ def _domain_line(step: dict[str, Any], names: dict[str, str]) -> str:
     domain, accounts = step["domain"], step.get("accounts", [])
     if step.get("result") == "personal_domain":
         return f"{domain} is a personal mail domain: never used for a domain match"
+    if not accounts and step.get("contacts_only"):
+        shown = ", ".join(_label(acc, names) for acc in step["contacts_only"])
+        return (f"{domain} belongs to {shown}, which takes only its known contacts "
+                "(contact_matches_only): the address is not one of them; add the person as "
+                "a customer user of that account")
     if not accounts:
         return f"no account has the domain {domain}"
     shown = ", ".join(_label(acc, names) for acc in accounts)

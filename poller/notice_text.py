@@ -31,7 +31,14 @@ def compose(reason: str, detail: str, original_subject: str, candidates: Sequenc
     if not candidates and trace and isinstance(trace.get("candidates"), list):
         candidates = trace["candidates"]  # resolve's trace: [{"address": ..., ...}]
     addresses = [_address_text(c) for c in candidates]
-    return SUBJECT_PREFIX + subject, _body(reason, detail, subject, addresses)
+    return SUBJECT_PREFIX + subject, _body(reason, detail, subject, addresses,
+                                           reason == NO_ACCOUNT and _contacts_only(trace))
+
+
+def _contacts_only(trace: dict | None) -> bool:
+    """The domain pass found the domain, on accounts that take only their known contacts."""
+    steps = trace.get("steps", []) if trace else []
+    return any(isinstance(step, dict) and step.get("contacts_only") for step in steps)
 
 
 def _address_text(candidate: object) -> str:
@@ -43,6 +50,12 @@ def _address_text(candidate: object) -> str:
 
 # --- what each reason means and how to fix it (the resolutions of the reference documents) --
 
+_CONTACTS_ONLY = (
+    "The address's domain belongs to an account that takes only its known contacts "
+    "(contact_matches_only), and this person is not one of them yet.",
+    ("Ask a touchlog admin to add the person as a customer user (contact) of that account, "
+     "then send the message again.",
+     "Or log the touchpoint by hand."))
 WHY_AND_FIX: dict[str, tuple[str, tuple[str, ...]]] = {
     UNKNOWN_SENDER: (
         "The address you sent from is not a touchlog team member, and only team members can "
@@ -109,8 +122,9 @@ _CLOSING = ("The message is kept in the failed folder. Once fixed, send it again
             "-- \ntouchlog: this notice was sent automatically.")
 
 
-def _body(reason: str, detail: str, subject: str, candidates: Sequence[str]) -> str:
-    why, fixes = WHY_AND_FIX.get(reason, (
+def _body(reason: str, detail: str, subject: str, candidates: Sequence[str],
+          contacts_only: bool = False) -> str:
+    why, fixes = _CONTACTS_ONLY if contacts_only else WHY_AND_FIX.get(reason, (
         f"touchlog could not log the message ({reason}).",
         ("Ask a touchlog admin: `touchlog explain` shows what was decided.",)))
     if reason == NO_CUSTOMER_ADDRESS and _says_names_only(detail):

@@ -45,6 +45,8 @@ class Directory(Protocol):
 
     def domain_accounts(self, domain: str) -> list[str]: ...
 
+    def contacts_only_accounts(self, domain: str) -> list[str]: ...
+
     def sender_history(self, creator_id: int,
                        account_ids: Sequence[str]) -> dict[str, datetime]: ...
 
@@ -204,8 +206,27 @@ def _domain_pass(lookups: list[str], sender_id: int, sender_domain: str, directo
             return _tie_break(domain, accounts, sender_id, sender_domain, directory, policy,
                               now, trace)
         step["result"] = "none"
-    return None, NO_ACCOUNT, (f"no account knows {', '.join(lookups)} and no account has the "
-                                f"domain {', '.join(domains)}")
+        only = directory.contacts_only_accounts(domain)
+        if only:
+            step["contacts_only"] = only
+    return None, NO_ACCOUNT, _no_account_detail(lookups, domains, trace, directory)
+
+
+def _no_account_detail(lookups: list[str], domains: list[str], trace: dict[str, Any],
+                       directory: Directory) -> str:
+    """Say which domains belong to accounts that take only their known contacts: there the fix
+    is to add the person as a customer user, not to declare the domain."""
+    only = {step["domain"]: step["contacts_only"] for step in trace["steps"]
+            if step.get("contacts_only")}
+    others = [d for d in domains if d not in only]
+    known = f"no account knows {', '.join(lookups)}"
+    parts = [f"no account has the domain {', '.join(others)}"] if others else []
+    names = _names_of(directory, [acc for ids in only.values() for acc in ids])
+    for domain, ids in only.items():
+        shown = ", ".join(f"{names.get(acc) or acc} ({acc})" for acc in ids)
+        parts.append(f"{domain} belongs to {shown}, which takes only its known contacts "
+                     "(contact_matches_only): add the person as a customer user of it")
+    return f"{known}; {'; '.join(parts)}" if only else f"{known} and {parts[0]}"
 
 
 def _tie_break(domain: str, accounts: list[str], sender_id: int, sender_domain: str,
@@ -263,7 +284,7 @@ def _decision(result: _Result, directory: Directory, trace: dict[str, Any]) -> D
 def _accounts_seen(trace: dict[str, Any]) -> list[str]:
     seen: dict[str, None] = {}
     for step in trace["steps"]:
-        for item in step.get("accounts", ()):
+        for item in [*step.get("accounts", ()), *step.get("contacts_only", ())]:
             seen.setdefault(item["account_id"] if isinstance(item, dict) else item, None)
     known = trace.get("names", {})
     return [acc for acc in seen if acc not in known]

@@ -67,6 +67,13 @@ class SqlDirectory:
         rows = self._run(("domain",), _domain_query, {":domain": domain.lower()})
         return [acc for (acc,) in rows]
 
+    def contacts_only_accounts(self, domain: str) -> list[str]:
+        """Accounts at `domain` (declared or by a customer user) that take only their known
+        contacts: what the domain pass left out, so a failure can say why."""
+        rows = self._run(("contacts_only",), partial(_domain_query, True),
+                         {":domain": domain.lower()})
+        return [acc for (acc,) in rows]
+
     def sender_history(self, creator_id: int, account_ids: Sequence[str]) -> dict[str, datetime]:
         """The latest touchpoint this team member created on each of `account_ids`."""
         return self._latest("sender", account_ids, {":creator": creator_id})
@@ -132,13 +139,13 @@ class SqlDirectory:
         return result
 
 
-def _domain_query() -> Any:
+def _domain_query(contacts_only: bool = False) -> Any:
     declared = AccountDomain.select(AccountDomain.account).where(AccountDomain.domain == ":domain")
     used = (Association.select(Association.account).join(CustomerUser)
             .where(CustomerUser.domain == ":domain"))
     return (Account.select(Account.account_id)
             .where(Account.account_id.in_(declared | used),
-                   Account.contact_matches_only == False)  # noqa: E712 (SQL, not Python)
+                   Account.contact_matches_only == contacts_only)
             .order_by(Account.account_id))
 
 
