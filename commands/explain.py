@@ -2,37 +2,62 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from commands.common import open_store
+from commands.common import format_option, open_store
 from poller.errors import TouchlogError
+from poller.output import print_json
 
 
 @click.command()
 @click.argument("key_or_id")
+@format_option
 @click.pass_context
-def explain(ctx: click.Context, key_or_id: str) -> None:
+def explain(ctx: click.Context, key_or_id: str, fmt: str) -> None:
     """Say in words why a message went where it did.
+
+    A Message-ID is found whatever the case of its host, with or without <brackets>.
 
     \b
     Examples:
       touchlog explain 42                      # a touchpoint id
       touchlog explain CAF=abc@mail.gmail.com  # a message key or Message-ID
+      touchlog explain '<CAF=abc@mail.gmail.com>' --format json
     """
-    from poller.explain import explain as explain_trace
     from store.ledger import find_by_key_or_touchpoint
 
     open_store(ctx)
     record = find_by_key_or_touchpoint(key_or_id)
     if record is None:
         raise TouchlogError(f"no message or touchpoint {key_or_id!r} in the database")
+    found = explanation(record)
+    if fmt == "json":
+        print_json(found)
+        return
     click.echo(f"message {record.key}: {record.outcome} ({record.reason})")
     if record.subject or record.sender:
         click.echo(f"from {record.sender or '?'}: {record.subject or '(no subject)'}")
     if record.touchpoint_id:
-        click.echo(f"touchpoint {record.touchpoint_id} on account "
-                   f"{record.touchpoint.account_id}")
+        click.echo(f"touchpoint {record.touchpoint_id} on account {found['account_id']}")
     if record.detail:
         click.echo(record.detail)
-    for line in explain_trace(record.trace) if record.trace else []:
+    for line in found["explanation"]:
         click.echo(f"  {line}")
+
+
+def explanation(record: Any) -> dict[str, Any]:
+    """A ledger record as `explain --format json` shows it: the Message-ID as the mail wrote
+    it, the outcome, the trace as stored and the trace in words."""
+    from poller.explain import explain as explain_trace
+    from store.touchpoints import iso_utc
+
+    return {"key": record.key, "message_id": record.message_id, "outcome": record.outcome,
+            "reason": record.reason, "detail": record.detail, "sender": record.sender,
+            "subject": record.subject, "date": iso_utc(record.date),
+            "processed_at": iso_utc(record.processed_at),
+            "touchpoint_id": record.touchpoint_id,
+            "account_id": record.touchpoint.account_id if record.touchpoint_id else None,
+            "explanation": explain_trace(record.trace) if record.trace else [],
+            "trace": record.trace or {}}

@@ -36,23 +36,30 @@ def failures(ctx: click.Context, fmt: str) -> None:
 
 @failures.command("show")
 @click.argument("uid", type=int)
+@format_option
 @click.pass_context
-def failures_show(ctx: click.Context, uid: int) -> None:
+def failures_show(ctx: click.Context, uid: int, fmt: str) -> None:
     """One failed message: the reason, the detail and the resolution trace.
 
     \b
-    Example:
+    Examples:
       touchlog failures show 12
+      touchlog failures show 12 --format json   # the list's fields, explanation and trace
     """
     from poller.explain import explain as explain_trace
     from poller.failures import find_failure
 
     failure = find_failure(open_store(ctx), uid)
+    trace = failure.record.trace if failure.record is not None and failure.record.trace else {}
+    words = explain_trace(trace) if trace else []
+    if fmt == "json":
+        print_json({**failure.as_json(), "explanation": words, "trace": trace})
+        return
     for name, value in failure.as_json().items():
         click.echo(f"{name + ':':<11} {value if value is not None else ''}")
-    if failure.record is not None and failure.record.trace:
+    if words:
         click.echo("trace:")
-        for line in explain_trace(failure.record.trace):
+        for line in words:
             click.echo(f"  {line}")
 
 

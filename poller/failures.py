@@ -73,7 +73,10 @@ def _failure(entry: FolderEntry, record: MessageRecord | None) -> Failure:
     date = entry.date
     if date is not None and date.tzinfo is not None:
         date = date.astimezone(UTC).replace(tzinfo=None)
-    return Failure(uid=entry.uid, message_id=entry.message_id, date=date, sender=entry.sender,
+    # The ledger keeps the Message-ID as the mail wrote it; the envelope's is normalized.
+    message_id = record.message_id if record is not None and record.message_id else \
+        entry.message_id
+    return Failure(uid=entry.uid, message_id=message_id, date=date, sender=entry.sender,
                    subject=entry.subject, reason=reason,
                    detail=record.detail if record else "", record=record)
 

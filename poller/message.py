@@ -70,15 +70,22 @@ class Message:
     attachments: tuple[Attachment, ...] = ()
     attached_messages: tuple[Message, ...] = ()  # parsed message/rfc822 parts, in order
     defects: tuple[str, ...] = ()
+    written_id: str = ""  # the Message-ID as the mail wrote it (message_id_as_written)
 
 
-def normalize_message_id(value: str) -> str:
-    """`<Abc@Host>` → `Abc@host`: brackets and spaces dropped; only the host is case-folded."""
+def message_id_as_written(value: str) -> str:
+    """`<Abc@Host>` → `Abc@Host`: brackets and spaces dropped, case kept (what people search
+    for, and what a reply's In-Reply-To must repeat)."""
     value = value.strip()
     match = re.search(r"<([^<>]+)>", value)
     if match:
         value = match.group(1)
-    value = re.sub(r"\s+", "", value)
+    return re.sub(r"\s+", "", value)
+
+
+def normalize_message_id(value: str) -> str:
+    """`<Abc@Host>` → `Abc@host`: brackets and spaces dropped; only the host is case-folded."""
+    value = message_id_as_written(value)
     left, at, host = value.rpartition("@")
     return f"{left}@{host.lower()}" if at else value
 
@@ -113,7 +120,8 @@ def parse_message(raw: bytes) -> Message:
 def _build(tree: EmailMessage, raw: bytes, depth: int) -> Message:
     parts = walk(tree)
     hint = parts.charsets[0] if parts.charsets else None  # for raw 8-bit headers
-    message_id = normalize_message_id(_first(tree, "message-id"))
+    written_id = message_id_as_written(_first(tree, "message-id"))
+    message_id = normalize_message_id(written_id)
     sender = _addresses(tree, "from", hint, parts.defects)[:1]
     return Message(
         key=message_key(message_id, raw),
@@ -132,6 +140,7 @@ def _build(tree: EmailMessage, raw: bytes, depth: int) -> Message:
         attachments=tuple(_attachment(*file) for file in parts.files),
         attached_messages=_inner_messages(parts, depth),
         defects=tuple(dict.fromkeys(parts.defects)),
+        written_id=written_id,
     )
 
 

@@ -11,7 +11,8 @@ from typing import Any
 import click
 
 
-def print_json(rows: list[dict[str, Any]]) -> None:
+def print_json(rows: list[dict[str, Any]] | dict[str, Any]) -> None:
+    """A list command's rows, or one object (explain, failures show)."""
     click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
 
 

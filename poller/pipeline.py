@@ -19,7 +19,13 @@ from peewee import IntegrityError
 from poller import filters, notices
 from poller.addresses import PersonalDomains, domain_of, normalize
 from poller.errors import MessageError
-from poller.message import Message, message_key, normalize_message_id, parse_message
+from poller.message import (
+    Message,
+    message_id_as_written,
+    message_key,
+    normalize_message_id,
+    parse_message,
+)
 from poller.notice_text import compose
 from poller.participants import AddressBook, Understanding, understand
 from poller.resolve import Decision, Policy, resolve
@@ -59,6 +65,7 @@ class Verdict:
     understanding: Understanding | None = None
     decision: Decision | None = None
     existing: MessageRecord | None = None
+    written_id: str = ""  # the Message-ID as the mail wrote it: stored, shown, replied to
     # True when the ledger already holds what there is to say (a duplicate, or a crash came
     # between commit and move): nothing is written again, the message is only moved.
     replay: bool = False
@@ -107,7 +114,8 @@ def decide(raw: bytes, ctx: Context, source: Source) -> Verdict:
         msg = parse_message(raw)
     except MessageError as exc:
         return _against_ledger(_parse_error(raw, str(exc)), source)
-    base = _against_ledger(Verdict(key=msg.key, message_id=msg.message_id, outcome="",
+    base = _against_ledger(Verdict(key=msg.key, message_id=msg.message_id,
+                                   written_id=msg.written_id, outcome="",
                                    reason=None, sender=msg.sender.email if msg.sender else "",
                                    subject=msg.subject, date=msg.date, message=msg), source)
     if base.outcome:
@@ -190,11 +198,13 @@ def _parse_error(raw: bytes, error: str) -> Verdict:
         headers = BytesHeaderParser().parsebytes(raw)
         sender = parseaddr(str(headers.get("From", "")))[1]
         subject = " ".join(str(headers.get("Subject", "") or "").split())
-        message_id = normalize_message_id(str(headers.get("Message-ID", "") or ""))
+        written_id = message_id_as_written(str(headers.get("Message-ID", "") or ""))
     except Exception:  # the bytes are beyond even a header read; the key still keeps them apart
-        sender, subject, message_id = "", "", ""
-    return Verdict(key=message_key(message_id, raw), message_id=message_id, outcome="failed",
-                   reason="parse_error", detail=error, sender=sender, subject=subject)
+        sender, subject, written_id = "", "", ""
+    message_id = normalize_message_id(written_id)
+    return Verdict(key=message_key(message_id, raw), message_id=message_id,
+                   written_id=written_id, outcome="failed", reason="parse_error", detail=error,
+                   sender=sender, subject=subject)
 
 
 # --- committing ------------------------------------------------------------------------------
@@ -225,7 +235,9 @@ def _outcome(v: Verdict, touchpoint_id: int | None) -> Outcome:
 
 
 def _record_fields(v: Verdict, source: Source, tp: Any) -> dict[str, Any]:
-    return dict(key=v.key, message_id=v.message_id or None, outcome=v.outcome, reason=v.reason,
+    # The ledger finds a message by its key (the normalized id); the id is kept as written.
+    return dict(key=v.key, message_id=v.written_id or v.message_id or None, outcome=v.outcome,
+                reason=v.reason,
                 detail=v.detail, trace=v.trace, touchpoint=tp, sender=v.sender,
                 subject=v.subject, date=_naive(v.date), mailbox=source.mailbox, uid=source.uid)
 
@@ -287,7 +299,8 @@ def _queue_notice(v: Verdict, ctx: Context, record: MessageRecord) -> None:
     candidates = v.understanding.candidates if v.understanding else ()
     original_subject = v.message.subject if v.message else v.subject
     subject, body = compose(v.reason, v.detail, original_subject, candidates, v.trace)
-    notices.queue_notice(record, v.sender, subject, body, v.message_id or None)
+    # In-Reply-To repeats the id exactly as written, or mail clients may not thread the notice.
+    notices.queue_notice(record, v.sender, subject, body, v.written_id or v.message_id or None)
 
 
 def _naive(value: datetime | None) -> datetime | None:

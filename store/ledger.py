@@ -8,6 +8,7 @@ from typing import Any
 
 from peewee import IntegrityError
 
+from poller.message import message_key, normalize_message_id
 from store import compiled
 from store.models import Lease, MessageRecord, Run, database, utcnow
 
@@ -20,11 +21,13 @@ def find_record(key: str) -> MessageRecord | None:
 
 
 def records_by_message_id(message_ids: Iterable[str]) -> dict[str, MessageRecord]:
-    ids = [m for m in message_ids if m]
-    if not ids:
+    """Records by normalized Message-ID, found through their key (the column keeps the id
+    as the mail wrote it)."""
+    keys = {message_key(m, b""): m for m in message_ids if m}
+    if not keys:
         return {}
-    query = MessageRecord.select().where(MessageRecord.message_id.in_(ids))
-    return {r.message_id: r for r in query}
+    query = MessageRecord.select().where(MessageRecord.key.in_(list(keys)))
+    return {keys[r.key]: r for r in query}
 
 
 def save_record(existing: MessageRecord | None, **fields: Any) -> MessageRecord:
@@ -44,12 +47,14 @@ def save_record(existing: MessageRecord | None, **fields: Any) -> MessageRecord:
 
 
 def find_by_key_or_touchpoint(value: str) -> MessageRecord | None:
-    """`touchlog explain` takes a message key, a Message-ID or a touchpoint id."""
-    record = find_record(value) or find_record(value.strip().strip("<>"))
+    """`touchlog explain` takes a message key, a Message-ID (normalized exactly as keys are,
+    so any case of the host and the brackets or not all find it) or a touchpoint id."""
+    value = value.strip()
+    record = find_record(value)
+    if record is None and "@" in value:
+        record = find_record(message_key(normalize_message_id(value), b""))
     if record is None and value.isdigit():
         record = MessageRecord.get_or_none(MessageRecord.touchpoint == int(value))
-    if record is None:
-        record = MessageRecord.get_or_none(MessageRecord.message_id == value.strip().strip("<>"))
     return record
 
 

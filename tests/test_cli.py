@@ -94,6 +94,28 @@ def test_process_logs_and_explain_tells_why(workdir):
         assert "wile@acme.com" in out and "contact" in out, out
 
 
+OUTLOOK_ID = "AM0PR01MB1234@AM0PR01MB1234.eurprd01.prod.outlook.com"
+
+
+def test_explain_finds_a_message_id_as_written_and_shows_it_in_json(workdir):
+    eml = workdir / "outlook.eml"
+    eml.write_bytes(make_mail(to="wile@acme.com", message_id=f"<{OUTLOOK_ID}>"))
+    invoke("process", str(eml))
+    local, host = OUTLOOK_ID.split("@")
+    # Only the host is case-folded in a key (the local part is the sender's own).
+    for query in (f"<{OUTLOOK_ID}>", OUTLOOK_ID, f"{local}@{host.lower()}"):
+        result = invoke("explain", query)
+        assert result.exit_code == 0, (query, result.output)
+        assert "contact" in result.output
+    assert invoke("explain", OUTLOOK_ID.lower()).exit_code == 1
+    found = json.loads(invoke("explain", f" <{OUTLOOK_ID}> ", "--format", "json").output)
+    assert found["message_id"] == OUTLOOK_ID
+    assert (found["outcome"], found["reason"], found["account_id"]) == ("logged", "contact",
+                                                                       "ACME")
+    assert found["explanation"][-1] == "decided: Acme Corp (ACME) by rule contact"
+    assert found["trace"]["candidates"][0]["address"] == "wile@acme.com"
+
+
 def test_process_twice_logs_once(workdir):
     eml = workdir / "copy.eml"
     eml.write_bytes(make_mail(to="wile@acme.com", message_id="<twice@ourco.com>"))
