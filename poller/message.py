@@ -27,7 +27,7 @@ from mailparser.utils import get_addresses
 
 from poller.addresses import ADDRESS_RE
 from poller.errors import MessageError
-from poller.mimeparts import Parts, as_bytes, body_text, parse_tree, walk
+from poller.mimeparts import Parts, body_text, parse_tree, walk
 from poller.mimetext import decode_header_bytes, decode_words, unfold
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,16 @@ def message_key(message_id: str, raw: bytes) -> str:
     return message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-MAX_DEPTH = 5  # attached messages within attached messages; deeper ones are dropped, noted
+# Attached messages within attached messages (a forward of a forward of ...): read this deep,
+# deeper ones are dropped and the drop is noted (TOO_DEEP), so a failure can say so. A MIME tree
+# nested beyond what the parser can read at all fails parse_error instead.
+MAX_DEPTH = 100
+TOO_DEEP = "AttachedMessageTooDeep"
+# A mail has at least one of these (RFC 5322 requires From and Date); random bytes, a PDF or a
+# text file read as mail have none, and are parse_error rather than a sender we do not know.
+_MAIL_HEADERS = frozenset({"from", "sender", "to", "cc", "date", "subject", "message-id",
+                           "received", "return-path", "mime-version", "content-type",
+                           "delivered-to", "reply-to", "in-reply-to", "references"})
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _FUTURE_SLACK = timedelta(days=2)
 
@@ -112,7 +121,11 @@ def parse_message(raw: bytes) -> Message:
         raise MessageError("empty message")
     raw = bytes(raw)
     try:
-        return _build(parse_tree(raw), raw, depth=0)
+        tree = parse_tree(raw)
+        if not any(name.lower() in _MAIL_HEADERS for name in tree.keys()):
+            raise MessageError("not a mail: no header block (From, Date, Subject, ...) at the "
+                               "start of the file")
+        return _build(tree, raw, depth=0)
     except RecursionError as exc:
         raise MessageError("message nested too deeply to read") from exc
 
@@ -153,13 +166,31 @@ def _no_nul(text: str) -> str:
 def _inner_messages(parts: Parts, depth: int) -> tuple[Message, ...]:
     """Attached message/rfc822 parts are the forward itself: parsed, and not listed as files."""
     if parts.inner and depth >= MAX_DEPTH:
-        parts.defects.append("AttachedMessageTooDeep: dropped")
+        parts.defects.append(f"{TOO_DEEP}: forwards nested more than {MAX_DEPTH} deep not read")
         return ()
-    # The raw bytes only matter for the key of a message without a Message-ID.
+    # The raw bytes only matter for the key of a message without a Message-ID (nothing looks an
+    # attached message up by key): its headers do, where serializing the whole subtree at every
+    # level would cost time growing with the square of the depth.
     return tuple(
-        _build(tree, raw or (b"" if tree.get("message-id") else as_bytes(tree)), depth + 1)
+        _build(tree, raw or (b"" if tree.get("message-id") else _header_bytes(tree)), depth + 1)
         for tree, raw in parts.inner
     )
+
+
+def depth_limit_hit(msg: Message) -> str:
+    """Why part of the message went unread (forwards nested past MAX_DEPTH), else ""."""
+    pending = [msg]
+    while pending:  # a loop, not recursion: the chain may be MAX_DEPTH long
+        current = pending.pop()
+        for defect in current.defects:
+            if defect.startswith(TOO_DEEP):
+                return defect.partition(": ")[2]
+        pending.extend(current.attached_messages)
+    return ""
+
+
+def _header_bytes(tree: EmailMessage) -> bytes:
+    return "\n".join(f"{k}: {v}" for k, v in tree.raw_items()).encode("utf-8", "replace")
 
 
 def _attachment(filename: str, ctype: str, data: bytes) -> Attachment:

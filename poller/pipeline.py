@@ -21,6 +21,7 @@ from poller.addresses import PersonalDomains, domain_of, normalize
 from poller.errors import MessageError
 from poller.message import (
     Message,
+    depth_limit_hit,
     message_id_as_written,
     message_key,
     normalize_message_id,
@@ -187,6 +188,10 @@ def _resolved(v: Verdict, ctx: Context) -> Verdict:
 
 
 def _fail(v: Verdict, reason: str, detail: str, trace: dict | None = None) -> Verdict:
+    # A failure may come from what was not read: say so, or the detail misleads.
+    cut = depth_limit_hit(v.message) if v.message is not None else ""
+    if cut:
+        detail = f"{detail} (the message was not read whole: {cut})"
     return replace(v, outcome="failed", reason=reason, detail=detail,
                    trace=trace if trace is not None else v.trace)
 

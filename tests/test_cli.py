@@ -116,6 +116,28 @@ def test_explain_finds_a_message_id_as_written_and_shows_it_in_json(workdir):
     assert found["trace"]["candidates"][0]["address"] == "wile@acme.com"
 
 
+@pytest.mark.parametrize("content", [bytes(range(256)) * 8, b"\x7fELF\x02\x01\x01\x00" * 64])
+def test_process_of_bytes_that_are_no_mail_is_a_parse_error(workdir, content):
+    junk = workdir / "junk.bin"
+    junk.write_bytes(content)
+    result = invoke("process", str(junk))
+    assert "outcome:  failed (parse_error)" in result.output
+    assert "detail:   not a mail: no header block" in result.output
+
+
+def test_a_long_chain_of_attached_forwards_is_read_to_the_customer(workdir):
+    from poller.message import MAX_DEPTH
+    from tests.test_message import forward_chain
+
+    bottom = make_mail(sender="wile@acme.com", to="sam@ourco.com", subject="Rockets")
+    for levels, outcome in ((7, "logged (contact)"), (MAX_DEPTH + 1, "failed")):
+        eml = workdir / f"chain{levels}.eml"
+        eml.write_bytes(forward_chain(levels, bottom).replace(b"a@b.com", b"sam@ourco.com"))
+        out = invoke("process", str(eml), "--dry-run").output
+        assert f"outcome:  {outcome}" in out, out
+    assert f"not read whole: forwards nested more than {MAX_DEPTH} deep not read" in out
+
+
 def test_process_twice_logs_once(workdir):
     eml = workdir / "copy.eml"
     eml.write_bytes(make_mail(to="wile@acme.com", message_id="<twice@ourco.com>"))
