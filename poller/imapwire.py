@@ -14,6 +14,7 @@ from typing import Any
 
 from imapclient.exceptions import IMAPClientError
 
+from poller.limits import MAX_SUBJECT_CHARS, cut
 from poller.message import normalize_message_id
 from poller.neterrors import describe_network
 
@@ -87,7 +88,7 @@ def folder_entry(uid: int, item: dict[bytes, Any]) -> FolderEntry:
     return FolderEntry(
         uid=uid, flags=flags_of(item.get(b"FLAGS", ())),
         date=utc(envelope.date) or utc(item.get(b"INTERNALDATE")),
-        sender=sender, subject=decode_words(envelope.subject),
+        sender=sender, subject=cut(decode_words(envelope.subject), MAX_SUBJECT_CHARS, " "),
         message_id=normalize_message_id(text_of(envelope.message_id)))
 
 

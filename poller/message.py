@@ -27,6 +27,7 @@ from mailparser.utils import get_addresses
 
 from poller.addresses import ADDRESS_RE
 from poller.errors import MessageError
+from poller.limits import MAX_SUBJECT_CHARS, cut
 from poller.mimeparts import Parts, body_text, parse_tree, walk
 from poller.mimetext import decode_header_bytes, decode_words, unfold
 
@@ -139,7 +140,8 @@ def _build(tree: EmailMessage, raw: bytes, depth: int) -> Message:
     return Message(
         key=message_key(message_id, raw),
         message_id=message_id,
-        subject=_no_nul(" ".join(_decoded(_first(tree, "subject"), hint).split())),
+        subject=cut(_no_nul(" ".join(_decoded(_first(tree, "subject"), hint).split())),
+                    MAX_SUBJECT_CHARS, " "),
         sender=sender[0] if sender else None,
         to=_addresses(tree, "to", hint, parts.defects),
         cc=_addresses(tree, "cc", hint, parts.defects),

@@ -19,6 +19,7 @@ from peewee import IntegrityError
 from poller import filters, notices
 from poller.addresses import PersonalDomains, domain_of, normalize
 from poller.errors import MessageError
+from poller.limits import MAX_SUBJECT_CHARS, cut
 from poller.message import (
     Message,
     depth_limit_hit,
@@ -37,8 +38,6 @@ from store.models import MessageRecord, TeamMember, database
 from store.touchpoints import NewTouchpoint, create_touchpoint, keep_attachment
 
 log = logging.getLogger(__name__)
-
-CUT_MARKER = "\n\n[… cut by touchlog: {n} more characters not stored]"
 
 
 @dataclass(frozen=True)
@@ -202,7 +201,8 @@ def _parse_error(raw: bytes, error: str) -> Verdict:
     try:
         headers = BytesHeaderParser().parsebytes(raw)
         sender = parseaddr(str(headers.get("From", "")))[1]
-        subject = " ".join(str(headers.get("Subject", "") or "").split())
+        subject = cut(" ".join(str(headers.get("Subject", "") or "").split()),
+                      MAX_SUBJECT_CHARS, " ")
         written_id = message_id_as_written(str(headers.get("Message-ID", "") or ""))
     except Exception:  # the bytes are beyond even a header read; the key still keeps them apart
         sender, subject, written_id = "", "", ""
@@ -288,10 +288,7 @@ def content_of(msg: Message, limit: int) -> str:
         sender = inner.sender.email if inner.sender else ""
         parts.append(f"---- Attached message ----\nFrom: {sender}\nSubject: {inner.subject}\n\n"
                      f"{inner.text.strip()}")
-    text = "\n\n".join(p for p in parts if p)
-    if len(text) <= limit:
-        return text
-    return text[:limit] + CUT_MARKER.format(n=len(text) - limit)
+    return cut("\n\n".join(p for p in parts if p), limit)
 
 
 def _queue_notice(v: Verdict, ctx: Context, record: MessageRecord) -> None:

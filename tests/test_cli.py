@@ -138,6 +138,18 @@ def test_a_long_chain_of_attached_forwards_is_read_to_the_customer(workdir):
     assert f"not read whole: forwards nested more than {MAX_DEPTH} deep not read" in out
 
 
+def test_a_huge_subject_is_cut_with_the_contents_marker(workdir):
+    subject = "Rockets " * 125_000  # a 1 MB subject line
+    eml = workdir / "huge.eml"
+    eml.write_bytes(b"From: sam@ourco.com\r\nTo: wile@acme.com\r\nMessage-ID: <huge@ourco.com>\r\n"
+                    b"Subject: " + subject.encode() + b"\r\n\r\nSee subject.\r\n")
+    invoke("process", str(eml))
+    [tp] = json.loads(invoke("touchpoints", "--format", "json").output)
+    kept = " ".join(subject.split())[:1000]
+    assert tp["subject"] == f"{kept} [… cut by touchlog: {len(subject.strip()) - 1000} more " \
+                            "characters not stored]"
+
+
 def test_process_twice_logs_once(workdir):
     eml = workdir / "copy.eml"
     eml.write_bytes(make_mail(to="wile@acme.com", message_id="<twice@ourco.com>"))
