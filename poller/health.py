@@ -71,7 +71,17 @@ def _database(settings: Settings) -> Check:
         return Check("database", "FAIL", str(exc))
     except Exception as exc:  # a driver's own error class: still one line
         return Check("database", "FAIL", f"database: {exc}".strip())
-    return Check("database", "ok", counts)
+    return Check("database", "ok", counts + _encryption())
+
+
+def _encryption() -> str:
+    from store.sealed import SEALING
+
+    ring = SEALING.ring
+    if ring is None:
+        return "; encryption at rest off (database.encryption_key_file)"
+    return (f"; encrypted at rest with key {ring.current_id} "
+            f"({len(ring.keys)} key(s) in {ring.path})")
 
 
 def _smtp(settings: Settings) -> Check:

@@ -104,8 +104,7 @@ class SealedMixin:
             saved = super().save(force_insert=force_insert, only=only)  # type: ignore[misc]
             data.update(plain)
             sealed = seal_instance(self, ring, names)
-            type(self).update(**sealed).where(  # type: ignore[attr-defined]
-                type(self)._meta.primary_key == self._pk).execute()  # type: ignore[attr-defined]
+            _update_row(type(self), self._pk, sealed)  # type: ignore[attr-defined]
             return saved
         sealed = seal_instance(self, ring, names)
         data.update(sealed)
@@ -113,3 +112,25 @@ class SealedMixin:
             return super().save(force_insert=force_insert, only=only)  # type: ignore[misc]
         finally:
             data.update(plain)
+
+
+_UPDATES: dict[tuple[Any, ...], str] = {}
+
+
+def _update_row(model: Any, pk: Any, values: dict[str, str]) -> None:
+    """UPDATE one row's sealed columns by primary key. The SQL is built once per table and
+    column set: Peewee building an UPDATE costs more than the AES-GCM of a whole message."""
+    db = model._meta.database
+    real = getattr(db, "obj", db)  # through the models' DatabaseProxy, or bound directly
+    names = tuple(values)
+    key = (type(real), model, names)
+    if key not in _UPDATES:
+        q, p = real.quote, real.param
+
+        def name(n: str) -> str:
+            return f"{q[0]}{n}{q[1]}"
+
+        columns = ", ".join(f"{name(model._meta.fields[n].column_name)} = {p}" for n in names)
+        _UPDATES[key] = (f"UPDATE {name(model._meta.table_name)} SET {columns} "
+                         f"WHERE {name(model._meta.primary_key.column_name)} = {p}")
+    db.execute_sql(_UPDATES[key], [values[n] for n in names] + [pk])

@@ -124,3 +124,12 @@ def test_keys_new_prints_a_key_the_file_takes(world: World) -> None:
     key = world.touchlog("keys", "new").output.strip()
     encrypted(world, key)
     world.touchlog("touchpoints")
+
+
+def test_check_says_whether_the_database_is_encrypted_and_with_which_key(world: World) -> None:
+    assert "encryption at rest off" in world.touchlog("check", expect=None).output
+    path = encrypted(world, new_key(), new_key())
+    line = [ln for ln in world.touchlog("check", expect=None).output.splitlines()
+            if ln.startswith("database")][0]
+    assert " ok " in line and "encrypted at rest with key " in line
+    assert f"(2 key(s) in {path})" in line
