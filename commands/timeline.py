@@ -1,37 +1,119 @@
-"""`touchlog touchpoints`: the timeline."""
+"""`touchlog touchpoints`: the timeline, filtered, and one touchpoint whole (`show`). The commands
+that change touchpoints live in commands/touchpoint_edits.py and commands/touchpoint_send.py."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
 
 import click
 
 from commands.common import format_option, open_store
+from commands.options import When, allowed
+from commands.touchpoint_edits import add, delete, edit
+from commands.touchpoint_send import send
 from poller.output import print_json, print_table
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--account", "account_id", metavar="ID", help="only this account's timeline")
+@click.option("--type", "type_", metavar="TYPE", help="only touchpoints of this type")
+@click.option("--flow", metavar="FLOW", help="only touchpoints of this flow")
+@click.option("--notes/--no-notes", default=None,
+              help="internal notes only / no internal notes (default: both)")
+@click.option("--since", type=When(), help="occurred on or after this date (UTC)")
+@click.option("--until", type=When(end_of_day=True), help="occurred on or before this date")
 @click.option("--limit", type=click.IntRange(min=1), help="at most N touchpoints")
 @format_option
 @click.pass_context
-def touchpoints(ctx: click.Context, account_id: str | None, limit: int | None, fmt: str) -> None:
-    """The timeline, newest first.
+def touchpoints(ctx: click.Context, account_id: str | None, type_: str | None,
+                flow: str | None, notes: bool | None, since: datetime | None,
+                until: datetime | None, limit: int | None, fmt: str) -> None:
+    """The timeline, newest first; and the commands that add, correct, delete and send
+    touchpoints.
 
     \b
-    Example:
+    Examples:
       touchlog touchpoints --account ACME --limit 10 --format json
+      touchlog touchpoints --account ACME --no-notes --since 2026-11-01
+      touchlog touchpoints --notes                      # internal notes only
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from store.directory import require_account
-    from store.touchpoints import as_json, timeline
+    from store.touchpoints import Filter, as_json, timeline
 
-    open_store(ctx)
+    settings = open_store(ctx)
     if account_id is not None:
         require_account(account_id)
-    rows = [as_json(tp) for tp in timeline(account_id, limit)]
+    allowed(type_, settings.touchpoints.types, "--type", "touchpoints.types")
+    if notes is not None and type_ is not None:
+        raise click.UsageError("give --type or --notes/--no-notes, not both")
+    where = Filter(account_id=account_id, type=type_, flow=flow, notes=notes, since=since,
+                   until=until, limit=limit)
+    rows = [as_json(tp) for tp in timeline(where=where)]
     if fmt == "json":
         print_json(rows)
         return
-    print_table("touchpoints", ["id", "occurred (UTC)", "account", "creator", "subject", "rule",
-                                "scenario", "participants"],
-                [[r["id"], r["occurred_at"], r["account_id"], r["creator"], r["subject"],
-                  r["rule"], r["scenario"], ", ".join(p["email"] for p in r["participants"])]
-                 for r in rows])
+    print_table("touchpoints", ["id", "occurred (UTC)", "account", "type", "creator", "subject",
+                                "source", "rule", "participants"],
+                [[r["id"], r["occurred_at"], r["account_id"], r["type"], r["creator"],
+                  r["subject"], r["source"], r["rule"],
+                  ", ".join(p["email"] for p in r["participants"])] for r in rows])
+
+
+@touchpoints.command("show")
+@click.argument("tp_id", metavar="ID", type=int)
+@format_option
+@click.pass_context
+def show(ctx: click.Context, tp_id: int, fmt: str) -> None:
+    """One touchpoint whole: fields, participants, attachments, source, thread and replies;
+    a deleted one says by whom and when.
+
+    \b
+    Example:
+      touchlog touchpoints show 42
+    """
+    from store.manage import find_touchpoint
+    from store.touchpoints import details
+
+    open_store(ctx)
+    whole = details(find_touchpoint(tp_id))
+    if fmt == "json":
+        print_json([whole])
+        return
+    for line in _show_lines(whole):
+        click.echo(line)
+
+
+def _show_lines(tp: dict[str, Any]) -> list[str]:
+    lines = []
+    if tp["deleted_at"]:
+        lines.append(f"DELETED by {tp['deleted_by']} at {tp['deleted_at']}")
+    for name in ("id", "account_id", "type", "flow", "reasons", "occurred_at", "subject",
+                 "creator", "source", "updated_at", "updated_by", "external_id"):
+        value = tp[name]
+        shown = ", ".join(value) if isinstance(value, list) else value
+        lines.append(f"{name + ':':<12} {'' if shown is None else shown}")
+    lines.append("participants:" + ("" if tp["participants"] else " none"))
+    lines += [f"  {p['email']}" + (f" {p['name']}" if p["name"] else "") + f" ({p['role']})"
+              for p in tp["participants"]]
+    lines.append("attachments:" + ("" if tp["attachments"] else " none"))
+    lines += [f"  {a['filename']} {a['content_type']} {a['size']} bytes sha256 {a['sha256']}"
+              for a in tp["attachments"]]
+    if tp["message_id"] or tp["scenario"]:
+        lines.append(f"mail:        Message-ID {tp['message_id'] or '-'}, scenario "
+                     f"{tp['scenario'] or '-'}, rule {tp['rule'] or '-'}")
+    lines.append(f"thread:      {tp['thread_id']}"
+                 + (f", reply to {tp['parent_id']}" if tp["parent_id"] else ""))
+    lines.append("replies:" + ("" if tp["replies"] else " none"))
+    lines += [f"  {r['id']} {r['occurred_at']} {r['creator']}: {r['subject']}"
+              for r in tp["replies"]]
+    lines += [f"sent:        {m['sent_at']} to {m['audience']} ({', '.join(m['recipients'])}) "
+              f"by {m['sent_by']}" for m in tp["sent"]]
+    lines += ["", tp["content"]] if tp["content"] else []
+    return lines
+
+
+for _command in (add, edit, delete, send):
+    touchpoints.add_command(_command)

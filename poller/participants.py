@@ -94,6 +94,17 @@ class _Roles:
         return tuple(seen.values())
 
 
+def header_participants(msg: Message, book: AddressBook,
+                        leave_out: Iterable[str] = ()) -> tuple[Participant, ...]:
+    """From, To and Cc as participants (a reply to a thread, a message assigned by hand),
+    without the mailbox and the addresses in `leave_out` (a thread's own address)."""
+    roles = _Roles(book, msg.sender)
+    skip = {roles.key(e) for e in leave_out}
+    people = (p for p in (msg.sender, *msg.to, *msg.cc)
+              if p is not None and roles.key(p.email) not in skip)
+    return roles.participants(people)
+
+
 def understand(msg: Message, book: AddressBook) -> Understanding:
     """Copy if an external address stands in To/Cc; else forward if the body forwards mail; else
     note if the subject holds addresses; else `no_customer_address`."""

@@ -55,6 +55,12 @@ class TouchpointSettings:
     plus_addresses: str = "reject"
     personal_domains: tuple[str, ...] = ()
     domain_history_days: int = 7
+    # What people may choose when they add or edit a touchpoint (SPEC 13); an empty list of
+    # flows or reasons allows any value. Mail still gets `email`, default_flow, default_reasons.
+    types: tuple[str, ...] = ("web_meeting", "in_person_meeting", "telephone_call", "email",
+                              "internal_note")
+    flows: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -259,6 +265,8 @@ def _check_cross_keys(settings: Settings, source: str) -> None:
     if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError(f"{source}: database.url must start with sqlite:/// or "
                           f"postgresql://, not {url!r}")
+    if not settings.touchpoints.types:
+        raise ConfigError(f"{source}: touchpoints.types must name at least one type")
 
 
 def _check_folders_differ(mb: MailboxSettings, source: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from store.attachments import write_attachment
-from store.models import Touchpoint
+from store.models import INTERNAL_NOTE, Touchpoint, TouchpointMail
 from store.sealed import SEALING
 
 
@@ -80,15 +80,50 @@ def thread_of(tp: Touchpoint) -> int:
     return tp.thread_id or tp.id
 
 
-def timeline(account_id: str | None = None, limit: int | None = None) -> list[Touchpoint]:
-    """Newest first (by when it happened, then by id for a stable order)."""
+@dataclass(frozen=True)
+class Filter:
+    """What the timeline shows (SPEC 18); every field narrows it, None does not."""
+
+    account_id: str | None = None
+    type: str | None = None
+    flow: str | None = None
+    notes: bool | None = None  # True: internal notes only; False: none
+    since: datetime | None = None  # naive UTC, inclusive
+    until: datetime | None = None  # naive UTC, inclusive
+    limit: int | None = None
+
+
+def timeline(account_id: str | None = None, limit: int | None = None,
+             where: Filter | None = None) -> list[Touchpoint]:
+    """Newest first (by when it happened, then by id for a stable order), live rows only: the
+    order is the one of the partial indexes on (account, occurred_at, id) and (account, type,
+    occurred_at, id), so the first page reads the index, never the whole account."""
+    f = where or Filter(account_id=account_id, limit=limit)
     query = (Touchpoint.select().where(Touchpoint.deleted_at.is_null())
              .order_by(Touchpoint.occurred_at.desc(), Touchpoint.id.desc()))
-    if account_id is not None:
-        query = query.where(Touchpoint.account == account_id)
-    if limit is not None:
-        query = query.limit(limit)
+    if f.account_id is not None:
+        query = query.where(Touchpoint.account == f.account_id)
+    if f.type is not None:
+        query = query.where(Touchpoint.type == f.type)
+    if f.notes is not None:
+        query = query.where(Touchpoint.type == INTERNAL_NOTE if f.notes
+                            else Touchpoint.type != INTERNAL_NOTE)
+    if f.flow is not None:
+        query = query.where(Touchpoint.flow == f.flow)
+    if f.since is not None:
+        query = query.where(Touchpoint.occurred_at >= f.since)
+    if f.until is not None:
+        query = query.where(Touchpoint.occurred_at <= f.until)
+    if f.limit is not None:
+        query = query.limit(f.limit)
     return list(query)
+
+
+def replies_of(tp: Touchpoint) -> list[Touchpoint]:
+    """The live touchpoints whose parent is `tp`, oldest first."""
+    return list(Touchpoint.select().where(Touchpoint.parent == tp.id,
+                                          Touchpoint.deleted_at.is_null())
+                .order_by(Touchpoint.occurred_at, Touchpoint.id))
 
 
 def as_json(tp: Touchpoint) -> dict[str, Any]:
@@ -118,3 +153,17 @@ def as_json(tp: Touchpoint) -> dict[str, Any]:
 
 def iso_utc(value: datetime | None) -> str | None:
     return None if value is None else value.replace(microsecond=0).isoformat() + "Z"
+
+
+def details(tp: Touchpoint) -> dict[str, Any]:
+    """`touchpoints show`: the JSON shape and the tombstone, the parent, the replies and the
+    copies mailed of it."""
+    mails = TouchpointMail.select().where(TouchpointMail.touchpoint == tp.id).order_by(
+        TouchpointMail.id)
+    return {**as_json(tp), "deleted_at": iso_utc(tp.deleted_at), "deleted_by": tp.deleted_by,
+            "parent_id": tp.parent_id,
+            "replies": [{"id": r.id, "occurred_at": iso_utc(r.occurred_at),
+                         "creator": r.creator_email, "subject": r.subject}
+                        for r in replies_of(tp)],
+            "sent": [{"sent_at": iso_utc(m.sent_at), "audience": m.audience,
+                      "recipients": m.recipients, "sent_by": m.sent_by} for m in mails]}

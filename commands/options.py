@@ -1,0 +1,79 @@
+"""Options the commands that change things share: `--as`, dates, the configured lists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import click
+
+
+class When(click.ParamType):
+    """An ISO 8601 date or date-time, as naive UTC (what the database holds). A time without a
+    zone is UTC; a date alone is its midnight, or with `end_of_day` its last moment, so
+    `--until 2026-11-02` takes in the whole day."""
+
+    name = "date"
+
+    def __init__(self, end_of_day: bool = False) -> None:
+        self.end_of_day = end_of_day
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        try:
+            if len(text) == 10:
+                day = date.fromisoformat(text)
+                if self.end_of_day:
+                    return datetime.combine(day, time()) + timedelta(days=1, microseconds=-1)
+                return datetime.combine(day, time())
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(f"{text!r} is not a date (2026-11-02) or a date and time "
+                      "(2026-11-02T14:30Z)", param, ctx)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        return moment
+
+
+class Day(click.ParamType):
+    """A date alone (a task's due date)."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a date (2026-11-02)", param, ctx)
+
+
+def as_option(f: Callable) -> Callable:
+    return click.option("--as", "as_email", metavar="EMAIL", required=True,
+                        help="who makes the change: a team member")(f)
+
+
+def allowed(value: str | None, choices: Sequence[str], option: str, key: str) -> str | None:
+    """A value of a configured list (`touchpoints.types` …); an empty list allows any value."""
+    if value is None or not choices or value in choices:
+        return value
+    raise click.BadParameter(f"{value!r} is not one of {key}: {', '.join(choices)}",
+                             param_hint=option)
+
+
+def no_account_option(what: str) -> Callable:
+    """`--account` on an edit: the account of a touchpoint never changes (SPEC 13)."""
+
+    def refuse(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+        if value is not None:
+            raise click.UsageError(f"the account of a {what} never changes: delete it and add "
+                                   "it on the other account", ctx=ctx)
+
+    return click.option("--account", hidden=True, expose_value=False, callback=refuse,
+                        is_eager=True)

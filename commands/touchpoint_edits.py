@@ -1,0 +1,169 @@
+"""`touchlog touchpoints add|edit|delete`: touchpoints people manage by hand (SPEC 13)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from commands.common import open_store
+from commands.options import When, allowed, as_option, no_account_option
+from poller.errors import TouchlogError
+from poller.settings import Settings
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.command("add")
+@click.option("--account", "account_id", metavar="ID", required=True)
+@as_option
+@click.option("--type", "type_", metavar="TYPE", required=True,
+              help="one of touchpoints.types (internal_note is not a customer touch)")
+@click.option("--date", "when", type=When(), help="when it happened (default: now), UTC")
+@click.option("--subject", default="")
+@click.option("--content", help="the text")
+@click.option("--content-file", type=_FILE, help="the text, from a UTF-8 file")
+@click.option("--flow", help="default: touchpoints.default_flow")
+@click.option("--reason", "reasons", multiple=True, help="repeatable")
+@click.option("--participant", "participants", multiple=True, metavar="EMAIL",
+              help="repeatable; 'Name <email>' works too")
+@click.option("--attach", "attachments", multiple=True, type=_FILE, help="repeatable")
+@click.pass_context
+def add(ctx: click.Context, account_id: str, as_email: str, type_: str, when: datetime | None,
+        subject: str, content: str | None, content_file: Path | None, flow: str | None,
+        reasons: tuple[str, ...], participants: tuple[str, ...],
+        attachments: tuple[Path, ...]) -> None:
+    """Add a touchpoint by hand; prints its id.
+
+    \b
+    Examples:
+      touchlog touchpoints add --account ACME --as sam@ourco.com --type telephone_call \\
+          --subject "Renewal call" --content "Wile agreed to renew." \\
+          --participant wile@acme.com --date 2026-11-02T15:00Z
+      touchlog touchpoints add --account ACME --as sam@ourco.com --type internal_note \\
+          --content "Champion leaves in January"
+    """
+    from store.directory import require_account
+    from store.manage import Draft, add_touchpoint, attachments_of, author, participants_of
+    from store.models import utcnow
+
+    settings = open_store(ctx)
+    t = settings.touchpoints
+    _check_lists(settings, type_, flow, reasons)
+    member = author(as_email)
+    require_account(account_id)
+    text = _content(content, content_file, settings) or ""
+    draft = Draft(account_id=account_id, type=type_, occurred_at=when or utcnow(),
+                  subject=" ".join(subject.split()), content=text,
+                  flow=flow or t.default_flow, reasons=reasons,
+                  participants=participants_of(participants, t.internal_domains),
+                  attachments=attachments_of(attachments, settings.attachments_path()))
+    click.echo(add_touchpoint(draft, member).id)
+
+
+@click.command("edit")
+@click.argument("tp_id", metavar="ID", type=int)
+@as_option
+@click.option("--type", "type_", metavar="TYPE")
+@click.option("--date", "when", type=When())
+@click.option("--subject")
+@click.option("--content")
+@click.option("--content-file", type=_FILE)
+@click.option("--flow")
+@click.option("--reason", "reasons", multiple=True, help="repeatable; replaces the reasons")
+@click.option("--add-participant", "added", multiple=True, metavar="E", help="repeatable")
+@click.option("--remove-participant", "removed", multiple=True, metavar="E",
+              help="repeatable")
+@click.option("--notify", type=click.Choice(["none", "new", "all"]), default="none",
+              show_default=True, help="mail the edited touchpoint to the added participants "
+              "or to all of them")
+@click.option("--yes", is_flag=True, help="confirm mailing external participants")
+@no_account_option("touchpoint")
+@click.pass_context
+def edit(ctx: click.Context, tp_id: int, as_email: str, type_: str | None,
+         when: datetime | None, subject: str | None, content: str | None,
+         content_file: Path | None, flow: str | None, reasons: tuple[str, ...],
+         added: tuple[str, ...], removed: tuple[str, ...], notify: str, yes: bool) -> None:
+    """Correct a touchpoint (its creator or an admin only); mail-logged ones too.
+
+    \b
+    Examples:
+      touchlog touchpoints edit 42 --as sam@ourco.com --subject "Renewal call (signed)"
+      touchlog touchpoints edit 42 --as sam@ourco.com --add-participant road@road.com \\
+          --notify new --yes
+    """
+    from commands.touchpoint_send import deliver, recipients_for_edit
+    from store.manage import Changes, author, edit_touchpoint, live_touchpoint, participants_of
+
+    settings = open_store(ctx)
+    _check_lists(settings, type_, flow, reasons)
+    member = author(as_email)
+    changes = Changes(type=type_, occurred_at=when, subject=subject,
+                      content=_content(content, content_file, settings), flow=flow,
+                      reasons=reasons or None,
+                      add_participants=participants_of(added, settings.touchpoints
+                                                       .internal_domains),
+                      remove_participants=removed)
+    if changes.empty():
+        raise click.UsageError("nothing to change: give at least one of --type, --date, "
+                               "--subject, --content, --flow, --reason, --add-participant, "
+                               "--remove-participant")
+    if notify != "none":
+        # Asked before anything is written: a refused confirmation leaves the touchpoint as it was.
+        before = live_touchpoint(tp_id)
+        _confirm_external(recipients_for_edit(before, changes, notify), yes)
+    result = edit_touchpoint(tp_id, member, changes)
+    click.echo(f"touchpoint {tp_id} edited")
+    if notify != "none":
+        deliver(ctx, settings, result.touchpoint, member,
+                recipients_for_edit(result.touchpoint, changes, notify, result.added))
+
+
+@click.command("delete")
+@click.argument("tp_id", metavar="ID", type=int)
+@as_option
+@click.pass_context
+def delete(ctx: click.Context, tp_id: int, as_email: str) -> None:
+    """Delete a touchpoint (its creator or an admin only): it leaves every list, and `show`
+    says who deleted it when.
+
+    \b
+    Example:
+      touchlog touchpoints delete 42 --as ann@ourco.com
+    """
+    from store.manage import author, delete_touchpoint
+
+    open_store(ctx)
+    tp = delete_touchpoint(tp_id, author(as_email))
+    click.echo(f"touchpoint {tp.id} deleted")
+
+
+def _check_lists(settings: Settings, type_: str | None, flow: str | None,
+                 reasons: tuple[str, ...]) -> None:
+    t = settings.touchpoints
+    allowed(type_, t.types, "--type", "touchpoints.types")
+    allowed(flow, t.flows, "--flow", "touchpoints.flows")
+    for reason in reasons:
+        allowed(reason, t.reasons, "--reason", "touchpoints.reasons")
+
+
+def _content(content: str | None, content_file: Path | None, settings: Settings) -> str | None:
+    if content is not None and content_file is not None:
+        raise click.UsageError("give --content or --content-file, not both")
+    if content_file is not None:
+        try:
+            content = content_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TouchlogError(f"--content-file {content_file}: cannot read: {exc}") from None
+    limit = settings.touchpoints.max_content_chars
+    if content is not None and len(content) > limit:
+        raise click.BadParameter(f"{len(content)} characters; at most {limit} "
+                                 "(touchpoints.max_content_chars)", param_hint="--content")
+    return content
+
+
+def _confirm_external(recipients: dict[str, list[str]], yes: bool) -> None:
+    from commands.touchpoint_send import confirm_external
+
+    confirm_external(recipients.get("external", []), yes)
