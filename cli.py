@@ -50,6 +50,7 @@ def main(ctx: click.Context, config: str | None, verbose: int) -> None:
 
 def _register() -> None:
     """Each group of commands lives in its own module under commands/, named for what it does."""
+    from commands.accounts import accounts
     from commands.check import check
     from commands.directory import import_
     from commands.explain import explain
@@ -58,9 +59,11 @@ def _register() -> None:
     from commands.poll import poll
     from commands.process import process
     from commands.runs import runs
+    from commands.tasks import tasks
     from commands.timeline import touchpoints
 
-    for command in (poll, process, explain, touchpoints, failures, runs, import_, check, keys):
+    for command in (poll, process, explain, touchpoints, accounts, tasks, failures, runs,
+                    import_, check, keys):
         main.add_command(command)
 
 

@@ -1,10 +1,11 @@
-"""`touchlog failures`: the failed folder, one failure, retry."""
+"""`touchlog failures`: the failed folder, one failure, retry, assign by hand."""
 
 from __future__ import annotations
 
 import click
 
 from commands.common import format_option, open_store
+from commands.options import as_option
 from poller.output import print_json, print_table
 
 
@@ -20,6 +21,7 @@ def failures(ctx: click.Context, fmt: str) -> None:
       touchlog failures show 12         # one failure with its resolution trace
       touchlog failures retry 12 13     # back to the inbox for the next pass
       touchlog failures retry --all
+      touchlog failures assign 12 --account ACME --as ann@ourco.com   # log it by hand
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -39,13 +41,15 @@ def failures(ctx: click.Context, fmt: str) -> None:
 @format_option
 @click.pass_context
 def failures_show(ctx: click.Context, uid: int, fmt: str) -> None:
-    """One failed message: the reason, the detail and the resolution trace.
+    """One failed message: the reason, the detail, the accounts the rules saw and the
+    resolution trace.
 
     \b
     Examples:
       touchlog failures show 12
       touchlog failures show 12 --format json   # the list's fields, explanation and trace
     """
+    from poller.assign import candidate_accounts
     from poller.explain import explain as explain_trace
     from poller.failures import find_failure
 
@@ -53,10 +57,18 @@ def failures_show(ctx: click.Context, uid: int, fmt: str) -> None:
     trace = failure.record.trace if failure.record is not None and failure.record.trace else {}
     words = explain_trace(trace) if trace else []
     if fmt == "json":
-        print_json({**failure.as_json(), "explanation": words, "trace": trace})
+        print_json({**failure.as_json(), "candidates": [
+            {"account_id": acc, "name": name} for acc, name in candidate_accounts(trace)],
+            "explanation": words, "trace": trace})
         return
     for name, value in failure.as_json().items():
         click.echo(f"{name + ':':<11} {value if value is not None else ''}")
+    if failure.record is not None:
+        seen = candidate_accounts(trace)
+        click.echo(f"{'candidates:':<11} " + (", ".join(
+            f"{acc} ({name})" if name else acc for acc, name in seen) or
+            "none: the rules found no account (any account can be chosen)"))
+        click.echo(f"assign with: touchlog failures assign {uid} --account ID --as EMAIL")
     if words:
         click.echo("trace:")
         for line in words:
@@ -81,3 +93,29 @@ def failures_retry(ctx: click.Context, uids: tuple[int, ...], retry_all: bool) -
         raise click.UsageError("give UIDs or --all")
     moved = retry(open_store(ctx), None if retry_all else list(uids))
     click.echo(f"moved {len(moved)} message(s) back to the inbox for the next pass")
+
+
+@failures.command("assign")
+@click.argument("uid", type=int)
+@click.option("--account", "account_id", metavar="ID", required=True,
+              help="the account to log it on")
+@as_option
+@click.pass_context
+def failures_assign(ctx: click.Context, uid: int, account_id: str, as_email: str) -> None:
+    """Log a failed message on the account you choose (rule manual) and move it to the
+    logged folder; `failures show UID` lists the accounts the rules saw.
+
+    \b
+    Example:
+      touchlog failures assign 12 --account INITECH --as ann@ourco.com
+    """
+    from poller.assign import assign
+    from store.directory import require_account
+    from store.manage import author
+
+    settings = open_store(ctx)
+    member = author(as_email)
+    require_account(account_id)
+    tp_id = assign(settings, uid, account_id, member)
+    click.echo(f"UID {uid} logged on {account_id} as touchpoint {tp_id} (rule manual, chosen by "
+               f"{member.email}); moved to {settings.mailbox.logged_folder}")

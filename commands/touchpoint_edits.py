@@ -94,7 +94,14 @@ def edit(ctx: click.Context, tp_id: int, as_email: str, type_: str | None,
           --notify new --yes
     """
     from commands.touchpoint_send import deliver, recipients_for_edit
-    from store.manage import Changes, author, edit_touchpoint, live_touchpoint, participants_of
+    from store.manage import (
+        Changes,
+        author,
+        edit_touchpoint,
+        live_touchpoint,
+        participants_of,
+        require_creator_or_admin,
+    )
 
     settings = open_store(ctx)
     _check_lists(settings, type_, flow, reasons)
@@ -112,12 +119,13 @@ def edit(ctx: click.Context, tp_id: int, as_email: str, type_: str | None,
     if notify != "none":
         # Asked before anything is written: a refused confirmation leaves the touchpoint as it was.
         before = live_touchpoint(tp_id)
-        _confirm_external(recipients_for_edit(before, changes, notify), yes)
+        require_creator_or_admin(before, member, "edit")
+        _confirm_external(recipients_for_edit(settings, before, changes, notify), yes)
     result = edit_touchpoint(tp_id, member, changes)
     click.echo(f"touchpoint {tp_id} edited")
     if notify != "none":
         deliver(ctx, settings, result.touchpoint, member,
-                recipients_for_edit(result.touchpoint, changes, notify, result.added))
+                recipients_for_edit(settings, result.touchpoint, changes, notify, result.added))
 
 
 @click.command("delete")

@@ -7,13 +7,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from poller.reasons import AMBIGUOUS_ACCOUNT, CONTACT, DOMAIN, SENDER_HISTORY
+from poller.reasons import (
+    AMBIGUOUS_ACCOUNT,
+    CONTACT,
+    DOMAIN,
+    MANUAL,
+    REPLY,
+    SENDER_HISTORY,
+    THREAD,
+)
 
 
 def explain(trace: dict[str, Any]) -> list[str]:
     """The trace as plain sentences, one per step, ending with the decision."""
     names = trace.get("names", {})
-    lines = [_candidates_line(trace.get("candidates", []))]
+    # A reply names its thread, not customer candidates.
+    lines = [] if trace.get("scenario") == REPLY else [
+        _candidates_line(trace.get("candidates", []))]
     lines += [_candidate_note(c) for c in trace.get("candidates", []) if c.get("note")]
     lines += [_step_line(step, names) for step in trace.get("steps", [])]
     if trace.get("account_id"):
@@ -43,6 +53,12 @@ def _step_line(step: dict[str, Any], names: dict[str, str]) -> str:
         return _contact_line(step, names)
     if rule == DOMAIN:
         return _domain_line(step, names)
+    if rule == THREAD:
+        return _thread_line(step, names)
+    if rule == MANUAL:
+        was = f" (it had failed {step['was']})" if step.get("was") else ""
+        return (f"chosen by hand by {step.get('by')} at {_when(step.get('at'))}: "
+                f"{_label(step.get('account_id', ''), names)}{was} → rule {MANUAL}")
     history = step.get("accounts", {})
     who = ("the sender's touchpoints" if rule == SENDER_HISTORY else
            f"touchpoints by anyone at {step.get('domain')} since {_when(step.get('since'))}")
@@ -50,6 +66,17 @@ def _step_line(step: dict[str, Any], names: dict[str, str]) -> str:
         return f"{who}: none on these accounts"
     seen = "; ".join(f"{_label(acc, names)} {_when(ts)}" for acc, ts in history.items())
     return f"{who}, latest per account: {seen}{_arrow(result)}"
+
+
+def _thread_line(step: dict[str, Any], names: dict[str, str]) -> str:
+    text = f"a reply to thread {step.get('thread_id')} ({step.get('address')})"
+    if step.get("sender_is"):
+        text += (f" from {step.get('sender')}, {step['sender_is']} of "
+                 f"{_label(step.get('account_id', ''), names)}")
+    if step.get("parent_id"):
+        text += f", answering touchpoint {step['parent_id']}"
+    result = step.get("result")
+    return text + (f" → rule {THREAD}" if result == THREAD else f" → {result}" if result else "")
 
 
 def _contact_line(step: dict[str, Any], names: dict[str, str]) -> str:

@@ -177,6 +177,21 @@ def build_message(notice: Notice, notify: NotifySettings, now: datetime) -> Emai
     return msg
 
 
+def open_smtp(settings: Settings) -> smtplib.SMTP:
+    """A connected, secured and logged-in session over the notify settings (mailed copies of
+    touchpoints use it too); NoticeError names the step that failed."""
+    return _open(settings.notify, settings)
+
+
+def close_smtp(smtp: smtplib.SMTP) -> None:
+    _quit(smtp)
+
+
+def smtp_refusal(exc: smtplib.SMTPException) -> str:
+    """The server's own words, on one line."""
+    return _one_line(_smtp_text(exc))
+
+
 def check_smtp(settings: Settings) -> str:
     """Connect, secure, log in and QUIT: one line saying it works, else NoticeError."""
     notify = settings.notify

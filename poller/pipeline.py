@@ -29,9 +29,11 @@ from poller.message import (
     parse_message,
 )
 from poller.notice_text import compose
-from poller.participants import AddressBook, Understanding, understand
+from poller.participants import AddressBook, Understanding, header_participants, understand
+from poller.reasons import LOGGED, REPLY, THREAD, UNKNOWN_THREAD
 from poller.resolve import Decision, Policy, resolve
 from poller.settings import Settings
+from poller.threads import judge, thread_address
 from store import ledger
 from store.directory import SqlDirectory
 from store.models import MessageRecord, TeamMember, database
@@ -69,6 +71,8 @@ class Verdict:
     # True when the ledger already holds what there is to say (a duplicate, or a crash came
     # between commit and move): nothing is written again, the message is only moved.
     replay: bool = False
+    # A reply to a thread (SPEC 14): the touchpoint it answers.
+    parent_id: int | None = None
 
     @property
     def keyword(self) -> str | None:
@@ -120,7 +124,7 @@ def decide(raw: bytes, ctx: Context, source: Source) -> Verdict:
                                    subject=msg.subject, date=msg.date, message=msg), source)
     if base.outcome:
         return base
-    for step in (_filtered, _from_team, _not_empty, _understood, _resolved):
+    for step in (_filtered, _thread_reply, _from_team, _not_empty, _understood, _resolved):
         base = step(base, ctx)
         if base.outcome:
             return base
@@ -151,6 +155,28 @@ def _already_handled(base: Verdict, existing: MessageRecord, source: Source) -> 
 def _filtered(v: Verdict, ctx: Context) -> Verdict:
     reason = filters.skip_reason(v.message)
     return replace(v, outcome="skipped", reason=reason) if reason else v
+
+
+def _thread_reply(v: Verdict, ctx: Context) -> Verdict:
+    """Scenario `reply` (SPEC 14): mail to a thread's Reply-To joins that thread, from a team
+    member, a participant of the thread or a customer user of its account."""
+    msg = v.message
+    addr = thread_address((a.email for a in msg.to + msg.cc), ctx.book.mailbox_address)
+    if addr is None:
+        return v
+    member = ctx.directory.team_member(v.sender) if v.sender else None
+    reply = judge(addr, v.sender, member is not None, msg.references)
+    v = replace(v, creator=member, trace=reply.trace)
+    if reply.failure or reply.first is None:
+        return _fail(v, reply.failure or UNKNOWN_THREAD, reply.detail)
+    v = _not_empty(v, ctx)
+    if v.outcome:
+        return v
+    people = header_participants(msg, ctx.book, leave_out=[addr.address])
+    u = Understanding(REPLY, people, (), msg.subject, None, "")
+    decision = Decision(reply.first.account_id, THREAD, None, "", reply.trace)
+    return replace(v, outcome=LOGGED, reason=THREAD, understanding=u, decision=decision,
+                   parent_id=reply.parent_id)
 
 
 def _from_team(v: Verdict, ctx: Context) -> Verdict:
@@ -271,13 +297,16 @@ def _write_touchpoint(v: Verdict, ctx: Context, source: Source, attachments: tup
     return create_touchpoint(NewTouchpoint(
         account_id=v.decision.account_id, flow=t.default_flow, reasons=t.default_reasons,
         occurred_at=_naive(occurred), subject=v.subject,
-        content=content_of(msg, t.max_content_chars), creator_id=v.creator.id,
-        creator_email=v.creator.email, creator_domain=domain_of(v.creator.email),
+        content=content_of(msg, t.max_content_chars),
+        # A customer's reply to a thread has a creator who is no team member.
+        creator_id=v.creator.id if v.creator else None,
+        creator_email=v.creator.email if v.creator else v.sender,
+        creator_domain=domain_of(v.creator.email if v.creator else v.sender),
         participants=tuple({"email": p.email, "name": p.name, "role": p.role}
                            for p in u.participants),
         attachments=attachments, message_key=v.key, message_id=v.message_id,
         mailbox=source.mailbox, uid=source.uid, scenario=u.scenario, rule=v.reason,
-        trace=v.trace, references=msg.references,
+        trace=v.trace, references=msg.references, parent_id=v.parent_id,
     ))
 
 

@@ -8,8 +8,8 @@ from datetime import date, datetime
 from typing import Any
 
 from poller.errors import TouchlogError
-from store.manage import admins
-from store.models import Task, TeamMember, utcnow
+from store.manage import Draft, add_touchpoint, admins
+from store.models import Task, TeamMember, Touchpoint, database, utcnow
 from store.touchpoints import iso_utc
 
 
@@ -96,6 +96,25 @@ def complete_task(task_id: int, member: TeamMember, now: datetime | None = None)
                             f"({iso_utc(task.completed_at) or 'date unknown'})")
     task.status, task.completed_at = "Completed", now or utcnow()
     return _touched(task, member, now)
+
+
+def complete_with_followup(task_id: int, member: TeamMember, subject: str | None,
+                           type_: str, content: str | None,
+                           default_flow: str) -> tuple[Task, Touchpoint | None]:
+    """Complete the task and, given a subject, add the follow-up touchpoint in the task's
+    flow (reference 002), both or neither."""
+    with database.atomic():
+        task = complete_task(task_id, member)
+        if subject is None:
+            return task, None
+        now = utcnow()
+        tp = add_touchpoint(Draft(account_id=task.account_id, type=type_, occurred_at=now,
+                                  subject=" ".join(subject.split()),
+                                  content=task.description if content is None else content,
+                                  flow=task.flow or default_flow), member)
+        task.followup = tp.id
+        task.save()
+    return task, tp
 
 
 def delete_task(task_id: int, member: TeamMember, now: datetime | None = None) -> Task:

@@ -30,7 +30,7 @@ class NewTouchpoint:
     message_id: str
     mailbox: str
     uid: int | None
-    scenario: str
+    scenario: str | None
     rule: str
     trace: dict[str, Any]
     references: tuple[str, ...] = ()

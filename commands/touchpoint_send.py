@@ -1,0 +1,91 @@
+"""`touchlog touchpoints send`: mail a copy of a touchpoint to its participants (SPEC 14)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from commands.common import open_store
+from commands.options import as_option
+from poller.errors import TouchlogError
+from poller.settings import Settings
+
+
+@click.command("send")
+@click.argument("tp_id", metavar="ID", type=int)
+@as_option
+@click.option("--to", "audiences", multiple=True, required=True,
+              type=click.Choice(["internal", "external", "me"]),
+              help="repeatable: internal participants, external participants, yourself")
+@click.option("--yes", is_flag=True, help="confirm mailing external participants")
+@click.pass_context
+def send(ctx: click.Context, tp_id: int, as_email: str, audiences: tuple[str, ...],
+         yes: bool) -> None:
+    """Mail a copy of a touchpoint; replies to it join its thread.
+
+    Internal copies begin with the account's name, id and last touch. Mailing external
+    participants asks first; without a terminal it needs --yes (else exit 2, nothing sent).
+
+    \b
+    Examples:
+      touchlog touchpoints send 42 --as sam@ourco.com --to internal --to me
+      touchlog touchpoints send 42 --as sam@ourco.com --to external --yes
+    """
+    from poller.send import copies_to
+    from store.manage import author, live_touchpoint
+
+    settings = open_store(ctx)
+    member = author(as_email)
+    tp = live_touchpoint(tp_id)
+    copies = copies_to(tp, member, audiences, settings.touchpoints.mailbox_address)
+    recipients = {c.audience: list(c.recipients) for c in copies}
+    confirm_external(recipients.get("external", []), yes)
+    deliver(ctx, settings, tp, member, recipients)
+
+
+def confirm_external(recipients: Sequence[str], yes: bool) -> None:
+    """Customers get mail only when someone said so: --yes, or yes on a terminal."""
+    if not recipients or yes:
+        return
+    who = ", ".join(recipients)
+    if not sys.stdin.isatty():
+        raise click.UsageError(f"mailing external participants ({who}) needs --yes: there is "
+                               "no terminal to ask on; nothing was sent")
+    if not click.confirm(f"Mail this touchpoint to {len(recipients)} external "
+                         f"participant(s): {who}?", default=False):
+        raise TouchlogError("not confirmed: nothing was sent")
+
+
+def deliver(ctx: click.Context, settings: Settings, tp: Any, member: Any,
+            recipients: dict[str, list[str]]) -> None:
+    """Send what `recipients` holds per audience and say what went where."""
+    from poller.send import Copy, send_copies
+
+    copies = [Copy(audience, tuple(people)) for audience, people in recipients.items() if people]
+    if not copies:
+        click.echo("nobody to mail")
+        return
+    for copy in send_copies(settings, tp, member, copies):
+        click.echo(f"mailed touchpoint {tp.id} to {copy.audience}: {', '.join(copy.recipients)}")
+
+
+def recipients_for_edit(settings: Settings, tp: Any, changes: Any, notify: str,
+                        added: Sequence[dict[str, str]] | None = None) -> dict[str, list[str]]:
+    """`edit --notify new`: the participants the edit adds; `all`: every participant after it.
+    Before the edit (`added` None) the added ones are worked out from `changes`."""
+    from poller.send import copies_for
+
+    if notify == "all":
+        removed = {e.lower() for e in changes.remove_participants}
+        people = [p for p in tp.participants if p["email"].lower() not in removed]
+        people += [p for p in changes.add_participants
+                   if p["email"].lower() not in {q["email"].lower() for q in people}]
+    else:
+        current = {p["email"].lower() for p in tp.participants}
+        people = list(added if added is not None else
+                      [p for p in changes.add_participants if p["email"].lower() not in current])
+    mailbox = settings.touchpoints.mailbox_address
+    return {c.audience: list(c.recipients) for c in copies_for(people, mailbox)}
