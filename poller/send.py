@@ -123,7 +123,8 @@ def internal_header(tp: Touchpoint) -> str:
     account = Account.get_by_id(tp.account_id)
     last, touches = last_touch(tp.account_id)
     return (f"Account: {account.name} ({account.account_id})\n"
-            f"Last touch: {iso_utc(last) or 'never'} ({touches} touches)\n"
+            f"Last touch: {iso_utc(last) or 'never'} ({touches} touch"
+            f"{'' if touches == 1 else 'es'})\n"
             f"Touchpoint {tp.id}: {tp.type}, {tp.flow}, by {tp.creator_email}\n"
             + "-" * 60 + "\n\n")
 
