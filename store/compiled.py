@@ -1,15 +1,23 @@
 """Statements compiled once: Peewee spends ~0.4 ms building a query's SQL and the indexed
 lookup itself ~0.05 ms, so the per-message lookups build their SQL once with ":name" markers as
-parameters and bind the real values on every call."""
+parameters and bind the real values on every call. Inserts of the per-message rows (record,
+touchpoint, notice) are likewise one prepared INSERT per table, bound with each field's own
+`db_value`, instead of Peewee building the INSERT in Python for every message (~0.9 ms)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+from peewee import Model
 
 from store.models import database
+from store.sealed import PLACEHOLDER, SEALING, seal_instance, sealed_fields
 
 _compiled: dict[tuple[object, ...], tuple[str, list[Any]]] = {}
+_inserts: dict[tuple[object, ...], tuple[str, list[Any]]] = {}
+
+M = TypeVar("M", bound=Model)
 
 
 def run(key: tuple[object, ...], build: Callable[[], Any],
@@ -20,3 +28,69 @@ def run(key: tuple[object, ...], build: Callable[[], Any],
     sql, markers = _compiled[key]
     params = [values[m] if isinstance(m, str) and m in values else m for m in markers]
     return list(database.execute_sql(sql, params).fetchall())
+
+
+def insert(model: type[M], **values: Any) -> M:
+    """INSERT one row of `model` (every column: the given value, else the field's default) and
+    return it as a model instance with its new primary key, as `model.create` would.
+
+    With encryption on, sealed columns go in as placeholders and are sealed, bound to the new
+    row's id, by one prepared UPDATE in the same transaction (as store.sealed's save does)."""
+    sql, fields = _insert_statement(model)
+    ring = SEALING.ring
+    sealed = {f.name for f in sealed_fields(model)} if ring is not None else set()
+    row = {}
+    params = []
+    for f in fields:
+        value = values[f.name] if f.name in values else _default(f)
+        row[f.name] = value
+        params.append(PLACEHOLDER if f.name in sealed else f.db_value(value))
+    cursor = database.execute_sql(sql, params)
+    pk = model._meta.primary_key
+    if pk.name not in row:
+        row[pk.name] = cursor.fetchone()[0] if database.obj.returning_clause \
+            else cursor.lastrowid
+    instance = model(**row)
+    instance._dirty.clear()
+    if sealed:
+        names = [f.name for f in fields if f.name in sealed]
+        texts = seal_instance(instance, ring, names)
+        database.execute_sql(_seal_statement(model, names),
+                             [texts[n] for n in names] + [row[pk.name]])
+    return instance
+
+
+def _seal_statement(model: type[Model], names: list[str]) -> str:
+    db = database.obj
+    key = ("seal", model, tuple(names), type(db))
+    if key not in _inserts:
+        meta = model._meta
+        sets = ", ".join(f"{_quoted(db, meta.fields[n].column_name)} = {db.param}" for n in names)
+        _inserts[key] = (f"UPDATE {_quoted(db, meta.table_name)} SET {sets} WHERE "
+                         f"{_quoted(db, meta.primary_key.column_name)} = {db.param}", [])
+    return _inserts[key][0]
+
+
+def _insert_statement(model: type[Model]) -> tuple[str, list[Any]]:
+    db = database.obj
+    key = (model, type(db))
+    if key not in _inserts:
+        meta = model._meta
+        auto = meta.auto_increment
+        fields = [f for f in meta.sorted_fields if not (auto and f is meta.primary_key)]
+        columns = ", ".join(_quoted(db, f.column_name) for f in fields)
+        marks = ", ".join(db.param for _ in fields)
+        sql = f"INSERT INTO {_quoted(db, meta.table_name)} ({columns}) VALUES ({marks})"
+        if auto and db.returning_clause:
+            sql += f" RETURNING {_quoted(db, meta.primary_key.column_name)}"
+        _inserts[key] = (sql, fields)
+    return _inserts[key]
+
+
+def _quoted(db: Any, name: str) -> str:
+    return f"{db.quote[0]}{name}{db.quote[1]}"
+
+
+def _default(field: Any) -> Any:
+    default = field.default
+    return default() if callable(default) else default

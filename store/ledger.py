@@ -37,7 +37,7 @@ def save_record(existing: MessageRecord | None, **fields: Any) -> MessageRecord:
     transaction rolls back: that is what keeps a message from being logged twice.
     """
     if existing is None:
-        return MessageRecord.create(**fields)
+        return compiled.insert(MessageRecord, **fields)
     for name, value in fields.items():
         setattr(existing, name, value)
     existing.attempts += 1

@@ -27,7 +27,9 @@ FINGERPRINT = "schema"
 # Replaced by the partial indexes of store.models (same columns, live rows only).
 OBSOLETE_INDEXES = ("touchpoint_creator_id_account_id_created_at",
                     "touchpoint_creator_domain_account_id_created_at",
-                    "touchpoint_account_id_occurred_at")
+                    "touchpoint_account_id_occurred_at",
+                    # replaced by tp_message_account (message_id, account)
+                    "touchpoint_message_id")
 _PG_LOCK = 0x746C6D67  # "tlmg": the advisory lock migrations take turns on
 
 

@@ -138,7 +138,7 @@ class Touchpoint(SealedMixin, BaseModel):
     attachments = JSONField(default=list)  # [{filename, content_type, size, sha256}]
     # Set for mail (logged by the poller); NULL for a touchpoint added by hand or synced in.
     message_key = CharField(unique=True, null=True)
-    message_id = CharField(null=True, index=True)
+    message_id = CharField(null=True)  # indexed with the account: tp_message_account below
     mailbox = CharField(default="")
     uid = IntegerField(null=True)
     scenario = CharField(null=True)  # reply | copy | forward | note; NULL unless from mail
@@ -171,6 +171,10 @@ for _name, _columns in (
                                   Touchpoint.id, Touchpoint.deleted_at)),
         ("tp_live_timeline", (Touchpoint.occurred_at, Touchpoint.id))):
     Touchpoint.add_index(Touchpoint.index(*_columns, name=_name).where(_LIVE))
+# thread_parent (a reply's references on its account, per message) and lookups by Message-ID:
+# a few index probes, however long the account's history.
+Touchpoint.add_index(Touchpoint.index(Touchpoint.message_id, Touchpoint.account,
+                                      name="tp_message_account"))
 
 
 class TouchpointMail(BaseModel):
@@ -233,7 +237,7 @@ class MessageRecord(SealedMixin, BaseModel):
     """What happened to a message, committed before the message is moved (SPEC section 7)."""
 
     key = CharField(unique=True)
-    message_id = CharField(null=True)
+    message_id = CharField(null=True, index=True)  # failures and explain look up by it
     outcome = CharField()  # logged | skipped | failed
     reason = CharField(null=True)  # the rule, skip reason or failure reason code
     detail = SealedTextField(default="")
