@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -11,7 +12,8 @@ from commands.common import open_store
 
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="print the decision, write nothing")
+@click.option("--dry-run", is_flag=True,
+              help="print the decision and everything it would store, write nothing")
 @click.pass_context
 def process(ctx: click.Context, file: Path, dry_run: bool) -> None:
     """Run the whole pipeline on one .eml file, without IMAP.
@@ -20,13 +22,16 @@ def process(ctx: click.Context, file: Path, dry_run: bool) -> None:
     Example:
       touchlog process customer-mail.eml --dry-run
     """
+    from poller.commit import commit
     from poller.explain import explain
-    from poller.pipeline import Context, Source, commit, decide
+    from poller.pipeline import Context, Source, decide
+    from poller.plans import as_json
+    from poller.verdict import Replay
 
     settings = open_store(ctx)
-    pipeline_ctx = Context(settings)
-    source = Source(mailbox=f"file:{file.name}")
-    verdict = decide(file.read_bytes(), pipeline_ctx, source)
+    # A local file has no mailbox to answer: the failure is recorded, no notice is queued.
+    source = Source(mailbox=f"file:{file.name}", notices=False)
+    verdict = decide(file.read_bytes(), Context(settings), source)
     scenario = verdict.understanding.scenario if verdict.understanding else None
     account = verdict.decision.account_id if verdict.decision else None
     click.echo(f"key:      {verdict.key}")
@@ -38,9 +43,11 @@ def process(ctx: click.Context, file: Path, dry_run: bool) -> None:
     for line in explain(verdict.trace) if verdict.trace else []:
         click.echo(f"  {line}")
     if dry_run:
+        click.echo("would store:" if not isinstance(verdict, Replay) else
+                   "would store nothing: the database already holds this message")
+        click.echo(json.dumps(as_json(verdict), indent=2, ensure_ascii=False, default=str))
         click.echo("dry run: nothing written")
         return
-    # A local file has no mailbox to answer: the failure is recorded, no notice is queued.
-    outcome = commit(verdict, pipeline_ctx, source, notify=False)
+    outcome = commit(verdict)
     suffix = f" as touchpoint {outcome.touchpoint_id}" if outcome.touchpoint_id else ""
     click.echo(f"recorded: {outcome.outcome}{suffix}")

@@ -13,15 +13,18 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from poller.commit import commit
 from poller.errors import MessageError, TouchlogError
 from poller.failures import KEYWORD_PREFIX
 from poller.mailbox import Mailbox
 from poller.message import Message, parse_message
 from poller.participants import header_participants, understand
-from poller.pipeline import Context, Source, Verdict, commit
+from poller.pipeline import Context, Reading, Source
+from poller.plans import logged
 from poller.reasons import LOGGED, MANUAL
 from poller.resolve import Decision
 from poller.settings import Settings
+from poller.verdict import Logged
 from store import ledger
 from store.models import MessageRecord, TeamMember, utcnow
 from store.touchpoints import iso_utc
@@ -56,26 +59,25 @@ def log_by_hand(raw: bytes, ctx: Context, source: Source, account_id: str,
     existing = ledger.find_record(msg.key)
     if existing is not None and existing.outcome == LOGGED and existing.touchpoint_id:
         return int(existing.touchpoint_id)  # logged already (a move that did not happen)
-    verdict = _verdict(msg, ctx, existing, account_id, member, now or utcnow())
-    outcome = commit(verdict, ctx, source, notify=False)
+    verdict = _verdict(msg, ctx, source, existing, account_id, member, now or utcnow())
+    outcome = commit(verdict)
     if outcome.touchpoint_id is None:
         raise TouchlogError(f"UID {source.uid} was logged by another worker meanwhile")
     return outcome.touchpoint_id
 
 
-def _verdict(msg: Message, ctx: Context, existing: MessageRecord | None, account_id: str,
-             member: TeamMember, now: datetime) -> Verdict:
+def _verdict(msg: Message, ctx: Context, source: Source, existing: MessageRecord | None,
+             account_id: str, member: TeamMember, now: datetime) -> Logged:
     u = understand(msg, ctx.book)
     people = u.participants or header_participants(msg, ctx.book)
     # The sender is the creator when on the team; otherwise the person who chose takes it.
     creator = ctx.directory.team_member(msg.sender.email if msg.sender else "") or member
     trace = _manual_trace(existing, account_id, member, now, ctx)
     understanding = replace(u, participants=people, failure=None, detail="")
-    return Verdict(key=msg.key, message_id=msg.message_id, outcome=LOGGED, reason=MANUAL,
-                   sender=msg.sender.email if msg.sender else "", subject=u.subject,
-                   date=msg.date, trace=trace, message=msg, creator=creator,
-                   understanding=understanding,
-                   decision=Decision(account_id, MANUAL, None, "", trace), existing=existing)
+    # A person chose: no notice is due, whatever the mailbox (a retried failure is overwritten).
+    reading = Reading(msg, replace(source, notices=False), existing=existing, creator=creator,
+                      understanding=understanding, trace=trace)
+    return logged(reading, ctx, understanding, Decision(account_id, MANUAL, None, "", trace))
 
 
 def _manual_trace(existing: MessageRecord | None, account_id: str, member: TeamMember,

@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from peewee import InterfaceError, OperationalError
 
 from poller import notices
+from poller.commit import commit
 from poller.errors import DatabaseError, TouchlogError
 from poller.mailbox import Mailbox
-from poller.pipeline import Context, Outcome, Source, commit, decide
+from poller.pipeline import Context, Source, decide
 from poller.settings import Settings
+from poller.verdict import Outcome
 from store import ledger
 
 log = logging.getLogger(__name__)
@@ -131,7 +133,7 @@ def _pass(box: Mailbox, settings: Settings, ctx: Context, report: PollReport,
 def _one(fetched, folder: str, ctx: Context, report: PollReport) -> Outcome | None:
     source = Source(folder, fetched.uid, fetched.internal_date)
     try:
-        outcome = commit(decide(fetched.raw, ctx, source), ctx, source)
+        outcome = commit(decide(fetched.raw, ctx, source))
     except (OperationalError, InterfaceError) as exc:
         raise DatabaseError(f"database: {exc}") from None
     except TouchlogError:

@@ -75,6 +75,24 @@ def test_process_dry_run_prints_decision_and_writes_nothing(workdir):
     assert json.loads(invoke("touchpoints", "--format", "json").output) == []
 
 
+def test_process_dry_run_prints_exactly_what_is_then_stored(workdir):
+    eml = workdir / "plan.eml"
+    eml.write_bytes(make_mail(to="Wile E. Coyote <wile@acme.com>", cc="ann@ourco.com",
+                              message_id="<plan-1@ourco.com>"))
+    out = invoke("process", str(eml), "--dry-run").output
+    plan = json.loads(out[out.index("would store:\n") + 13:out.index("dry run: nothing")])
+    assert "recorded: logged" in invoke("process", str(eml)).output
+    [stored] = json.loads(invoke("touchpoints", "--format", "json").output)
+    tp = plan["touchpoint"]
+    assert (tp["account_id"], tp["creator_email"], tp["occurred_at"]) == (
+        stored["account_id"], stored["creator"], stored["occurred_at"])
+    for name in ("subject", "content", "participants", "attachments", "message_id",
+                 "scenario", "rule", "flow"):
+        assert tp[name] == stored[name], name
+    assert (plan["record"]["outcome"], plan["record"]["reason"]) == ("logged", "contact")
+    assert "notice" not in plan
+
+
 def test_process_logs_and_explain_tells_why(workdir):
     eml = workdir / "copy.eml"
     eml.write_bytes(make_mail(to="wile@acme.com", message_id="<log-1@ourco.com>"))

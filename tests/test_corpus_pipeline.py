@@ -19,7 +19,8 @@ import pytest
 
 from poller.addresses import ADDRESS_RE, PersonalDomains
 from poller.message import parse_message
-from poller.pipeline import Context, Source, Verdict, decide
+from poller.pipeline import Context, Source, decide
+from poller.verdict import Verdict
 from tests.builders import ACCOUNTS_CSV, TEAM_CSV, USERS_CSV, import_directory, settings_for
 from tools.shared import shared_dir
 

@@ -89,7 +89,8 @@ def test_second_pass_logs_nothing_twice(any_world):
 
 
 def test_crash_between_commit_and_move_only_moves(world):
-    from poller.pipeline import Context, Source, commit, decide
+    from poller.commit import commit
+    from poller.pipeline import Context, Source, decide
     from poller.settings import load_settings
     from store.db import open_database
 
@@ -100,7 +101,7 @@ def test_crash_between_commit_and_move_only_moves(world):
     # The first worker committed, then died before its MOVE.
     source = Source("INBOX", uid, None)
     ctx = Context(settings)
-    assert commit(decide(raw, ctx, source), ctx, source).outcome == "logged"
+    assert commit(decide(raw, ctx, source)).outcome == "logged"
     assert world.poll().startswith("logged 0, skipped 1 (duplicate 1)")
     assert len(world.touchpoints()) == 1
     assert world.folder_contents("INBOX") == {}

@@ -7,7 +7,8 @@ import logging
 import pytest
 from peewee import SqliteDatabase
 
-from poller.pipeline import Context, Source, commit, decide
+from poller.commit import commit
+from poller.pipeline import Context, Source, decide
 from store import ledger
 from store.models import Touchpoint
 from store.touchpoints import thread_parent
@@ -31,7 +32,7 @@ def _unbounded(plan: list[str]) -> list[str]:
 
 def _handle(ctx: Context, raw: bytes, uid: int) -> None:
     source = Source("INBOX", uid)
-    commit(decide(raw, ctx, source), ctx, source)
+    commit(decide(raw, ctx, source))
 
 
 def test_a_reply_is_logged_with_every_statement_on_an_index(db, tmp_path, caplog):
