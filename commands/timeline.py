@@ -56,9 +56,10 @@ def touchpoints(ctx: click.Context, account_id: str | None, type_: str | None,
         print_json(rows)
         return
     print_table("touchpoints", ["id", "occurred (UTC)", "account", "type", "creator", "subject",
-                                "source", "rule", "participants"],
+                                "source", "rule", "thread", "participants"],
                 [[r["id"], r["occurred_at"], r["account_id"], r["type"], r["creator"],
                   r["subject"], r["source"], r["rule"],
+                  "" if r["thread_id"] == r["id"] else r["thread_id"],
                   ", ".join(p["email"] for p in r["participants"])] for r in rows])
 
 

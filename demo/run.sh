@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: a throwaway Dovecot and SMTP sink on loopback, six sample mails, one poll.
+# `make demo`: a throwaway Dovecot and SMTP sink on loopback, six sample mails, one poll; then a
+# touchpoint added by hand, an internal note, and a customer's reply joining a mailed thread.
 # Everything lives in demo/run/ (gitignored) and both servers stop when this script exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,7 @@ export COLUMNS=${COLUMNS:-160}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 touchlog() { echo "\$ touchlog $*"; .venv/bin/touchlog --config "$RUN/settings.toml" "$@"; }
+quiet() { .venv/bin/touchlog --config "$RUN/settings.toml" "$@"; }  # output kept, not shown
 cleanup() {
   "$PY" tools/dovecot.py stop "$RUN/dovecot" >/dev/null 2>&1 || true
   [ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null || true
@@ -96,3 +98,42 @@ touchlog failures
 say "failure notices the SMTP sink received"
 sleep 0.3
 if grep -q . "$RUN/smtp.log"; then cat "$RUN/smtp.log"; else echo "(none)"; fi
+
+say "touchpoints people manage: a call added by hand, and an internal note (not a touch)"
+touchlog touchpoints add --account ACME --as chuck.jones@ourco.com --type telephone_call \
+  --date 2025-03-04T10:00Z --subject "Skates: delivery call" \
+  --content "Wile wants the skates before the race on the 20th." --participant wile@acme.com
+touchlog touchpoints add --account ACME --as chuck.jones@ourco.com --type internal_note \
+  --content "Wile pays late: ask for a deposit."
+touchlog accounts
+
+say "mailing the logged copy to its customer: the Reply-To joins its thread"
+FIRST=$(quiet touchpoints --format json | "$PY" -c \
+  'import json, sys; print(next(t["id"] for t in json.load(sys.stdin) if t["message_id"] == "demo-01@mail.ourco.com"))')
+touchlog touchpoints send "$FIRST" --as road.runner@ourco.com --to external --yes
+sleep 0.3
+"$PY" - "$IMAP_PORT" "$RUN/smtp.log" <<'PYTHON'
+import os, re, sys
+from email.message import EmailMessage
+from imapclient import IMAPClient
+
+log = open(sys.argv[2], encoding="utf-8", errors="replace").read()
+reply_to = re.findall(r"^Reply-To: (\S+)", log, re.M)[-1]
+copy_id = re.findall(r"^Message-ID: (<[^>]*tl-tp[^>]*>)", log, re.M)[-1]
+print(f"  the copy's Reply-To: {reply_to}")
+msg = EmailMessage()
+msg["From"] = "Wile E. Coyote <wile@acme.com>"
+msg["To"] = reply_to
+msg["Subject"] = "Re: Pricing for the rocket skates"
+msg["Date"] = "Tue, 04 Mar 2025 08:00:00 -0700"
+msg["Message-ID"] = "<demo-reply@acme.com>"
+msg["In-Reply-To"] = copy_id
+msg.set_content("Two pairs, please. The race is on the 20th.")
+with IMAPClient("127.0.0.1", port=int(sys.argv[1]), ssl=False) as client:
+    client.login("touchpoints@ourco.com", os.environ["TOUCHLOG_DEMO_IMAP_PASSWORD"])
+    client.append("INBOX", bytes(msg))
+print("  delivered Wile's answer to that address")
+PYTHON
+touchlog poll --once
+touchlog touchpoints show "$FIRST"
+touchlog touchpoints --account ACME-EU

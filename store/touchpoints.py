@@ -111,7 +111,11 @@ def timeline(account_id: str | None = None, limit: int | None = None,
     """Newest first (by when it happened, then by id for a stable order), live rows only: the
     order is the one of the partial indexes on (account, occurred_at, id) and (account, type,
     occurred_at, id), so the first page reads the index, never the whole account."""
-    f = where or Filter(account_id=account_id, limit=limit)
+    return list(timeline_query(where or Filter(account_id=account_id, limit=limit)))
+
+
+def timeline_query(f: Filter) -> Any:
+    """The timeline's statement (its plan is checked in tests/test_schema.py)."""
     query = (Touchpoint.select().where(Touchpoint.deleted_at.is_null())
              .order_by(Touchpoint.occurred_at.desc(), Touchpoint.id.desc()))
     if f.account_id is not None:
@@ -129,7 +133,7 @@ def timeline(account_id: str | None = None, limit: int | None = None,
         query = query.where(Touchpoint.occurred_at <= f.until)
     if f.limit is not None:
         query = query.limit(f.limit)
-    return list(query)
+    return query
 
 
 def replies_of(tp: Touchpoint) -> list[Touchpoint]:
