@@ -27,3 +27,8 @@ class MessageError(TouchlogError):
 
 class NoticeError(TouchlogError):
     """A failure notice could not be sent; it stays pending and is retried on the next pass."""
+
+
+class TokenError(TouchlogError):
+    """An OAuth2 access token could not be had from its source (command, variable, file or
+    provider); the text names the settings key and, for a provider, its answer."""

@@ -16,6 +16,7 @@ from poller.imapwire import FolderEntry
 from poller.mailbox import Mailbox
 from poller.message import message_key
 from poller.settings import Settings
+from poller.signin import open_mailbox
 from store import ledger
 from store.models import MessageRecord
 from store.touchpoints import iso_utc
@@ -48,7 +49,7 @@ def reason_from_flags(flags: Sequence[str]) -> str:
 
 
 def list_failures(settings: Settings) -> list[Failure]:
-    with Mailbox.connect(settings.mailbox, settings.imap_password()) as box:
+    with open_mailbox(settings) as box:
         return _failures_in(box, settings.mailbox.failed_folder)
 
 
@@ -83,7 +84,7 @@ def _failure(entry: FolderEntry, record: MessageRecord | None) -> Failure:
 
 def find_failure(settings: Settings, uid: int) -> Failure:
     failed = settings.mailbox.failed_folder
-    with Mailbox.connect(settings.mailbox, settings.imap_password()) as box:
+    with open_mailbox(settings) as box:
         for failure in _failures_in(box, failed):
             if failure.uid == uid:
                 return failure
@@ -94,7 +95,7 @@ def retry(settings: Settings, uids: Sequence[int] | None) -> list[int]:
     """Move failed messages back to the inbox (all when `uids` is None), keywords removed, so
     the next pass processes them afresh; returns the UIDs moved."""
     mb = settings.mailbox
-    with Mailbox.connect(mb, settings.imap_password()) as box:
+    with open_mailbox(settings) as box:
         box.ensure_folders(mb.failed_folder)
         entries = {e.uid: e for e in box.list_entries(mb.failed_folder)}
         wanted = sorted(entries) if uids is None else list(uids)

@@ -31,21 +31,22 @@ def _unverified(tls: str, verify: bool, key: str) -> str:
 
 
 def _imap(settings: Settings) -> Iterator[Check]:
-    from poller.mailbox import Mailbox
+    from poller.signin import open_mailbox
 
     mb = settings.mailbox
     try:
-        with Mailbox.connect(mb, settings.imap_password()) as box:
+        with open_mailbox(settings) as box:
             missing = box.missing_folders(mb.folder, mb.logged_folder, mb.failed_folder)
             labels = {name: box.folder_label(name)
                       for name in (mb.folder, mb.logged_folder, mb.failed_folder)}
+            signed_in = box.signed_in
     except TouchlogError as exc:
         yield Check("imap", "FAIL", str(exc))
         yield Check("folders", "FAIL", "not checked: no IMAP session")
         return
     warning = _unverified(mb.tls, mb.verify_tls, "mailbox.verify_tls")
     yield Check("imap", "warn" if warning else "ok",
-                f"{mb.username}@{mb.host}:{mb.port} login ok ({mb.tls}){warning}")
+                f"{mb.username}@{mb.host}:{mb.port} login ok ({mb.tls}), {signed_in}{warning}")
     yield _folders(settings, missing, labels)
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
 
-from poller.errors import MailboxError
+from poller.errors import MailboxError, TouchlogError
 from poller.imapwire import (
     MAX_UIDS_PER_COMMAND,
     FolderEntry,
@@ -36,6 +36,9 @@ from poller.tls import client_context
 log = logging.getLogger(__name__)
 
 DELETED = b"\\Deleted"
+
+# Signs in on a connected client (e.g. with an OAuth2 token); returns how, for `touchlog check`.
+Login = Callable[[IMAPClient, str], str]
 
 
 @dataclass(frozen=True)
@@ -59,10 +62,12 @@ class Mailbox:
         self._use_uidplus = use_uidplus
         self._selected: tuple[str, bool] | None = None  # (server name, read-only)
         self._namespace: tuple[str, str | None] | None = None  # (prefix, delimiter)
+        self.signed_in = "password"  # how, in words (`touchlog check` says it)
 
     @classmethod
     def connect(cls, settings: MailboxSettings, password: str, timeout: float = 30.0,
-                use_move: bool | None = None, use_uidplus: bool | None = None) -> Mailbox:
+                use_move: bool | None = None, use_uidplus: bool | None = None,
+                login: Login | None = None) -> Mailbox:
         where = f"imap {settings.host}:{settings.port}"
         context = (client_context(settings.ca_file, settings.verify_tls)
                    if settings.tls != "none" else None)
@@ -79,13 +84,19 @@ class Mailbox:
         except (IMAPClientError, OSError) as exc:
             raise MailboxError(f"{where}: {describe(exc)}") from None
         try:
-            client.login(settings.username, password)
+            how = login(client, where) if login else client.login(settings.username, password)
         except LoginError:
             client.shutdown()
             raise MailboxError(f"{where}: login refused for {settings.username}") from None
+        except TouchlogError:  # the OAuth2 sign-in's own one line (poller/signin.py)
+            client.shutdown()
+            raise
         except (IMAPClientError, OSError) as exc:
             raise MailboxError(f"{where}: login failed: {describe(exc)}") from None
-        return cls(client, settings, use_move, use_uidplus)
+        box = cls(client, settings, use_move, use_uidplus)
+        if login:
+            box.signed_in = how
+        return box
 
     # --- session ------------------------------------------------------------------------------
 
@@ -312,3 +323,4 @@ class Mailbox:
                 entries += [folder_entry(uid, data[uid]) for uid in chunk
                             if b"ENVELOPE" in data.get(uid, {})]
         return entries
+

@@ -35,6 +35,7 @@ from poller.filters import NOTICE_HEADER, NOTICE_ID_PREFIX
 from poller.neterrors import describe_network
 from poller.reasons import FAILED
 from poller.settings import NotifySettings, Settings
+from poller.signin import password_origin
 from poller.tls import client_context
 from store.models import MessageRecord, Notice, utcnow
 
@@ -195,9 +196,9 @@ def smtp_refusal(exc: smtplib.SMTPException) -> str:
 def check_smtp(settings: Settings) -> str:
     """Connect, secure, log in and QUIT: one line saying it works, else NoticeError."""
     notify = settings.notify
-    smtp = _open(notify, settings)
+    smtp, how = _open_signed_in(notify, settings)
     _quit(smtp)
-    return f"smtp {_where(notify)} ok ({notify.smtp_tls})"
+    return f"smtp {_where(notify)} ok ({notify.smtp_tls}), {how}"
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -235,7 +236,12 @@ def _mark(notice: Notice, status: str, error: str = "", sent_at: datetime | None
 
 
 def _open(notify: NotifySettings, settings: Settings) -> smtplib.SMTP:
-    """A connected, secured and logged-in session; NoticeError names the step that failed."""
+    return _open_signed_in(notify, settings)[0]
+
+
+def _open_signed_in(notify: NotifySettings, settings: Settings) -> tuple[smtplib.SMTP, str]:
+    """A connected, secured and logged-in session, and how it signed in; NoticeError names the
+    step that failed."""
     with _step(notify, "cannot connect"):
         if notify.smtp_tls == "ssl":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -243,17 +249,29 @@ def _open(notify: NotifySettings, settings: Settings) -> smtplib.SMTP:
                 context=client_context(notify.ca_file, notify.verify_tls))
         else:
             smtp = smtplib.SMTP(notify.smtp_host, notify.smtp_port, timeout=SMTP_TIMEOUT)
+    how = "no login"
     try:
         if notify.smtp_tls == "starttls":
             with _step(notify, "STARTTLS failed"):
                 smtp.starttls(context=client_context(notify.ca_file, notify.verify_tls))
-        if notify.smtp_username:
+        if notify.smtp_auth == "oauth2":
+            how = _oauth2_login(smtp, notify, settings)
+        elif notify.smtp_username:
             with _step(notify, f"login as {notify.smtp_username} failed"):
                 smtp.login(notify.smtp_username, settings.smtp_password())
+            how = password_origin(notify.smtp_password_env, notify.smtp_password_file)
     except NoticeError:
         _quit(smtp)
         raise
-    return smtp
+    return smtp, how
+
+
+def _oauth2_login(smtp: smtplib.SMTP, notify: NotifySettings, settings: Settings) -> str:
+    from poller.oauth2 import smtp_config
+    from poller.signin import smtp_login
+
+    with _step(notify, f"sign-in as {notify.smtp_username} failed"):
+        return smtp_login(smtp, smtp_config(settings), f"smtp {_where(notify)}")
 
 
 @contextmanager

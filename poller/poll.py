@@ -22,6 +22,7 @@ from poller.errors import DatabaseError, TouchlogError
 from poller.mailbox import Mailbox
 from poller.pipeline import Context, Source, decide
 from poller.settings import Settings
+from poller.signin import open_mailbox
 from poller.verdict import Outcome
 from store import ledger
 
@@ -75,7 +76,7 @@ def poll_once(settings: Settings, ctx: Context | None = None,
     report.run_id = run.id
     status = "error"
     try:
-        with Mailbox.connect(settings.mailbox, settings.imap_password()) as box:
+        with open_mailbox(settings) as box:
             _pass(box, settings, ctx, report, should_stop, progress, lease)
         status = "done"
     except TouchlogError as exc:

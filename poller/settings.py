@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 from poller.errors import ConfigError
+from poller.oauth2_keys import check_oauth2_keys
 
 DEFAULT_CONFIG = "settings.toml"
 CONFIG_ENV = "TOUCHLOG_CONFIG"
@@ -33,6 +34,18 @@ class MailboxSettings:
     batch_size: int = 200
     # Not in SPEC's example but needed to trust a private CA (e.g. the demo's self-signed cert).
     ca_file: str = ""
+    # SPEC section 19: "oauth2" signs in with an access token (poller/oauth2.py).
+    auth: str = "password"
+    oauth2_token_command: str = ""
+    oauth2_token_env: str = ""
+    oauth2_token_file: str = ""
+    oauth2_provider: str = ""
+    oauth2_authority: str = ""
+    oauth2_tenant: str = ""
+    oauth2_client_id: str = ""
+    oauth2_client_secret_env: str = ""
+    oauth2_client_secret_file: str = ""
+    oauth2_service_account_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,18 @@ class NotifySettings:
     max_per_sender_per_hour: int = 10
     verify_tls: bool = True
     ca_file: str = ""
+    # SPEC section 19, the [mailbox] keys with the prefix smtp_.
+    smtp_auth: str = "password"
+    smtp_oauth2_token_command: str = ""
+    smtp_oauth2_token_env: str = ""
+    smtp_oauth2_token_file: str = ""
+    smtp_oauth2_provider: str = ""
+    smtp_oauth2_authority: str = ""
+    smtp_oauth2_tenant: str = ""
+    smtp_oauth2_client_id: str = ""
+    smtp_oauth2_client_secret_env: str = ""
+    smtp_oauth2_client_secret_file: str = ""
+    smtp_oauth2_service_account_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,6 +152,10 @@ _CHOICES = {
     ("mailbox", "tls"): ("ssl", "starttls", "none"),
     ("notify", "smtp_tls"): ("ssl", "starttls", "none"),
     ("touchpoints", "plus_addresses"): ("reject", "strip"),
+    ("mailbox", "auth"): ("password", "oauth2"),
+    ("notify", "smtp_auth"): ("password", "oauth2"),
+    ("mailbox", "oauth2_provider"): ("", "microsoft", "google"),
+    ("notify", "smtp_oauth2_provider"): ("", "microsoft", "google"),
 }
 # (lowest, highest or None) of every whole-number key that has bounds.
 _PORT = (1, 65535)
@@ -261,6 +290,8 @@ def _check_cross_keys(settings: Settings, source: str) -> None:
         raise ConfigError(f"{source}: mailbox.tls = \"none\" is allowed only for a loopback "
                           f"host, not {mb.host!r}")
     _check_folders_differ(mb, source)
+    check_oauth2_keys("mailbox", "", mb, source)
+    check_oauth2_keys("notify", "smtp_", settings.notify, source)
     url = settings.database.url
     if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError(f"{source}: database.url must start with sqlite:/// or "

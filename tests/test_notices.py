@@ -253,7 +253,8 @@ def test_disabled_sends_nothing_and_keeps_the_queue(db, smtp_sink):
 
 
 def test_check_smtp_ok(smtp_sink):
-    assert check_smtp(settings_for(smtp_sink)) == f"smtp 127.0.0.1:{smtp_sink.port} ok (none)"
+    assert check_smtp(settings_for(smtp_sink)) == (f"smtp 127.0.0.1:{smtp_sink.port} ok (none), "
+                                                   "no login")
 
 
 def test_check_smtp_refused_is_one_line_naming_the_server():
@@ -281,7 +282,7 @@ def auth_settings(sink: SmtpSink, tmp_path: Path, password: str) -> Settings:
 
 def test_login_with_username_and_password(db, auth_sink, tmp_path):
     settings = auth_settings(auth_sink, tmp_path, "s3cret")
-    assert check_smtp(settings).endswith("ok (none)")
+    assert check_smtp(settings).endswith("ok (none), password from smtp.secret")
     failed_message()
     assert send_pending(settings, now=T0).sent == 1
     assert auth_sink.messages[0].auth == "notifier"
@@ -319,20 +320,20 @@ def server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
 def test_starttls_with_private_ca(db, certificate, tmp_path):
     with SmtpSink(tls_context=server_context(certificate)) as sink:
         settings = settings_for(sink, smtp_tls="starttls", ca_file=str(certificate[0]))
-        assert check_smtp(settings).endswith("ok (starttls)")
+        assert check_smtp(settings).endswith("ok (starttls), no login")
         failed_message()
         assert send_pending(settings, now=T0).sent == 1
         untrusted = replace(settings, notify=replace(settings.notify, ca_file=""))
         with pytest.raises(NoticeError, match="STARTTLS failed"):
             check_smtp(untrusted)
         unverified = replace(untrusted, notify=replace(untrusted.notify, verify_tls=False))
-        assert check_smtp(unverified).endswith("ok (starttls)")
+        assert check_smtp(unverified).endswith("ok (starttls), no login")
 
 
 def test_implicit_tls(db, certificate):
     with SmtpSink(ssl_context=server_context(certificate)) as sink:
         settings = settings_for(sink, smtp_tls="ssl", ca_file=str(certificate[0]))
-        assert check_smtp(settings) == f"smtp 127.0.0.1:{sink.port} ok (ssl)"
+        assert check_smtp(settings) == f"smtp 127.0.0.1:{sink.port} ok (ssl), no login"
         failed_message()
         assert send_pending(settings, now=T0).sent == 1
         assert len(sink.messages) == 1
