@@ -17,7 +17,8 @@ def test_unverified_tls_works_with_a_warning(world):
     world.write_settings(mailbox={"tls": "ssl", "port": port, "verify_tls": False})
     out = world.touchlog("check").output  # a warning is not a failure: exit 0
     [line] = [x for x in out.splitlines() if x.startswith("imap")]
-    assert re.match(r"imap\s+warn\s+.*login ok \(ssl\); WARNING: the server's certificate is "
+    assert re.match(r"imap\s+warn\s+.*login ok \(ssl\), password from "
+                    r"\$TOUCHLOG_TEST_IMAP_PASSWORD; WARNING: the server's certificate is "
                     r"not checked \(mailbox.verify_tls = false\)", line), line
 
 

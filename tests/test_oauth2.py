@@ -34,8 +34,8 @@ def _jwt(exp: float) -> str:
     ({"mailbox": {"auth": "oauth2"}}, "mailbox.auth = \"oauth2\" needs exactly one of "
                                       "mailbox.oauth2_token_command, mailbox.oauth2_token_env, "
                                       "mailbox.oauth2_token_file, mailbox.oauth2_provider"),
-    ({"mailbox": {"auth": "oauth2", "oauth2_token_env": "T", "oauth2_token_file": "f"}},
-     "(given: mailbox.oauth2_token_env, mailbox.oauth2_token_file)"),
+    ({"mailbox": {"auth": "oauth2", "oauth2_token_env": "T", "oauth2_token_command": "c"}},
+     "(given: mailbox.oauth2_token_command, mailbox.oauth2_token_env)"),
     ({"mailbox": {"oauth2_token_env": "T"}},
      "mailbox.oauth2_token_env is set but mailbox.auth is 'password': set mailbox.auth = "
      "\"oauth2\""),
