@@ -72,6 +72,10 @@ class Message:
     attached_messages: tuple[Message, ...] = ()  # parsed message/rfc822 parts, in order
     defects: tuple[str, ...] = ()
     written_id: str = ""  # the Message-ID as the mail wrote it (message_id_as_written)
+    # Every From address and how many From headers there were: a message with two authors is
+    # credited to neither (poller.trust), so the first one must not be all that is kept.
+    authors: tuple[Address, ...] = ()
+    from_headers: int = 0
 
 
 def message_id_as_written(value: str) -> str:
@@ -136,7 +140,8 @@ def _build(tree: EmailMessage, raw: bytes, depth: int) -> Message:
     hint = parts.charsets[0] if parts.charsets else None  # for raw 8-bit headers
     written_id = message_id_as_written(_first(tree, "message-id"))
     message_id = normalize_message_id(written_id)
-    sender = _addresses(tree, "from", hint, parts.defects)[:1]
+    authors = _addresses(tree, "from", hint, parts.defects)
+    sender = authors[:1]
     return Message(
         key=message_key(message_id, raw),
         message_id=message_id,
@@ -156,6 +161,8 @@ def _build(tree: EmailMessage, raw: bytes, depth: int) -> Message:
         attached_messages=_inner_messages(parts, depth),
         defects=tuple(dict.fromkeys(parts.defects)),
         written_id=written_id,
+        authors=authors,
+        from_headers=sum(1 for key in tree.keys() if key.lower() == "from"),
     )
 
 

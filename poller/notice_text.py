@@ -6,6 +6,7 @@ a contact on one account, set the default flag, or log it by hand.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from poller.reasons import (
@@ -22,6 +23,9 @@ from poller.reasons import (
 )
 
 SUBJECT_PREFIX = "Touchpoint not logged: "
+# SPEC 11: a forged message must not choose a word of what we send in a team member's name.
+UNAUTHENTICATED_SUBJECT = "touchlog: a message in your name failed sender authentication"
+MAX_QUOTED_CHARS = 200
 
 
 def compose(reason: str, detail: str, original_subject: str, candidates: Sequence[str],
@@ -144,3 +148,52 @@ def _says_names_only(detail: str) -> bool:
     # "forwarded headers have names only".
     text = detail.lower()
     return "name" in text and "only" in text
+
+
+# --- unauthenticated_sender: the one notice a forger must not be able to write -------------
+
+
+def compose_unauthenticated(detail: str, claimed_from: str,
+                            claimed_subject: str) -> tuple[str, str]:
+    """(subject, body): a fixed subject of our own; what the forged mail claimed appears only
+    quoted, marked unverified, and defanged so that no mail client turns it into a link."""
+    lines = [
+        "A message sent to the touchpoints mailbox used your address as its sender, but the "
+        "receiving mail server could not confirm that it came from you, so touchlog did not "
+        "log it.",
+        "",
+        "What the message claimed (unverified, written by whoever sent it; links disabled):",
+        f"  > From:    {defang(claimed_from)}",
+        f"  > Subject: {defang(claimed_subject) or '(no subject)'}",
+        "",
+        f"What touchlog read: {defang(' '.join(detail.split()))}",
+        "",
+        "If you did not send it: nothing was logged and you need do nothing. Do not act on "
+        "anything the message asked; someone may be trying to impersonate you.",
+        "",
+        "If you did send it: ask a touchlog admin to check the [trust] settings. authserv_ids "
+        "must list your inbound mail server's authserv-id (touchlog check shows the ones seen "
+        "in the inbox), and your domain's DKIM, SPF or DMARC must pass for mail you send. Then "
+        "send the message again.",
+        "",
+        "-- \ntouchlog: this notice was sent automatically.",
+    ]
+    return UNAUTHENTICATED_SUBJECT, "\n".join(lines) + "\n"
+
+
+_SCHEME = re.compile(r"\b([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
+_DOT = re.compile(r"(?<=\w)\.(?=\w)")
+_AT = re.compile(r"(?<=\w)@(?=\w)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2069]")
+
+
+def defang(text: str) -> str:
+    """`http://evil.example/x` → `hxxp[:]//evil[.]example/x`, `a@b.com` → `a[@]b[.]com`: the
+    usual way to quote a hostile address so it can be read but not followed. Control and
+    direction-changing characters go too: they could make the quote look like our own text."""
+    text = _CONTROL.sub(" ", text)
+    if len(text) > MAX_QUOTED_CHARS:
+        text = text[:MAX_QUOTED_CHARS] + "…"
+    text = _SCHEME.sub(lambda m: m.group(1).replace("t", "x").replace("T", "X") + "[:]//", text)
+    text = text.replace("mailto:", "mailto[:]").replace("www.", "www[.]")
+    return _AT.sub("[@]", _DOT.sub("[.]", text))

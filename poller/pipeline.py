@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from poller import filters
+from poller import filters, trust
 from poller.addresses import PersonalDomains, domain_of, normalize
 from poller.errors import MessageError
 from poller.message import Message, parse_message
@@ -29,6 +29,7 @@ from poller.reasons import (
     REPLY,
     SKIPPED,
     THREAD,
+    UNAUTHENTICATED_SENDER,
     UNKNOWN_SENDER,
     UNKNOWN_THREAD,
 )
@@ -132,6 +133,17 @@ def _filtered(r: Reading, ctx: Context) -> Reading | Verdict:
     return Skipped(record_of(r, SKIPPED, reason)) if reason else r
 
 
+def _authenticated(r: Reading, ctx: Context) -> Reading | Verdict:
+    """SPEC 11: the From must be proven before it is believed. A forward is judged by the
+    forwarder's own (outer) message, a reply by its sender: both are `r.message`."""
+    failure = trust.authenticate(r.message, ctx.settings.trust,
+                                 lambda a: ctx.directory.team_member(a) is not None)
+    if failure is None:
+        return r
+    return failed(replace(r, trace={"authserv_ids_seen": list(failure.seen_ids)}), ctx,
+                  UNAUTHENTICATED_SENDER, failure.detail)
+
+
 def _thread_reply(r: Reading, ctx: Context) -> Reading | Verdict:
     """Scenario `reply` (SPEC 14): mail to a thread's Reply-To joins that thread, from a team
     member, a participant of the thread or a customer user of its account."""
@@ -188,5 +200,5 @@ def _resolved(r: Reading, ctx: Context) -> Reading | Verdict:
     return logged(r, ctx, u, decision)
 
 
-STEPS: tuple[Step, ...] = (_against_ledger, _filtered, _thread_reply, _from_team, _not_empty,
-                           _understood, _resolved)
+STEPS: tuple[Step, ...] = (_against_ledger, _filtered, _authenticated, _thread_reply, _from_team,
+                           _not_empty, _understood, _resolved)

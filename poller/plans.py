@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from email.parser import BytesHeaderParser
-from email.utils import parseaddr
+from email.utils import formataddr, parseaddr
 from typing import TYPE_CHECKING, Any
 
 from poller import notices
@@ -20,9 +20,9 @@ from poller.message import (
     message_key,
     normalize_message_id,
 )
-from poller.notice_text import compose
+from poller.notice_text import compose, compose_unauthenticated
 from poller.participants import Understanding
-from poller.reasons import FAILED, LOGGED
+from poller.reasons import FAILED, LOGGED, UNAUTHENTICATED_SENDER
 from poller.resolve import Decision
 from poller.utc import iso_utc, naive_utc
 from poller.verdict import Failed, FileToKeep, Logged, NoticePlan, RecordPlan, Verdict
@@ -131,6 +131,8 @@ def _notice(r: Reading, ctx: Context, record: RecordPlan) -> NoticePlan | None:
     cfg = ctx.settings
     if not r.source.notices or not cfg.notify.enabled or not r.sender:
         return None
+    if record.reason == UNAUTHENTICATED_SENDER:
+        return _impersonation_notice(r, ctx, record)
     is_member = r.creator is not None or ctx.directory.team_member(r.sender) is not None
     if not notices.should_notify(r.sender, is_member, cfg.touchpoints.internal_domains):
         return None
@@ -140,6 +142,21 @@ def _notice(r: Reading, ctx: Context, record: RecordPlan) -> NoticePlan | None:
     # In-Reply-To repeats the id exactly as written, or mail clients may not thread the notice.
     msg = r.message
     return NoticePlan(r.sender.strip(), subject, body, msg.written_id or msg.message_id or None)
+
+
+def _impersonation_notice(r: Reading, ctx: Context, record: RecordPlan) -> NoticePlan | None:
+    """SPEC 11: only to the team member whose address was used, never to an outside address;
+    a fixed subject, the claims quoted and defanged, and no In-Reply-To: a forger's Message-ID
+    must not thread our notice into a real conversation."""
+    msg = r.message
+    member = next((a for a in msg.authors if ctx.directory.team_member(a.email)), None)
+    if member is None:
+        return None
+    claimed = formataddr((member.name, member.email)) if member.name else member.email
+    if len(msg.authors) > 1:
+        claimed = ", ".join(a.email for a in msg.authors)
+    subject, body = compose_unauthenticated(record.detail, claimed, msg.subject)
+    return NoticePlan(member.email, subject, body, None)
 
 
 def as_json(v: Verdict) -> dict[str, Any]:

@@ -104,6 +104,14 @@ class NotifySettings:
 
 
 @dataclass(frozen=True)
+class TrustSettings:
+    """SPEC 11: whose Authentication-Results verdict counts, and what it must say."""
+
+    authserv_ids: tuple[str, ...] = ()
+    require: str = "aligned"
+
+
+@dataclass(frozen=True)
 class ScheduleSettings:
     interval_seconds: int = 60
 
@@ -115,6 +123,7 @@ class Settings:
     touchpoints: TouchpointSettings = field(default_factory=TouchpointSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    trust: TrustSettings = field(default_factory=TrustSettings)
     # The folder relative paths (database, attachments) are resolved against.
     base_dir: Path = field(default=Path("."), compare=False)
     # The settings file itself, when loaded from one (`touchlog check` names it).
@@ -156,6 +165,7 @@ _CHOICES = {
     ("notify", "smtp_auth"): ("password", "oauth2"),
     ("mailbox", "oauth2_provider"): ("", "microsoft", "google"),
     ("notify", "smtp_oauth2_provider"): ("", "microsoft", "google"),
+    ("trust", "require"): ("aligned", "none"),
 }
 # (lowest, highest or None) of every whole-number key that has bounds.
 _PORT = (1, 65535)

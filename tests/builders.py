@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.parser import BytesHeaderParser
+from email.utils import format_datetime, getaddresses, make_msgid
 from pathlib import Path
 
 from poller.settings import Settings, settings_from_dict
+
+# The authserv-id of the test's own receiving mail server (SPEC 11): every test installation
+# trusts it (settings_for, World.write_settings), and test mail carries its verdict on top.
+TEST_AUTHSERV_ID = "test-mx.ourco.com"
+_AR = "Authentication-Results"
 
 TEAM_CSV = """email,name,role,aliases
 sam@ourco.com,Sam Seller,user,sam.alias@ourco.com;Sam.S@sales.ourco.com
@@ -48,12 +54,34 @@ def import_directory(folder: Path, **csv_texts: str) -> None:
     import_users(paths["users"])
 
 
+def authenticated(raw: bytes, verdict: str | None = None) -> bytes:
+    """`raw` as the test's receiving server delivers it: its Authentication-Results header on
+    top, saying the From's domain passed DMARC, or saying `verdict` (e.g. "dmarc=fail
+    header.from=ourco.com"). Mail that already carries a header of the test server, or has no
+    From, is returned as it is: a test that wrote the server's verdict itself means it."""
+    head = BytesHeaderParser().parsebytes(raw)
+    if verdict is None:
+        if any(str(v).strip().lower().startswith(TEST_AUTHSERV_ID)
+               for v in head.get_all(_AR) or []):
+            return raw
+        senders = [a for _, a in getaddresses([str(v) for v in head.get_all("From") or []])
+                   if "@" in a]
+        if not senders:
+            return raw
+        verdict = f"dmarc=pass (p=reject) header.from={senders[0].rpartition('@')[2].lower()}"
+    newline = b"\r\n" if b"\r\n" in raw[:4096] else b"\n"
+    return f"{_AR}: {TEST_AUTHSERV_ID}; {verdict}".encode() + newline + raw
+
+
 def make_mail(sender: str = "Sam Seller <sam@ourco.com>", to: str | None = None,
               cc: str | None = None, subject: str = "Pricing follow-up",
               body: str = "Hi Wile, here is the pricing we discussed.",
               date: datetime | None = datetime(2026, 11, 2, 14, 30, tzinfo=UTC),
               message_id: str | None = None, headers: dict[str, str] | None = None,
-              html: str | None = None) -> bytes:
+              html: str | None = None, auth: str | None = "pass") -> bytes:
+    """A message as the mailbox receives it. `auth`: "pass" (the test server's DMARC pass for
+    the From domain, on top), another verdict such as "dmarc=fail header.from=ourco.com", or
+    None for no Authentication-Results header at all."""
     msg = EmailMessage()
     msg["From"] = sender
     if to:
@@ -69,7 +97,9 @@ def make_mail(sender: str = "Sam Seller <sam@ourco.com>", to: str | None = None,
     msg.set_content(body)
     if html is not None:
         msg.add_alternative(html, subtype="html")
-    return bytes(msg)
+    if auth is None:
+        return bytes(msg)
+    return authenticated(bytes(msg), None if auth == "pass" else auth)
 
 
 def settings_for(folder: Path, imap: dict | None = None, smtp: dict | None = None,
@@ -79,6 +109,7 @@ def settings_for(folder: Path, imap: dict | None = None, smtp: dict | None = Non
         "touchpoints": {"mailbox_address": "touchpoints@ourco.com",
                         "internal_domains": ["ourco.com"], **touchpoints},
         "notify": {"enabled": False},
+        "trust": {"authserv_ids": [TEST_AUTHSERV_ID]},
     }
     if imap:
         raw["mailbox"] = imap

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from tests.builders import make_mail, write_directory
+from tests.builders import TEST_AUTHSERV_ID, make_mail, write_directory
 
-SETTINGS = """
+SETTINGS = f"""
 [database]
 url = "sqlite:///touchlog.db"
 [touchpoints]
@@ -18,6 +18,8 @@ mailbox_address = "touchpoints@ourco.com"
 internal_domains = ["ourco.com"]
 [notify]
 enabled = false
+[trust]
+authserv_ids = ["{TEST_AUTHSERV_ID}"]
 """
 
 

@@ -21,13 +21,22 @@ from poller.addresses import ADDRESS_RE, PersonalDomains
 from poller.message import parse_message
 from poller.pipeline import Context, Source, decide
 from poller.verdict import Verdict
-from tests.builders import ACCOUNTS_CSV, TEAM_CSV, USERS_CSV, import_directory, settings_for
+from tests.builders import (
+    ACCOUNTS_CSV,
+    TEAM_CSV,
+    USERS_CSV,
+    authenticated,
+    import_directory,
+    settings_for,
+)
 from tools.shared import shared_dir
 
 CORPUS = shared_dir() / "corpus"
 OUTCOMES = {"logged", "skipped", "failed"}
+# unauthenticated_sender: list archives carry `Sender: list-owner@...`, and a few messages name
+# two authors (SPEC 11 credits neither), even with the test server's DMARC pass on top.
 FAILURE_REASONS = {"unknown_sender", "no_customer_address", "plus_address", "no_account",
-                   "ambiguous_account", "empty", "parse_error"}
+                   "ambiguous_account", "empty", "parse_error", "unauthenticated_sender"}
 SKIP_REASONS = {"auto_generated", "bulk", "bounce", "calendar", "own_notice", "duplicate"}
 RULES = {"contact", "default_bcc", "recency", "domain", "sender_history", "domain_history"}
 
@@ -55,7 +64,9 @@ def _forward_paths() -> list[str]:
 def _decide_all(paths: list[str], ctx: Context) -> dict[str, Verdict]:
     verdicts = {}
     for path in paths:
-        raw = (CORPUS / path).read_bytes()
+        # As the test's receiving server delivers it: its verdict on top (SPEC 11), so the
+        # corpus's own headers of other servers are below it and ignored.
+        raw = authenticated((CORPUS / path).read_bytes())
         try:
             verdicts[path] = decide(raw, ctx, Source("INBOX", uid=len(verdicts) + 1))
         except Exception as exc:  # noqa: BLE001 - name the file that broke the pipeline
@@ -99,11 +110,15 @@ def _team_with_forwarders(paths: list[str]) -> str:
     lines = [TEAM_CSV.rstrip("\n")]
     seen = {"sam@ourco.com", "ann@ourco.com", "sam.alias@ourco.com", "sam.s@sales.ourco.com"}
     for path in paths:
-        sender = parse_message((CORPUS / path).read_bytes()).sender
-        email = sender.email.lower() if sender else ""
-        if email and ADDRESS_RE.fullmatch(email) and email not in seen:
-            seen.add(email)
-            lines.append(f"{email},Forwarder,user,")
+        msg = parse_message((CORPUS / path).read_bytes())
+        # A list archive's `Sender: list-owner@...` joins too: SPEC 11 lets a Sender who is a
+        # team member send for the From, and these tests are about the forward rules.
+        list_sender = ADDRESS_RE.search(msg.headers.get("sender", ""))
+        for email in (msg.sender.email.lower() if msg.sender else "",
+                      list_sender.group(0).lower() if list_sender else ""):
+            if email and ADDRESS_RE.fullmatch(email) and email not in seen:
+                seen.add(email)
+                lines.append(f"{email},Forwarder,user,")
     return "\n".join(lines) + "\n"
 
 

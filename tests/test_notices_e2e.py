@@ -109,7 +109,7 @@ def test_unreadable_message_fails_parse_error_and_its_sender_hears_of_it(world_w
     world = world_with_smtp
     raw = nested_multipart(1000, "Sam Seller <sam@ourco.com>", "Deep thoughts",
                            "deep-1@ourco.com")
-    world.imap.append(raw)
+    world.imap.append(raw, authenticate=False)  # unreadable: nothing to authenticate
     assert "failed 1 (parse_error 1)" in world.poll()
     [notice] = world.smtp.messages
     assert notice.rcpt_tos == ["sam@ourco.com"]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from tests.builders import make_mail
+from tests.builders import authenticated, make_mail
 
 DATE = format_datetime(datetime(2026, 11, 2, 14, 30, tzinfo=UTC))
 SAM = "Sam Seller <sam@ourco.com>"
@@ -329,7 +329,8 @@ def test_internal_only_mail_fails_no_customer_address(world):
 
 def test_process_dry_run_on_a_forward_prints_the_decision_and_writes_nothing(world):
     eml = world.folder / "forward.eml"
-    eml.write_bytes(bytes(_mail("Fwd: Rockets", GMAIL_FORWARD, message_id="<dry@ourco.com>")))
+    eml.write_bytes(authenticated(bytes(_mail("Fwd: Rockets", GMAIL_FORWARD,
+                                              message_id="<dry@ourco.com>"))))
     out = world.touchlog("process", str(eml), "--dry-run").output
     assert "outcome:  logged (contact)" in out
     assert "scenario: forward" in out

@@ -24,7 +24,7 @@ from imapclient import IMAPClient
 
 from cli import main
 from poller.settings import MailboxSettings
-from tests.builders import write_directory
+from tests.builders import TEST_AUTHSERV_ID, authenticated, write_directory
 from tests.smtpsink import SmtpSink
 from tools.dovecot import DOVECOT, Dovecot
 
@@ -78,14 +78,22 @@ class ImapAccount:
             client.login(self.username, self.password)
             yield client
 
-    def append(self, raw: bytes, folder: str = "INBOX", flags: tuple[str, ...] = ()) -> int:
-        """APPEND one message; returns its UID (Dovecot has UIDPLUS)."""
+    def append(self, raw: bytes, folder: str = "INBOX", flags: tuple[str, ...] = (),
+               authenticate: bool = True) -> int:
+        """APPEND one message; returns its UID (Dovecot has UIDPLUS). Like a receiving mail
+        server, it first adds the test server's Authentication-Results verdict (a DMARC pass
+        for the From domain) unless the message has one or `authenticate` is False."""
+        if authenticate:
+            raw = authenticated(raw)
         with self.client() as client:
             response = client.append(folder, raw, flags=flags)
         return int(response.split(b"]")[0].split()[-1])
 
-    def seed(self, messages: list[bytes]) -> None:
-        """Write messages straight into INBOX (fast; do it before the first SELECT)."""
+    def seed(self, messages: list[bytes], authenticate: bool = True) -> None:
+        """Write messages straight into INBOX (fast; do it before the first SELECT); the
+        Authentication-Results verdict is added as `append` does."""
+        if authenticate:
+            messages = [authenticated(raw) for raw in messages]
         self.server.seed(self.username, messages)
 
     def folders(self) -> list[str]:
@@ -133,6 +141,7 @@ class World:
                             "internal_domains": ["ourco.com"]},
             "notify": {"enabled": False},
             "schedule": {"interval_seconds": 1},
+            "trust": {"authserv_ids": [TEST_AUTHSERV_ID]},
         }
         if self.smtp is not None:
             values["notify"] = {"enabled": True, "smtp_host": self.smtp.host,
