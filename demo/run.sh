@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make demo`: a throwaway Dovecot and SMTP sink on loopback, six sample mails, one poll; then a
+# `make demo`: a throwaway Dovecot and SMTP sink on loopback, seven sample mails, one poll; then a
 # touchpoint added by hand, an internal note, and a customer's reply joining a mailed thread.
 # Everything lives in demo/run/ (gitignored) and both servers stop when this script exits.
 set -euo pipefail
@@ -63,6 +63,10 @@ smtp_host = "127.0.0.1"
 smtp_port = $SMTP_PORT
 smtp_tls = "none"
 from_address = "$MAILBOX"
+
+[trust]
+# The demo's mails carry the Authentication-Results of its pretend inbound server.
+authserv_ids = ["mx.ourco.com"]
 TOML
 echo "wrote $RUN/settings.toml"
 
@@ -122,6 +126,9 @@ reply_to = re.findall(r"^Reply-To: (\S+)", log, re.M)[-1]
 copy_id = re.findall(r"^Message-ID: (<[^>]*tl-tp[^>]*>)", log, re.M)[-1]
 print(f"  the copy's Reply-To: {reply_to}")
 msg = EmailMessage()
+# As the demo's inbound server delivers it: its own verdict on top (SPEC 11).
+msg["Authentication-Results"] = ("mx.ourco.com; dkim=pass header.d=acme.com header.s=s1; "
+                                 "dmarc=pass (policy=none) header.from=acme.com")
 msg["From"] = "Wile E. Coyote <wile@acme.com>"
 msg["To"] = reply_to
 msg["Subject"] = "Re: Pricing for the rocket skates"
