@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from tests.builders import TEST_AUTHSERV_ID, make_mail, write_directory
+from tests.builders import TEST_AUTHSERV_ID, authenticated, make_mail, write_directory
 
 SETTINGS = f"""
 [database]
@@ -152,7 +152,8 @@ def test_a_long_chain_of_attached_forwards_is_read_to_the_customer(workdir):
     bottom = make_mail(sender="wile@acme.com", to="sam@ourco.com", subject="Rockets")
     for levels, outcome in ((7, "logged (contact)"), (MAX_DEPTH + 1, "failed")):
         eml = workdir / f"chain{levels}.eml"
-        eml.write_bytes(forward_chain(levels, bottom).replace(b"a@b.com", b"sam@ourco.com"))
+        eml.write_bytes(authenticated(
+            forward_chain(levels, bottom).replace(b"a@b.com", b"sam@ourco.com")))
         out = invoke("process", str(eml), "--dry-run").output
         assert f"outcome:  {outcome}" in out, out
     assert f"not read whole: forwards nested more than {MAX_DEPTH} deep not read" in out
@@ -161,8 +162,9 @@ def test_a_long_chain_of_attached_forwards_is_read_to_the_customer(workdir):
 def test_a_huge_subject_is_cut_with_the_contents_marker(workdir):
     subject = "Rockets " * 125_000  # a 1 MB subject line
     eml = workdir / "huge.eml"
-    eml.write_bytes(b"From: sam@ourco.com\r\nTo: wile@acme.com\r\nMessage-ID: <huge@ourco.com>\r\n"
-                    b"Subject: " + subject.encode() + b"\r\n\r\nSee subject.\r\n")
+    eml.write_bytes(authenticated(
+        b"From: sam@ourco.com\r\nTo: wile@acme.com\r\nMessage-ID: <huge@ourco.com>\r\n"
+        b"Subject: " + subject.encode() + b"\r\n\r\nSee subject.\r\n"))
     invoke("process", str(eml))
     [tp] = json.loads(invoke("touchpoints", "--format", "json").output)
     kept = " ".join(subject.split())[:1000]
