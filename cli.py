@@ -25,8 +25,11 @@ class TouchlogGroup(click.Group):
             click.echo(f"touchlog: {exc}", err=True)
             ctx.exit(1)
         except peewee.PeeweeException as exc:
-            # A database that refuses a statement (disk full, a lost server): still one line.
-            click.echo(f"touchlog: database: {' '.join(str(exc).split())}", err=True)
+            # A database that refuses a statement (disk full, read-only, a lost server): still
+            # one line, naming the cause rather than the failed rollback it surfaced as.
+            from store.db import database_error
+
+            click.echo(f"touchlog: {database_error('', exc)}", err=True)
             ctx.exit(1)
 
 

@@ -23,15 +23,19 @@ def poll(ctx: click.Context, once: bool) -> None:
       touchlog poll            # every schedule.interval_seconds until SIGINT/SIGTERM
     """
     from poller.poll import poll_once
-    from poller.scheduler import Poller
+    from poller.scheduler import Poller, StopOnSignal
 
     settings = open_store(ctx)
     if once:
-        with progress_reporter("messages") as progress:
-            report = poll_once(settings, progress=progress)
+        # SIGTERM/SIGINT: the message in hand is finished, what is committed moved, the run
+        # recorded as stopped, the summary printed; then 143/130 as shells expect.
+        with StopOnSignal() as stop, progress_reporter("messages") as progress:
+            report = poll_once(settings, should_stop=stop.is_set, progress=progress)
         click.echo(report.summary())
         for error in report.errors:
             click.echo(f"error: {error}", err=True)
+        if stop.is_set():
+            ctx.exit(stop.exit_status)
         return
 
     def run_pass(should_stop: Callable[[], bool]) -> None:

@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 def commit(v: Verdict) -> Outcome:
     """Write what was decided; the caller moves the message afterwards."""
     if isinstance(v, Replay):
-        return _outcome(v, None)
+        return Outcome(v.key, v.outcome, v.reason, v.detail, None, v.keyword,
+                       recovered=v.recovered)
     if isinstance(v, Logged):
         # Files first: a crash then leaves at most an unreferenced file, never a touchpoint
         # pointing at nothing.

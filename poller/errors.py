@@ -32,3 +32,7 @@ class NoticeError(TouchlogError):
 class TokenError(TouchlogError):
     """An OAuth2 access token could not be had from its source (command, variable, file or
     provider); the text names the settings key and, for a provider, its answer."""
+
+
+class LockLost(DatabaseError):
+    """The pass no longer holds its mailbox's lock: it stops before moving anything more."""

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import Message as EmailMessage
+from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 
 from mailparser.dates import parse_mail_date
@@ -99,11 +100,33 @@ MAX_KEY_CHARS = 255
 
 
 def message_key(message_id: str, raw: bytes) -> str:
-    """The normalized Message-ID, else the sha256 of the bytes. An absurdly long Message-ID is
-    hashed too: a unique index (PostgreSQL's especially) cannot hold keys of kilobytes."""
-    if len(message_id) > MAX_KEY_CHARS:
-        return "mid-sha256:" + hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()
+    """The normalized Message-ID, else the sha256 of the bytes. A Message-ID that is absurdly
+    long, or holds bytes that are no text (8-bit garbage, NUL, control characters), is hashed
+    too: a key must always encode, and two such ids must never fold into one key."""
+    if len(message_id) > MAX_KEY_CHARS or not message_id.isprintable() or "\ufffd" in message_id:
+        digest = hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()
+        return "mid-sha256:" + digest
     return message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def printable(value: str) -> str:
+    """A header value that can be stored and shown: raw 8-bit bytes decoded as far as they go,
+    control characters (NUL included) as U+FFFD."""
+    text = decode_header_bytes(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else "\ufffd" for c in text)
+
+
+def key_of(raw: bytes) -> str:
+    """The key `parse_message(raw)` gives, from the headers alone: for bytes that cannot be
+    read whole, or that broke touchlog while they were being read."""
+    try:
+        headers = BytesHeaderParser().parsebytes(raw)
+        message_id = normalize_message_id(str(headers.get("Message-ID", "") or ""))
+    except Exception:  # beyond even a header read: the bytes are the key
+        message_id = ""
+    return message_key(message_id, raw)
 
 
 # Attached messages within attached messages (a forward of a forward of ...): read this deep,
@@ -144,7 +167,7 @@ def _build(tree: EmailMessage, raw: bytes, depth: int) -> Message:
     sender = authors[:1]
     return Message(
         key=message_key(message_id, raw),
-        message_id=message_id,
+        message_id=printable(message_id),
         subject=cut(_no_nul(" ".join(_decoded(_first(tree, "subject"), hint).split())),
                     MAX_SUBJECT_CHARS, " "),
         sender=sender[0] if sender else None,
@@ -160,7 +183,7 @@ def _build(tree: EmailMessage, raw: bytes, depth: int) -> Message:
         attachments=tuple(_attachment(*file) for file in parts.files),
         attached_messages=_inner_messages(parts, depth),
         defects=tuple(dict.fromkeys(parts.defects)),
-        written_id=written_id,
+        written_id=printable(written_id),
         authors=authors,
         from_headers=sum(1 for key in tree.keys() if key.lower() == "from"),
     )
@@ -296,7 +319,7 @@ def _references(tree: EmailMessage) -> tuple[str, ...]:
             text = unfold(str(value))
             tokens = re.findall(r"<([^<>]+)>", text) or text.split()
             for token in tokens:
-                normalized = normalize_message_id(token)
+                normalized = printable(normalize_message_id(token))
                 if "@" in normalized:
                     ids.setdefault(normalized, None)
     return tuple(ids)

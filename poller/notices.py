@@ -52,6 +52,9 @@ class NoticeReport:
     failed: int = 0  # send attempts that failed in this pass (those notices stay pending)
     pending: int = 0  # notices still pending after the pass
     withdrawn: int = 0  # no longer true: the message was logged since, or failed again
+    # Refused permanently (5xx) `notify.max_attempts` times: marked failed, never tried again.
+    undeliverable: int = 0
+    gave_up: tuple[str, ...] = field(default=(), compare=False)  # one line each, for `runs`
     # Why the last failed attempt failed (one line, names the server), for the pass's report.
     error: str = field(default="", compare=False)
 
@@ -69,10 +72,11 @@ def should_notify(sender: str, is_team_member: bool, internal_domains: Sequence[
 
 
 def queue_notice(record: MessageRecord, to_address: str, subject: str, body: str,
-                 in_reply_to: str | None) -> Notice:
+                 in_reply_to: str | None, now: datetime | None = None) -> Notice:
     """Queue a notice; the caller's transaction makes it commit with the failed outcome."""
     return Notice.create(record=record, to_address=to_address.strip(), subject=subject,
-                         body=body, in_reply_to=in_reply_to or None)
+                         body=body, in_reply_to=in_reply_to or None,
+                         created_at=_naive_utc(now))
 
 
 # --- sending --------------------------------------------------------------------------------
@@ -92,6 +96,7 @@ def send_pending(settings: Settings, now: datetime | None = None) -> NoticeRepor
         batch.close()
     return NoticeReport(sent=batch.sent, suppressed=batch.suppressed, failed=batch.failed,
                         pending=_pending_query().count(), withdrawn=batch.withdrawn,
+                        undeliverable=len(batch.gave_up), gave_up=tuple(batch.gave_up),
                         error=batch.error)
 
 
@@ -104,6 +109,7 @@ class _Batch:
         self.down = ""  # why the server is unreachable; once set, nothing more is tried
         self.sent = self.suppressed = self.failed = self.withdrawn = 0
         self.error = ""  # the last send error
+        self.gave_up: list[str] = []
 
     def handle(self, notice: Notice) -> None:
         if _obsolete(notice):
@@ -118,40 +124,48 @@ class _Batch:
             self.suppressed += 1
             log.info("notice %s to %s suppressed: hourly limit", notice.id, notice.to_address)
             return
-        error = self.down or self._send(notice)
-        if error:
+        error, permanent = (self.down, False) if self.down else self._send(notice)
+        tries = self.settings.notify.max_attempts
+        if error and permanent and notice.attempts + 1 >= tries:
+            _mark(notice, "failed", error=error)
+            self.gave_up.append(f"notice {notice.id} to {notice.to_address} failed after "
+                                f"{notice.attempts} tries: {error}")
+            log.warning("%s", self.gave_up[-1])
+        elif error:
             _mark(notice, "pending", error=error)
             self.failed += 1
             self.error = error
             log.warning("notice %s to %s not sent: %s", notice.id, notice.to_address, error)
         else:
+            # Committed at once, before the next one is sent: a kill after the server's OK
+            # resends at most this one notice, under the same Message-ID (build_message).
             _mark(notice, "sent", sent_at=self.now)
             self.sent += 1
             log.info("notice %s sent to %s", notice.id, notice.to_address)
 
-    def _send(self, notice: Notice) -> str:
-        """'' when the server took the notice, else why not (and the connection is given up
-        when the failure is not this notice's own)."""
+    def _send(self, notice: Notice) -> tuple[str, bool]:
+        """('', False) when the server took the notice, else why not and whether the refusal
+        is permanent (5xx); the connection is given up when the failure is not this notice's."""
         try:
             if self.smtp is None:
                 self.smtp = _open(self.settings.notify, self.settings)
             self.smtp.send_message(build_message(notice, self.settings.notify, self.now))
-            return ""
+            return "", False
         except (NoticeError, ConfigError) as exc:  # no password is as bad as no server
             self.down = str(exc)
-            return self.down
+            return self.down, False
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
                 smtplib.SMTPDataError, smtplib.SMTPNotSupportedError) as exc:
             if self.smtp is not None and self.smtp.sock is None:
                 self.smtp = None  # the server hung up after a 421: reconnect for the next one
-            return _one_line(f"refused: {_smtp_text(exc)}")
+            return _one_line(f"refused: {_smtp_text(exc)}"), _permanent(exc)
         except (smtplib.SMTPException, OSError) as exc:
             # The connection dropped mid-pass: the rest would fail the same way.
             self.down = _one_line(f"smtp {_where(self.settings.notify)}: connection lost: {exc}")
             if self.smtp is not None:
                 self.smtp.close()
             self.smtp = None
-            return self.down
+            return self.down, False
 
     def close(self) -> None:
         if self.smtp is not None:
@@ -226,9 +240,16 @@ def _sent_last_hour(address: str, now: datetime) -> int:
             .count())
 
 
+def _permanent(exc: smtplib.SMTPException) -> bool:
+    """A 5xx answer: the server will say the same next time (a 4xx may pass later)."""
+    codes = [code for code, _ in getattr(exc, "recipients", {}).values()] or [
+        getattr(exc, "smtp_code", 0)]
+    return bool(codes) and all(isinstance(c, int) and 500 <= c < 600 for c in codes)
+
+
 def _mark(notice: Notice, status: str, error: str = "", sent_at: datetime | None = None) -> None:
     notice.status = status
-    if status in ("pending", "sent"):
+    if status in ("pending", "sent", "failed"):
         notice.attempts += 1
         notice.last_error = error
     notice.sent_at = sent_at

@@ -112,15 +112,21 @@ def _against_ledger(r: Reading, ctx: Context) -> Reading | Verdict:
     existing = ledger.find_record(r.message.key)
     if existing is None:
         return r
+    # This very message, committed by an earlier pass that could not move it (a crash, a lost
+    # connection): nothing is written or sent again, it is only moved (counted `recovered`).
+    same = existing.uid is not None and existing.uid == r.source.uid \
+        and existing.mailbox == r.source.mailbox
+    if existing.outcome in (LOGGED, SKIPPED) and same:
+        return Replay(record_of(r, existing.outcome, existing.reason, existing.detail,
+                                existing.trace), recovered=True)
     if existing.outcome in (LOGGED, SKIPPED):
-        # A second copy, or this very message after a crash before its move: nothing to write.
+        # A second copy: nothing to write.
         return Replay(record_of(r, SKIPPED, DUPLICATE,
                                 f"already {existing.outcome} ({existing.reason})"))
-    if existing.uid is not None and existing.uid == r.source.uid \
-            and existing.mailbox == r.source.mailbox:
+    if same:
         # Committed as failed, then the move did not happen: do not notify twice.
         return Replay(record_of(r, existing.outcome, existing.reason, existing.detail,
-                                existing.trace))
+                                existing.trace), recovered=True)
     return replace(r, existing=existing)  # failed before, back in the inbox: afresh
 
 

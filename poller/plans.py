@@ -19,6 +19,7 @@ from poller.message import (
     message_id_as_written,
     message_key,
     normalize_message_id,
+    printable,
 )
 from poller.notice_text import compose, compose_unauthenticated
 from poller.participants import Understanding
@@ -78,10 +79,13 @@ def unreadable(raw: bytes) -> Message:
     except Exception:  # the bytes are beyond even a header read; the key still keeps them apart
         sender, subject, written_id = "", "", ""
     message_id = normalize_message_id(written_id)
-    return Message(key=message_key(message_id, raw), message_id=message_id, subject=subject,
-                   sender=Address(sender) if sender else None, to=(), cc=(), date=None,
-                   text="", html="", headers={}, content_type="", part_types=(),
-                   references=(), written_id=written_id)
+    # Raw 8-bit bytes or NUL in these headers: a key that always encodes (message_key) and
+    # texts that can be stored (printable), never a crash on every pass.
+    return Message(key=message_key(message_id, raw), message_id=printable(message_id),
+                   subject=printable(subject),
+                   sender=Address(printable(sender)) if sender else None, to=(), cc=(),
+                   date=None, text="", html="", headers={}, content_type="", part_types=(),
+                   references=(), written_id=printable(written_id))
 
 
 def _touchpoint(r: Reading, ctx: Context, record: RecordPlan, u: Understanding,

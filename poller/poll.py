@@ -2,197 +2,229 @@
 
 Commit per message, talk to the server per batch (SPEC section 7): a UID MOVE of a set costs
 about what one message's MOVE does, so moves wait until the batch's commits are done.
+
+A pass holds its mailbox's lock (store.lock) from start to end and confirms it before every
+MOVE; a stop request (SIGTERM, SIGINT) is honoured after the message in hand: what is committed
+is moved, the lock released, the run recorded as `stopped`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from datetime import datetime
 
 from peewee import InterfaceError, OperationalError
 
 from poller import notices
 from poller.commit import commit
 from poller.errors import DatabaseError, TouchlogError
-from poller.mailbox import Mailbox
+from poller.mailbox import Fetched, Mailbox
 from poller.pipeline import Context, Source, decide
+from poller.report import PollReport
 from poller.settings import Settings
 from poller.signin import open_mailbox
+from poller.trouble import Trouble
+from poller.utc import naive_utc
 from poller.verdict import Outcome
 from store import ledger
+from store.db import database_error, is_read_only
+from store.lock import PassLock, holder_text, lock_for
+from store.models import Run
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class PollReport:
-    counts: Counter = field(default_factory=Counter)  # logged / skipped / failed / error
-    reasons: Counter = field(default_factory=Counter)  # per rule, skip reason or failure code
-    errors: list[str] = field(default_factory=list)
-    notices: notices.NoticeReport | None = None
-    run_id: int | None = None
-    stopped_early: bool = False
-    busy: bool = False  # another worker holds this mailbox's lease: nothing was done
-
-    def add(self, outcome: Outcome) -> None:
-        self.counts[outcome.outcome] += 1
-        self.reasons[f"{outcome.outcome}:{outcome.reason}"] += 1
-
-    def summary(self) -> str:
-        """`logged 3, skipped 1 (auto_generated 1), failed 1 (no_account 1)`"""
-        if self.busy:
-            return "another worker is polling this mailbox; nothing done this time"
-        parts = []
-        for name in ("logged", "skipped", "failed"):
-            why = ", ".join(f"{key.split(':', 1)[1]} {n}"
-                            for key, n in sorted(self.reasons.items())
-                            if key.startswith(name + ":") and name != "logged")
-            parts.append(f"{name} {self.counts.get(name, 0)}" + (f" ({why})" if why else ""))
-        if self.counts.get("error"):
-            parts.append(f"errors {self.counts['error']}")
-        return ", ".join(parts)
-
 
 Progress = Callable[[int, int], None]
 
 
+def _never() -> bool:
+    return False
+
+
 def poll_once(settings: Settings, ctx: Context | None = None,
-              should_stop: Callable[[], bool] = lambda: False,
+              should_stop: Callable[[], bool] = _never,
               progress: Progress | None = None) -> PollReport:
     """Process every message in the inbox once; a failure to reach the server or the database
     raises (nothing is moved before its commit), a bad message only counts as failed."""
-    ctx = ctx or Context(settings)
-    report = PollReport()
-    lease = Lease(settings)
-    if not lease.take():
-        report.busy = True
-        return report
-    run = ledger.start_run()
-    report.run_id = run.id
-    status = "error"
-    try:
-        with open_mailbox(settings) as box:
-            _pass(box, settings, ctx, report, should_stop, progress, lease)
-        status = "done"
-    except TouchlogError as exc:
-        report.errors.append(str(exc))
-        raise
-    finally:
-        lease.release()
-        if settings.notify.enabled:
-            report.notices = _send_notices(settings, report)
-        ledger.finish_run(run, _run_counts(report), report.errors, status)
-    return report
+    return Pass(settings, ctx, should_stop, progress).run()
 
 
-class Lease:
-    """One pass per mailbox at a time, across processes and machines sharing the database."""
-
-    SECONDS = 120  # renewed after every batch; a crashed worker blocks the mailbox this long
-
-    def __init__(self, settings: Settings) -> None:
-        mb = settings.mailbox
-        self.name = f"{mb.username}@{mb.host}:{mb.port}/{mb.folder}"
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-    def take(self) -> bool:
-        return ledger.take_lease(self.name, self.holder, self.SECONDS)
-
-    def release(self) -> None:
-        ledger.release_lease(self.name, self.holder)
-
-
-def _pass(box: Mailbox, settings: Settings, ctx: Context, report: PollReport,
-          should_stop: Callable[[], bool], progress: Progress | None, lease: Lease) -> None:
+def mailbox_name(settings: Settings) -> str:
     mb = settings.mailbox
-    box.ensure_folders(mb.logged_folder, mb.failed_folder)
-    uids = box.uids(mb.folder)
-    done = 0
-    for batch in _chunks(uids, mb.batch_size):
-        outcomes = []
-        for fetched in box.fetch(mb.folder, batch, mb.batch_size):
-            outcomes.append((fetched.uid, _one(fetched, mb.folder, ctx, report)))
-            done += 1
-            if progress:
-                progress(done, len(uids))
-            if should_stop():
-                report.stopped_early = True
+    return f"{mb.username}@{mb.host}:{mb.port}/{mb.folder}"
+
+
+class Pass:
+    """What one pass shares: settings, the pipeline's context (and its clock), the mailbox
+    session, the lock, the stop request, progress and the report being built."""
+
+    def __init__(self, settings: Settings, ctx: Context | None = None,
+                 should_stop: Callable[[], bool] = _never,
+                 progress: Progress | None = None) -> None:
+        self.settings = settings
+        self.ctx = ctx or Context(settings)
+        self.should_stop = should_stop
+        self.progress = progress
+        self.report = PollReport()
+        self.name = mailbox_name(settings)
+        self.lock: PassLock = lock_for(settings.database_url(), self.name)
+        self.trouble = Trouble(settings, self.ctx, self.now)
+        self.box: Mailbox | None = None
+        self.run_row: Run | None = None
+        self.unmoved = 0  # committed in the batch in hand, not moved yet
+
+    def now(self) -> datetime:
+        """The context's clock as the database keeps time: naive UTC."""
+        return naive_utc(self.ctx.clock())
+
+    # --- the pass --------------------------------------------------------------------------
+
+    def run(self) -> PollReport:
+        if is_read_only():
+            raise DatabaseError(f"database {self.settings.database.url} is read-only: a pass "
+                                "must record what it does; nothing touched")
+        try:
+            taken = self.lock.take(self.now())
+        except (OperationalError, InterfaceError, OSError) as exc:
+            raise database_error(self.settings.database_url(), exc, "take the poll lock") from None
+        if not taken:
+            self.report.busy = True
+            self.report.holder = self.lock.holder()
+            return self.report
+        try:
+            self._locked()
+        finally:
+            self.lock.release()
+        return self.report
+
+    def _locked(self) -> None:
+        run = self.run_row = ledger.start_run(self.name, holder_text(self.now()), self.now())
+        self.report.run_id = run.id
+        self.report.killed = ledger.close_dead_runs(self.name, run)
+        status = "error"
+        try:
+            with open_mailbox(self.settings) as box:
+                self.box = box
+                self._batches(box)
+            status = "stopped" if self.report.stopped_early else "done"
+        except TouchlogError as exc:
+            self.report.errors.append(self._with_unmoved(str(exc)))
+            raise
+        except Exception as exc:
+            self.report.errors.append(f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            if self.settings.notify.enabled and status != "stopped":
+                self.report.notices = self._send_notices()
+            self._finish(run, status)
+
+    def _batches(self, box: Mailbox) -> None:
+        mb = self.settings.mailbox
+        box.ensure_folders(mb.logged_folder, mb.failed_folder)
+        uids = box.uids(mb.folder)
+        self.report.total = len(uids)
+        for batch in _chunks(uids, mb.batch_size):
+            outcomes = self._batch(box, batch, len(uids))
+            self._move(box, outcomes)
+            self._save_counts()
+            if self.report.stopped_early:
+                return
+
+    def _batch(self, box: Mailbox, batch: list[int], total: int) -> list[tuple[int, Outcome]]:
+        outcomes: list[tuple[int, Outcome]] = []
+        self.unmoved = 0
+        for fetched in box.fetch(self.settings.mailbox.folder, batch, len(batch)):
+            outcome = self._one(fetched)
+            if outcome is not None:
+                outcomes.append((fetched.uid, outcome))
+                self.unmoved += 1
+            self.report.done += 1
+            if self.progress:
+                self.progress(self.report.done, total)
+            if self.should_stop():
+                self.report.stopped_early = True
                 break
-        _move(box, settings, outcomes)
-        if report.stopped_early:
+        return outcomes
+
+    def _one(self, fetched: Fetched) -> Outcome | None:
+        source = Source(self.settings.mailbox.folder, fetched.uid, fetched.internal_date)
+        try:
+            outcome = commit(decide(fetched.raw, self.ctx, source))
+        except (OperationalError, InterfaceError) as exc:
+            raise database_error(self.settings.database_url(), exc) from None
+        except TouchlogError:
+            raise
+        except Exception as exc:  # a bug must not stop the pass (SPEC 17)
+            return self.trouble.broke(fetched, source, exc, self.report)
+        self.report.add(outcome)
+        return outcome
+
+    # --- moving ----------------------------------------------------------------------------
+
+    def _move(self, box: Mailbox, outcomes: list[tuple[int, Outcome]]) -> None:
+        mb = self.settings.mailbox
+        movable = [(uid, o) for uid, o in outcomes if o.movable]
+        if not movable:
             return
-        if not lease.take():
-            raise DatabaseError(f"lost the lease on {lease.name} (a batch took over "
-                                f"{lease.SECONDS}s); stopping, the next pass goes on")
+        logged = [uid for uid, o in movable if o.outcome != "failed"]
+        by_keyword: dict[str, list[int]] = {}
+        for uid, o in movable:
+            if o.outcome == "failed" and o.keyword:
+                by_keyword.setdefault(o.keyword, []).append(uid)
+        # A stalled worker whose lock went to another must not move what that one handles.
+        self.lock.confirm()
+        # If the server fails here the batch is committed but not moved: the next pass
+        # recognises every key and only moves the messages (counted as `recovered`).
+        for keyword, uids in by_keyword.items():
+            # Flag first: MOVE carries keywords along, and the failed folder is read by keyword.
+            box.add_keyword(mb.folder, uids, keyword)
+        failed = [uid for uids in by_keyword.values() for uid in uids]
+        if failed:
+            self.lock.confirm()
+            box.move(mb.folder, failed, mb.failed_folder)
+        if logged:
+            self.lock.confirm()
+            box.move(mb.folder, logged, mb.logged_folder)
+        self.unmoved = 0
 
+    # --- the end of a pass -----------------------------------------------------------------
 
-def _one(fetched, folder: str, ctx: Context, report: PollReport) -> Outcome | None:
-    source = Source(folder, fetched.uid, fetched.internal_date)
-    try:
-        outcome = commit(decide(fetched.raw, ctx, source))
-    except (OperationalError, InterfaceError) as exc:
-        raise DatabaseError(f"database: {exc}") from None
-    except TouchlogError:
-        raise
-    except Exception as exc:  # a bug must not stop the pass; the message stays in the inbox
-        log.exception("message uid %s in %s could not be processed", fetched.uid, folder)
-        report.counts["error"] += 1
-        report.errors.append(f"uid {fetched.uid}: {type(exc).__name__}: {exc}")
-        return None
-    report.add(outcome)
-    return outcome
+    def _with_unmoved(self, error: str) -> str:
+        if not self.unmoved:
+            return error
+        return (f"{error} ({self.unmoved} committed message(s) not moved yet: the next pass "
+                "moves them)")
 
+    def _save_counts(self) -> None:
+        if self.run_row is not None:
+            ledger.update_run(self.run_row, self.report.run_counts())
 
-def _move(box: Mailbox, settings: Settings, outcomes: list[tuple[int, Outcome | None]]) -> None:
-    mb = settings.mailbox
-    logged = [uid for uid, o in outcomes if o and o.movable and o.outcome != "failed"]
-    by_keyword: dict[str, list[int]] = {}
-    for uid, o in outcomes:
-        if o and o.movable and o.outcome == "failed":
-            by_keyword.setdefault(o.keyword, []).append(uid)
-    # If the server fails here the batch is committed but not moved: the next pass recognises
-    # every key and only moves the messages.
-    for keyword, uids in by_keyword.items():
-        # Flag first: MOVE carries keywords along, and the failed folder is read by keyword.
-        box.add_keyword(mb.folder, uids, keyword)
-    failed = [uid for uids in by_keyword.values() for uid in uids]
-    if failed:
-        box.move(mb.folder, failed, mb.failed_folder)
-    if logged:
-        box.move(mb.folder, logged, mb.logged_folder)
+    def _send_notices(self) -> notices.NoticeReport | None:
+        try:
+            sent = notices.send_pending(self.settings, now=self.now())
+        except Exception as exc:  # notices never block or lose a message
+            log.exception("sending notices failed")
+            self.report.errors.append(f"notices: {exc}")
+            return None
+        if sent.failed:
+            # The messages are handled; say why their senders have not been told yet.
+            self.report.errors.append(f"notices: {sent.pending} pending, not sent: {sent.error}")
+        self.report.errors.extend(sent.gave_up)
+        return sent
+
+    def _finish(self, run: Run, status: str) -> None:
+        """Record the run; a database that cannot take it any more (disk full, gone) is said in
+        the report instead, and the next pass closes the row as `killed`."""
+        try:
+            ledger.finish_run(run, self.report.run_counts(), self.report.errors, status,
+                              self.now())
+        except (OperationalError, InterfaceError) as exc:
+            text = str(database_error(self.settings.database_url(), exc, "record the run"))
+            log.error("%s", text)
+            if text not in self.report.errors:
+                self.report.errors.append(text)
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-def _send_notices(settings: Settings, report: PollReport) -> notices.NoticeReport | None:
-    try:
-        sent = notices.send_pending(settings)
-    except Exception as exc:  # notices never block or lose a message
-        log.exception("sending notices failed")
-        report.errors.append(f"notices: {exc}")
-        return None
-    if sent.failed:
-        # The messages are handled; say why their senders have not been told yet.
-        report.errors.append(f"notices: {sent.pending} pending, not sent: {sent.error}")
-    return sent
-
-
-def _run_counts(report: PollReport) -> dict[str, int]:
-    counts = dict(report.counts)
-    counts.update(report.reasons)
-    if report.notices is not None:
-        counts.update({f"notices:{k}": v for k, v in _notice_counts(report.notices)})
-    return counts
-
-
-def _notice_counts(report: notices.NoticeReport) -> Iterable[tuple[str, int]]:
-    for name in ("sent", "suppressed", "failed", "pending", "withdrawn"):
-        yield name, getattr(report, name, 0)

@@ -22,6 +22,45 @@ log = logging.getLogger(__name__)
 PassFunction = Callable[[Callable[[], bool]], object]
 
 
+class StopOnSignal:
+    """SIGINT/SIGTERM ask the pass in hand to stop after its current message (what `timeout`,
+    a systemd or container stop and Ctrl-C send); a second one stops at once, as usual.
+
+    `signal` is the number of the first one received, for the exit status (128 + it)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopOnSignal:
+        if threading.current_thread() is not threading.main_thread():
+            return self  # only the main thread may take signals (a pass run from a thread)
+        for sig in self.SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._received)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+    def _received(self, number: int, _frame: object) -> None:
+        if self.signal is not None:
+            signal.signal(number, signal.SIG_DFL)
+            signal.raise_signal(number)
+            return
+        self.signal = number
+        log.warning("signal %d: stopping after the message in hand", number)
+
+    def is_set(self) -> bool:
+        return self.signal is not None
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + self.signal if self.signal is not None else 0
+
+
 class Poller:
     def __init__(self, settings: Settings, run_pass: PassFunction) -> None:
         self.settings = settings

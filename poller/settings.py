@@ -32,6 +32,8 @@ class MailboxSettings:
     logged_folder: str = "Touchpoints/Logged"
     failed_folder: str = "Touchpoints/Failed"
     batch_size: int = 200
+    # Tries of a message that breaks touchlog before it fails as internal_error (SPEC 17).
+    max_attempts: int = 3
     # Not in SPEC's example but needed to trust a private CA (e.g. the demo's self-signed cert).
     ca_file: str = ""
     # SPEC section 19: "oauth2" signs in with an access token (poller/oauth2.py).
@@ -87,6 +89,8 @@ class NotifySettings:
     smtp_password_file: str = ""
     from_address: str = "touchpoints@ourco.com"
     max_per_sender_per_hour: int = 10
+    # Permanent (5xx) refusals of one notice before it is marked failed (SPEC 17).
+    max_attempts: int = 5
     verify_tls: bool = True
     ca_file: str = ""
     # SPEC section 19, the [mailbox] keys with the prefix smtp_.
@@ -172,6 +176,7 @@ _PORT = (1, 65535)
 _BOUNDS: dict[tuple[str, str], tuple[int, int | None]] = {
     ("mailbox", "port"): _PORT, ("notify", "smtp_port"): _PORT,
     ("mailbox", "batch_size"): (1, None), ("touchpoints", "max_content_chars"): (1, None),
+    ("mailbox", "max_attempts"): (1, None), ("notify", "max_attempts"): (1, None),
     ("schedule", "interval_seconds"): (1, None),
     ("touchpoints", "domain_history_days"): (0, None),
     ("notify", "max_per_sender_per_hour"): (0, None),

@@ -129,6 +129,9 @@ class Replay(_Verdict):
 
     understanding: None = None
     decision: None = None
+    # This very message (same folder and UID), committed by an earlier pass that could not
+    # move it: counted `recovered`, not as a duplicate.
+    recovered: bool = False
 
 
 Verdict = Logged | Skipped | Failed | Replay
@@ -146,3 +149,4 @@ class Outcome:
     keyword: str | None = None
     # False when another worker committed the key first: the message is left for it to move.
     movable: bool = True
+    recovered: bool = False  # committed by an earlier pass that could not move it

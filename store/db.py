@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 
@@ -20,23 +21,58 @@ SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", "foreign_keys"
 def open_database(url: str, create: bool = True, key_file: Path | None = None) -> Database:
     """Open the database at `url`, bind the models to it, create what is missing and bring an
     older schema up to date (store.migrate); with a key file, prove its key opens this
-    database before anything is written (SPEC 12)."""
+    database before anything is written (SPEC 12).
+
+    A SQLite file touchlog may not write (a read-only file, folder or disk) is opened read-only
+    instead: the read commands work, and the first write says "read-only" in one line."""
     from store.crypto import KeyRing
     from store.keys import bind
 
     ring = KeyRing.load(key_file) if key_file else None
     db = _database_for(url)
     try:
-        db.connect(reuse_if_open=True)
-        database.initialize(db)
-        if create:
-            upgrade(db)
+        try:
+            db.connect(reuse_if_open=True)
+            database.initialize(db)
+            if create:
+                upgrade(db)
+        except OperationalError as exc:
+            if not isinstance(db, SqliteDatabase) or "readonly" not in str(exc):
+                raise
+            db = _read_only(db)
+            create = False
         bind(ring, KeyCheck, writable=create)
     except (OperationalError, OSError) as exc:
-        raise DatabaseError(f"database {_redact(url)}: {exc}") from None
+        raise database_error(url, exc) from None
     except Exception as exc:  # driver errors (psycopg2) do not share a base class with peewee's
         raise DatabaseError(f"database {_redact(url)}: {exc}".strip()) from None
     return db
+
+
+def is_read_only() -> bool:
+    """True when the bound database was opened read-only (see open_database)."""
+    return bool(getattr(database.obj, "read_only", False))
+
+
+def _read_only(db: SqliteDatabase) -> SqliteDatabase:
+    """The same file, read-only. A WAL database needs its -shm file to be read that way; when
+    no writer has it open there is none, and `immutable` is the only way left to read it."""
+    db.close()
+    path = quote(str(Path(db.database).resolve()))
+    pragmas = {"foreign_keys": 1, "busy_timeout": 10000}
+    for mode in ("mode=ro", "immutable=1"):
+        ro = _Sqlite(f"file:{path}?{mode}", uri=True, pragmas=pragmas)
+        try:
+            ro.connect()
+            ro.execute_sql("SELECT count(*) FROM sqlite_master").fetchone()
+        except OperationalError:
+            ro.close()
+            continue
+        ro.read_only = True  # type: ignore[attr-defined]
+        database.initialize(ro)
+        return ro
+    raise OperationalError("attempt to write a readonly database (and it cannot be read "
+                           "read-only either)")
 
 
 def _database_for(url: str) -> Database:
@@ -46,7 +82,7 @@ def _database_for(url: str) -> Database:
             parent = Path(path).parent
             if not parent.is_dir():
                 raise DatabaseError(f"database {url}: folder {parent} does not exist")
-        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS)
+        return _Sqlite(path, pragmas=SQLITE_PRAGMAS)
     if url.startswith(("postgresql://", "postgres://")):
         from playhouse.db_url import parse
 
@@ -56,16 +92,75 @@ def _database_for(url: str) -> Database:
     raise DatabaseError(f"database {url}: only sqlite:/// and postgresql:// URLs are supported")
 
 
+def storable(params: Any) -> Any:
+    """Parameters as every database can store them: NUL (PostgreSQL text cannot hold it) and
+    lone surrogates (raw 8-bit header bytes, which no UTF-8 encoder takes) become U+FFFD. Mail
+    text arrives clean already (poller.message); this is the last guard, so an odd byte in a
+    CSV cell or a display name never leaves a message failing on every pass."""
+    if not params or not isinstance(params, list | tuple):
+        return params
+    return [_storable(p) if isinstance(p, str) and (not p.isascii() or "\x00" in p) else p
+            for p in params]
+
+
+def _storable(text: str) -> str:
+    text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+class _Sqlite(SqliteDatabase):
+    def execute_sql(self, sql: str, params: Any = None) -> Any:
+        return super().execute_sql(sql, storable(params))
+
+
 class _Postgresql(PostgresqlDatabase):
     """PostgreSQL text cannot hold NUL (0x00). Mail text arrives without it already (see
     poller.message); this catches whatever else carries one (a CSV cell, a display name), which
     would otherwise fail with psycopg2's ValueError and leave the message failing every pass."""
 
     def execute_sql(self, sql: str, params: Any = None) -> Any:
-        if params and isinstance(params, list | tuple):
-            params = [p.replace("\x00", "\ufffd") if isinstance(p, str) and "\x00" in p else p
-                      for p in params]
-        return super().execute_sql(sql, params)
+        return super().execute_sql(sql, storable(params))
+
+
+# The root causes a user can act on, as the drivers word them, and how touchlog says them.
+_CAUSES = (
+    ("database or disk is full", "disk full"),
+    ("no space left on device", "disk full"),
+    ("readonly database", "read-only (touchlog cannot write to it)"),
+    ("read-only", "read-only (touchlog cannot write to it)"),
+    ("database is locked", "locked by another process for over 10 s"),
+    ("server closed the connection", "connection lost"),
+    ("connection already closed", "connection lost"),
+    ("terminating connection", "connection lost"),
+    ("could not receive data", "connection lost"),
+    ("could not connect", "cannot connect"),
+)
+
+
+def database_error(url: str, exc: BaseException, doing: str = "") -> DatabaseError:
+    """One line naming the real cause. A failed statement inside a transaction often surfaces
+    as the rollback's own error ("cannot rollback - no transaction is active") with the cause
+    as its context: look down the chain for it."""
+    texts = []
+    seen: BaseException | None = exc
+    while seen is not None and len(texts) < 5:
+        texts.append(" ".join(str(seen).split()) or type(seen).__name__)
+        seen = seen.__cause__ or seen.__context__
+    for text in texts:
+        for needle, cause in _CAUSES:
+            if needle in text.lower():
+                return DatabaseError(_line(url, doing, f"{cause}: {text}"))
+    useful = [t for t in texts if "no transaction is active" not in t]
+    return DatabaseError(_line(url, doing, (useful or texts)[0]))
+
+
+def _line(url: str, doing: str, text: str) -> str:
+    where = f"database {_redact(url)}" if url else "database"
+    return f"{where}: cannot {doing}: {text}" if doing else f"{where}: {text}"
 
 
 def _redact(url: str) -> str:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from peewee import IntegrityError
 
 from poller.message import message_key, normalize_message_id
 from store import compiled
-from store.models import Lease, MessageRecord, Run, database, utcnow
+from store.models import BrokenMessage, MessageRecord, Run, database, utcnow
 
 
 def find_record(key: str) -> MessageRecord | None:
@@ -41,7 +41,7 @@ def save_record(existing: MessageRecord | None, **fields: Any) -> MessageRecord:
     for name, value in fields.items():
         setattr(existing, name, value)
     existing.attempts += 1
-    existing.processed_at = utcnow()
+    existing.processed_at = fields.get("processed_at") or utcnow()
     existing.save()
     return existing
 
@@ -58,13 +58,18 @@ def find_by_key_or_touchpoint(value: str) -> MessageRecord | None:
     return record
 
 
-def start_run(now: datetime | None = None) -> Run:
-    return Run.create(started_at=now or utcnow())
+def start_run(mailbox: str, holder: str, now: datetime) -> Run:
+    return Run.create(started_at=now, mailbox=mailbox, holder=holder)
+
+
+def update_run(run: Run, counts: dict[str, int]) -> None:
+    """The counts so far, after every batch: a run whose worker is killed still tells them."""
+    Run.update(counts=counts).where(Run.id == run.id).execute()
 
 
 def finish_run(run: Run, counts: dict[str, int], errors: list[str], status: str,
-               now: datetime | None = None) -> Run:
-    run.finished_at = now or utcnow()
+               now: datetime) -> Run:
+    run.finished_at = now
     run.counts = counts
     run.errors = errors
     run.status = status
@@ -72,25 +77,40 @@ def finish_run(run: Run, counts: dict[str, int], errors: list[str], status: str,
     return run
 
 
+def close_dead_runs(mailbox: str, by: Run) -> list[int]:
+    """Runs of this mailbox still `running` while we hold its lock: their worker died (kill -9,
+    a crash, a power cut) without closing them. Closed as `killed`; their ids."""
+    dead = list(Run.select().where((Run.mailbox == mailbox) & (Run.status == "running")
+                                   & (Run.id != by.id)))
+    for run in dead:
+        run.status = "killed"
+        run.errors = [*run.errors, f"its worker ({run.holder or 'unknown'}) died without "
+                                   f"finishing; closed by run {by.id}"]
+        run.save()
+    return [run.id for run in dead]
+
+
 def recent_runs(limit: int = 20) -> list[Run]:
     return list(Run.select().order_by(Run.id.desc()).limit(limit))
 
 
-def take_lease(name: str, holder: str, seconds: int, now: datetime | None = None) -> bool:
-    """Take or renew the lease on `name`; False while another holder's lease runs."""
-    now = now or utcnow()
-    expires = now + timedelta(seconds=seconds)
-    try:
-        with database.atomic():
-            Lease.create(name=name, holder=holder, expires_at=expires)
-        return True
-    except IntegrityError:
-        pass
-    taken = (Lease.update(holder=holder, expires_at=expires)
-             .where((Lease.name == name) & ((Lease.holder == holder) | (Lease.expires_at < now)))
-             .execute())
-    return taken == 1
+def note_broken(key: str, error: str, now: datetime) -> int:
+    """Count one more unexpected error on this message; how many there have been."""
+    with database.atomic():
+        row = BrokenMessage.get_or_none(BrokenMessage.key == key)
+        if row is None:
+            try:
+                with database.atomic():
+                    row = BrokenMessage.create(key=key, tries=0, last_at=now)
+            except IntegrityError:  # another worker noted it at the same moment
+                row = BrokenMessage.get(BrokenMessage.key == key)
+        row.tries += 1
+        row.last_error = error
+        row.last_at = now
+        row.save()
+        return row.tries
 
 
-def release_lease(name: str, holder: str) -> None:
-    Lease.delete().where((Lease.name == name) & (Lease.holder == holder)).execute()
+def forget_broken(key: str) -> None:
+    """The message has an outcome now: a later retry starts counting afresh."""
+    BrokenMessage.delete().where(BrokenMessage.key == key).execute()

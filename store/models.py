@@ -253,7 +253,8 @@ class MessageRecord(SealedMixin, BaseModel):
 
 
 class Notice(SealedMixin, BaseModel):
-    """A failure notice; `pending` until the SMTP server took it, retried on every pass."""
+    """A failure notice; `pending` until the SMTP server took it, retried on every pass; `failed`
+    when the server refused it permanently `notify.max_attempts` times."""
 
     id = AutoField()
     record = ForeignKeyField(MessageRecord, backref="notices", on_delete="CASCADE")
@@ -261,7 +262,7 @@ class Notice(SealedMixin, BaseModel):
     subject = SealedTextField()
     body = SealedTextField()
     in_reply_to = CharField(null=True)
-    status = CharField(default="pending", index=True)  # pending|sent|suppressed|withdrawn
+    status = CharField(default="pending", index=True)  # pending|sent|suppressed|withdrawn|failed
     attempts = IntegerField(default=0)
     last_error = TextField(default="")
     created_at = DateTimeField(default=utcnow)
@@ -274,19 +275,23 @@ class Run(SealedMixin, BaseModel):
     id = AutoField()
     started_at = DateTimeField(default=utcnow)
     finished_at = DateTimeField(null=True)
-    counts = JSONField(default=dict)
+    counts = JSONField(default=dict)  # written after every batch, so a killed run keeps them
     errors = SealedJSONField(default=list)
-    status = CharField(default="running")  # running | done | error
+    status = CharField(default="running")  # running | done | stopped | error | killed
+    # The mailbox the pass held the lock of, and who held it: a `running` row of this mailbox
+    # that the next lock holder finds belongs to a worker that died (closed as `killed`).
+    mailbox = CharField(null=True, index=True)
+    holder = CharField(null=True)
 
 
-class Lease(BaseModel):
-    """Who is polling a mailbox right now. Two concurrent MOVEs of one UID can leave the message
-    twice in the destination, so one pass per mailbox at a time; a crashed holder's lease
-    simply expires."""
+class BrokenMessage(SealedMixin, BaseModel):
+    """A message that broke touchlog (an unexpected error while deciding or writing it): how
+    often, so that after `mailbox.max_attempts` tries it fails as `internal_error` (SPEC 17)."""
 
-    name = CharField(primary_key=True)
-    holder = CharField()
-    expires_at = DateTimeField()
+    key = CharField(unique=True)
+    tries = IntegerField(default=0)
+    last_error = SealedTextField(default="")  # an exception's text may quote the message
+    last_at = DateTimeField(default=utcnow)
 
 
 class KeyCheck(SealedMixin, BaseModel):
@@ -298,4 +303,4 @@ class KeyCheck(SealedMixin, BaseModel):
 
 
 MODELS = [Account, AccountDomain, CustomerUser, Association, TeamMember, TeamAlias, Touchpoint,
-          TouchpointMail, Task, MessageRecord, Notice, Run, Lease, KeptValue, KeyCheck]
+          TouchpointMail, Task, MessageRecord, Notice, Run, BrokenMessage, KeptValue, KeyCheck]

@@ -10,8 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -131,49 +129,6 @@ def test_values_longer_than_255_characters_fit_as_on_sqlite(pg_world, pg_url):
 # --- several workers, one database ---------------------------------------------------------------
 # (Exactly once with two worker processes, and the history tie-breaks, run on both databases
 # through conftest's `any_world`: tests/test_poll.py, tests/test_resolution_e2e.py.)
-
-
-def test_lease_goes_to_exactly_one_of_many_racing_holders(pg_url):
-    """take_lease's INSERT race on PostgreSQL: the losers wait on the unique index, then see the
-    winner's row; each thread has its own connection (Peewee connections are per thread)."""
-    from store import ledger
-    from store.db import open_database
-    from store.models import utcnow
-
-    db = open_database(pg_url)
-    holders = 6
-    for round_ in range(10):
-        name = f"box-{round_}"
-        barrier = threading.Barrier(holders)
-        won: list[str] = []
-        errors: list[BaseException] = []
-
-        def race(holder: str, name: str = name, barrier: threading.Barrier = barrier,
-                 won: list[str] = won, errors: list[BaseException] = errors) -> None:
-            try:
-                barrier.wait(10)
-                if ledger.take_lease(name, holder, 120):
-                    won.append(holder)
-            except BaseException as exc:  # reported by the main thread
-                errors.append(exc)
-            finally:
-                db.close()
-
-        threads = [threading.Thread(target=race, args=(f"h{i}",)) for i in range(holders)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
-        assert errors == [] and len(won) == 1, (round_, won, errors)
-        # the holder renews, others stay out; released, or expired, it is free again
-        winner = won[0]
-        assert ledger.take_lease(name, winner, 120)
-        assert not ledger.take_lease(name, "someone-else", 120)
-        ledger.release_lease(name, winner)
-        assert ledger.take_lease(name, "someone-else", 120)
-        later = utcnow() + timedelta(seconds=121)
-        assert ledger.take_lease(name, winner, 120, now=later)
-    db.close()
 
 
 # --- the store's own tests, on PostgreSQL --------------------------------------------------------
