@@ -6,9 +6,21 @@ import os
 import pty
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _drain(master: int, chunks: list[bytes]) -> None:
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal's other end is closed: all was read
+            return
+        if not chunk:
+            return
+        chunks.append(chunk)
 
 
 def test_import_on_a_terminal_draws_a_bar_on_stderr_and_keeps_stdout_clean(tmp_path):
@@ -23,17 +35,15 @@ def test_import_on_a_terminal_draws_a_bar_on_stderr_and_keeps_stdout_clean(tmp_p
                              str(tmp_path / "settings.toml"), "import", "accounts",
                              str(accounts)], stdout=subprocess.PIPE, stderr=slave, text=True)
     os.close(slave)
+    # Read the terminal while the import runs: a pty holds only a few KB, and a slow machine
+    # redraws the bar often enough to fill it and block the import.
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=_drain, args=(master, chunks))
+    reader.start()
     stdout, _ = proc.communicate(timeout=120)
-    terminal = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # the terminal's other end is closed: all was read
-            break
-        if not chunk:
-            break
-        terminal += chunk
+    reader.join(30)
     os.close(master)
+    terminal = b"".join(chunks)
     assert proc.returncode == 0
     assert stdout == "accounts: 30000 rows, 30000 created, 0 updated\n"
     assert b"import accounts" in terminal
