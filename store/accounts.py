@@ -6,8 +6,9 @@ An internal note is not a touch (SPEC 13): it counts in `notes` and moves neithe
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from peewee import fn
 
@@ -44,7 +45,8 @@ def _totals(account_id: str | None) -> dict[str, tuple[int, datetime | None, int
     if account_id is not None:
         query = query.where(Touchpoint.account == account_id)
     totals: dict[str, tuple[int, datetime | None, int]] = {}
-    for acc, kind, count, latest in query.tuples():
+    rows = cast(Iterable[tuple[str, str, int, Any]], query.tuples())
+    for acc, kind, count, latest in rows:
         touches, last, notes = totals.get(acc, (0, None, 0))
         if kind == INTERNAL_NOTE:
             notes += count

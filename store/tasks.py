@@ -81,7 +81,7 @@ def edit_task(task_id: int, member: TeamMember, fields: TaskFields,
         if value is not None:
             setattr(task, name, value)
     if fields.assignee is not None:
-        task.assignee, task.assignee_email = fields.assignee.id, fields.assignee.email
+        task.assignee, task.assignee_email = fields.assignee, fields.assignee.email
     if fields.status is not None and fields.status != task.status:
         task.status = fields.status
         task.completed_at = (now or utcnow()) if fields.status == "Completed" else None
@@ -112,7 +112,7 @@ def complete_with_followup(task_id: int, member: TeamMember, subject: str | None
                                   subject=" ".join(subject.split()),
                                   content=task.description if content is None else content,
                                   flow=task.flow or default_flow), member)
-        task.followup = tp.id
+        task.followup = tp
         task.save()
     return task, tp
 

@@ -101,6 +101,12 @@ def test_a_reply_to_a_deleted_thread_is_unknown_thread(world_with_smtp):
     [copy] = world.smtp.messages
     assert copy.rcpt_tos == ["sam@ourco.com"]
     assert copy.message.get_content().startswith("Account: Acme Corp (ACME)")
+    # a mail-logged touchpoint is corrected and deleted like any other, by its creator
+    world.touchlog("touchpoints", "edit", str(first["id"]), "--as", "sam@ourco.com",
+                   "--subject", "Rockets (corrected)", "--type", "telephone_call")
+    fixed = _show(world, first["id"])
+    assert (fixed["subject"], fixed["type"], fixed["updated_by"], fixed["source"]) == (
+        "Rockets (corrected)", "telephone_call", "sam@ourco.com", "email")
     world.touchlog("touchpoints", "delete", str(first["id"]), "--as", "sam@ourco.com")
     world.imap.append(make_mail(sender="wile@acme.com", to=copy.message["Reply-To"],
                                 subject="Re: Rockets", message_id="<late@acme.com>"))
@@ -157,3 +163,45 @@ def test_failures_assign_logs_on_the_chosen_account(any_world):
     world.imap.append(make_mail(to="pat@initech.com", subject="TPS reports",
                                 message_id="<tps@ourco.com>"))
     assert world.poll().startswith("logged 0, skipped 1")
+
+
+def _on_a_terminal(world: World, answer: bytes, *args: str) -> tuple[int, str]:
+    """touchlog in its own process with a terminal for stdin and stdout, answering once."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    import time
+
+    from tests.world import PASSWORD_ENV, ROOT
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, PASSWORD_ENV: world.imap.password}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "--config",
+                             str(world.config), *args], stdin=follower, stdout=follower,
+                            stderr=follower, env=env, cwd=world.folder)
+    os.close(follower)
+    seen, deadline = b"", time.monotonic() + 60
+    while b"?" not in seen and time.monotonic() < deadline:
+        seen += os.read(leader, 1024)
+    os.write(leader, answer)
+    code = proc.wait(timeout=60)
+    try:
+        while chunk := os.read(leader, 1024):
+            seen += chunk
+    except OSError:  # the terminal closes with the process
+        pass
+    os.close(leader)
+    return code, seen.decode(errors="replace")
+
+
+def test_on_a_terminal_mailing_a_customer_asks_first(world_with_smtp):
+    world = world_with_smtp
+    first = _logged_copy(world)
+    args = ("touchpoints", "send", str(first["id"]), "--as", "sam@ourco.com", "--to", "external")
+    code, out = _on_a_terminal(world, b"n\n", *args)
+    assert "Mail this touchpoint to 1 external participant(s): wile@acme.com?" in out
+    assert code == 1 and "nothing was sent" in out and world.smtp.messages == []
+    code, out = _on_a_terminal(world, b"y\n", *args)
+    assert code == 0, out
+    assert [m.rcpt_tos for m in world.smtp.messages] == [["wile@acme.com"]]
