@@ -1,7 +1,9 @@
 """`touchlog poll`: a pass every `schedule.interval_seconds`, one at a time, until a signal.
 
 APScheduler 3.x runs the passes in its worker thread; the main thread only waits for SIGINT or
-SIGTERM, then asks the pass in hand to stop after its current message and waits for it.
+SIGTERM, then asks the pass in hand to stop after its current message and waits for it. With
+`schedule.idle`, an IDLE session (poller.idle) wakes the scheduler as soon as mail arrives; mail
+that arrives during a pass gets another pass right after it.
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ import signal
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-
-from apscheduler.schedulers.background import BackgroundScheduler
+from typing import Any
 
 from poller.errors import TouchlogError
 from poller.settings import Settings
@@ -63,10 +64,17 @@ class StopOnSignal:
 
 class Poller:
     def __init__(self, settings: Settings, run_pass: PassFunction) -> None:
+        # Imported here: only the service needs APScheduler, `poll --once` starts faster.
+        from apscheduler.schedulers.background import BackgroundScheduler
+
         self.settings = settings
         self.run_pass = run_pass
         self.stopping = threading.Event()
         self.scheduler = BackgroundScheduler(timezone=UTC)
+        self.watcher: Any = None
+        self._wanted = threading.Event()  # mail came (or IDLE reconnected): pass again
+        self._state = threading.Lock()
+        self._running = False
 
     def start(self) -> None:
         self.scheduler.add_job(
@@ -75,10 +83,33 @@ class Poller:
             id="poll", misfire_grace_time=None,
         )
         self.scheduler.start()
+        if self.settings.schedule.idle:
+            from poller.idle import Watcher
+
+            self.watcher = Watcher(self.settings, self.wake, self.stopping).start()
+
+    def wake(self, why: str = "") -> None:
+        """A pass now, or right after the one running (which may have listed its UIDs already)."""
+        with self._state:
+            self._wanted.set()
+            if self._running or self.stopping.is_set():
+                return
+        log.debug("pass wanted: %s", why)
+        self.scheduler.modify_job("poll", next_run_time=datetime.now(UTC))
 
     def _tick(self) -> None:
-        if self.stopping.is_set():
-            return
+        with self._state:
+            self._running = True
+        while True:
+            self._wanted.clear()
+            if not self.stopping.is_set():
+                self._one_pass()
+            with self._state:  # decided under the lock: a wake() from now on is never lost
+                if not self._wanted.is_set() or self.stopping.is_set():
+                    self._running = False
+                    return
+
+    def _one_pass(self) -> None:
         try:
             self.run_pass(self.stopping.is_set)
         except TouchlogError as exc:

@@ -118,6 +118,8 @@ class TrustSettings:
 @dataclass(frozen=True)
 class ScheduleSettings:
     interval_seconds: int = 60
+    # SPEC 16: wait in IMAP IDLE between passes and start one within 2 s of new mail.
+    idle: bool = True
 
 
 @dataclass(frozen=True)

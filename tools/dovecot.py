@@ -65,7 +65,8 @@ class Dovecot:
     def __init__(self, directory: Path, port: int = 0, users: dict[str, str] | None = None,
                  separator: str = "/", imaps_port: int | None = None, prefix: str = "",
                  oauth2_introspection_url: str = "",
-                 oauth2_mechanisms: tuple[str, ...] = OAUTH2_MECHANISMS) -> None:
+                 oauth2_mechanisms: tuple[str, ...] = OAUTH2_MECHANISMS,
+                 capabilities: str = "") -> None:
         self.directory = Path(directory).resolve()
         self.port = port or free_port()
         self.imaps_port = (imaps_port or free_port()) if imaps_port is not None else None
@@ -77,6 +78,9 @@ class Dovecot:
         # the username must be the login name. Password logins keep working alongside.
         self.oauth2_introspection_url = oauth2_introspection_url
         self.oauth2_mechanisms = tuple(oauth2_mechanisms) if oauth2_introspection_url else ()
+        # The capabilities announced after login instead of Dovecot's own ("" keeps them): a
+        # server without IDLE, say.
+        self.capabilities = capabilities
         self.process: subprocess.Popen[bytes] | None = None
         self.runtime = self.directory
 
@@ -150,6 +154,24 @@ class Dovecot:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def kill_sessions(self, user: str) -> list[int]:
+        """SIGKILL this server's imap processes serving `user`, as a crash or a dropped
+        connection would end them; returns their pids."""
+        master = self.process.pid if self.process is not None else None
+        killed = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if int(stat[1]) == master and "/imap " in title and f"[{user} " in title:
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed.append(int(entry.name))
+        return killed
 
     def log_tail(self, lines: int = 20) -> str:
         tails = []
@@ -262,7 +284,8 @@ class Dovecot:
             login_chroot="" if _is_root() else "  chroot =\n",
             mechanisms=" ".join(("plain", "login", *self.oauth2_mechanisms)),
             oauth2_passdb=self._oauth2_passdb(),
-            password_mechanisms="  mechanisms = plain login\n" if self.oauth2_mechanisms else "")
+            password_mechanisms="  mechanisms = plain login\n" if self.oauth2_mechanisms else "",
+            imap_extra=f"  imap_capability = {self.capabilities}\n" if self.capabilities else "")
 
     def _oauth2_passdb(self) -> str:
         if not self.oauth2_mechanisms:
