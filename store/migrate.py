@@ -16,7 +16,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from peewee import Database, Field, ForeignKeyField, PostgresqlDatabase, SqliteDatabase
+from peewee import (
+    Database,
+    Field,
+    ForeignKeyField,
+    ModelIndex,
+    PostgresqlDatabase,
+    SqliteDatabase,
+)
 from playhouse.migrate import SchemaMigrator
 
 from store.models import MODELS, KeptValue, Touchpoint
@@ -57,14 +64,30 @@ def upgrade(db: Database) -> None:
 
 
 def fingerprint(db: Database) -> str:
-    """What the models' CREATE TABLE and CREATE INDEX statements would be, hashed."""
-    statements: list[str] = []
-    for model in MODELS:
-        ctx = db.get_sql_context()
-        statements.append(ctx.sql(model._schema._create_table(safe=False)).query()[0])
-        for index in model._schema._create_indexes(safe=False):
-            statements.append(db.get_sql_context().sql(index).query()[0])
-    return hashlib.sha256("\n".join(statements).encode()).hexdigest()
+    """The models' tables, columns and indexes, hashed (once per process and kind of
+    database: every command opens the database, and building the DDL would cost ~10 ms)."""
+    kind = type(db).__name__
+    if kind not in _fingerprints:
+        parts = [kind]
+        for model in MODELS:
+            meta = model._meta
+            parts.append(meta.table_name)
+            parts += [f"{f.column_name}:{f.field_type}:{f.null}:{f.unique}:{f.index}"
+                      for f in meta.sorted_fields]
+            parts += [_index_text(db, index) for index in meta.indexes]
+        _fingerprints[kind] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return _fingerprints[kind]
+
+
+_fingerprints: dict[str, str] = {}
+
+
+def _index_text(db: Database, index: Any) -> str:
+    if isinstance(index, ModelIndex):
+        where = db.get_sql_context().sql(index._where).query()[0] if index._where else ""
+        columns = [getattr(e, "column_name", str(e)) for e in index._expressions]
+        return f"{index._name}:{columns}:{index._unique}:{where}"
+    return repr(index)
 
 
 def _current(db: Database) -> str | None:
