@@ -51,7 +51,7 @@ def explanation(record: Any) -> dict[str, Any]:
     """A ledger record as `explain --format json` shows it: the Message-ID as the mail wrote
     it, the outcome, the trace as stored and the trace in words."""
     from poller.explain import explain as explain_trace
-    from store.touchpoints import iso_utc
+    from poller.utc import iso_utc
 
     return {"key": record.key, "message_id": record.message_id, "outcome": record.outcome,
             "reason": record.reason, "detail": record.detail, "sender": record.sender,

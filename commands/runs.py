@@ -19,8 +19,8 @@ def runs(ctx: click.Context, limit: int, fmt: str) -> None:
     Example:
       touchlog runs --limit 5 --format json
     """
+    from poller.utc import iso_utc
     from store.ledger import recent_runs
-    from store.touchpoints import iso_utc
 
     open_store(ctx)
     rows = [{"id": r.id, "started_at": iso_utc(r.started_at),

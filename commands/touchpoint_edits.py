@@ -44,9 +44,9 @@ def add(ctx: click.Context, account_id: str, as_email: str, type_: str, when: da
       touchlog touchpoints add --account ACME --as sam@ourco.com --type internal_note \\
           --content "Champion leaves in January"
     """
+    from poller.utc import utcnow
     from store.directory import require_account
     from store.manage import Draft, add_touchpoint, attachments_of, author, participants_of
-    from store.models import utcnow
 
     settings = open_store(ctx)
     t = settings.touchpoints

@@ -24,10 +24,10 @@ from poller.plans import logged
 from poller.reasons import LOGGED, MANUAL
 from poller.resolve import Decision
 from poller.settings import Settings
+from poller.utc import iso_utc, utcnow
 from poller.verdict import Logged
 from store import ledger
-from store.models import MessageRecord, TeamMember, utcnow
-from store.touchpoints import iso_utc
+from store.models import MessageRecord, TeamMember
 
 
 def assign(settings: Settings, uid: int, account_id: str, member: TeamMember,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from poller.errors import TouchlogError
@@ -17,9 +17,9 @@ from poller.mailbox import Mailbox
 from poller.message import message_key
 from poller.settings import Settings
 from poller.signin import open_mailbox
+from poller.utc import iso_utc, naive_utc
 from store import ledger
 from store.models import MessageRecord
-from store.touchpoints import iso_utc
 
 KEYWORD_PREFIX = "$tl_"
 
@@ -71,9 +71,7 @@ def _record_by_bytes(box: Mailbox, folder: str, uid: int) -> MessageRecord | Non
 
 def _failure(entry: FolderEntry, record: MessageRecord | None) -> Failure:
     reason = reason_from_flags(entry.flags) or (record.reason if record else "") or "unknown"
-    date = entry.date
-    if date is not None and date.tzinfo is not None:
-        date = date.astimezone(UTC).replace(tzinfo=None)
+    date = naive_utc(entry.date)
     # The ledger keeps the Message-ID as the mail wrote it; the envelope's is normalized.
     message_id = record.message_id if record is not None and record.message_id else \
         entry.message_id

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from typing import Any
@@ -17,6 +17,7 @@ from imapclient.exceptions import IMAPClientError
 from poller.limits import MAX_SUBJECT_CHARS, cut
 from poller.message import normalize_message_id
 from poller.neterrors import describe_network
+from poller.utc import aware_utc
 
 # RFC 7162 asks clients to keep command lines under 8,192 octets; sets are chunked to stay below.
 MAX_UIDS_PER_COMMAND = 1000
@@ -56,12 +57,6 @@ def describe(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
-def utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    # A Date header without a zone: take it as UTC rather than the worker's local time.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
 
 def text_of(value: bytes | str | None) -> str:
     if isinstance(value, bytes):
@@ -87,7 +82,7 @@ def folder_entry(uid: int, item: dict[bytes, Any]) -> FolderEntry:
         sender = f"{text_of(first.mailbox)}@{text_of(first.host)}" if first.host else ""
     return FolderEntry(
         uid=uid, flags=flags_of(item.get(b"FLAGS", ())),
-        date=utc(envelope.date) or utc(item.get(b"INTERNALDATE")),
+        date=aware_utc(envelope.date) or aware_utc(item.get(b"INTERNALDATE")),
         sender=sender, subject=cut(decode_words(envelope.subject), MAX_SUBJECT_CHARS, " "),
         message_id=normalize_message_id(text_of(envelope.message_id)))
 

@@ -28,10 +28,10 @@ from poller.imapwire import (
     text_of,
     uid_chunks,
     uid_set,
-    utc,
 )
 from poller.settings import MailboxSettings
 from poller.tls import client_context
+from poller.utc import aware_utc
 
 log = logging.getLogger(__name__)
 
@@ -224,22 +224,23 @@ class Mailbox:
         with self._guard(f"search {name}"):
             return sorted(self._client.search(["UNDELETED"]))
 
-    def fetch(self, folder: str, uids: Sequence[int], batch_size: int) -> Iterator[Fetched]:
-        """Whole messages, `batch_size` UIDs a command, without setting \\Seen; vanished UIDs
-        are skipped."""
+    def fetch(self, folder: str, uids: Sequence[int]) -> Iterator[Fetched]:
+        """Whole messages of one batch, in one FETCH, without setting \\Seen; vanished UIDs
+        are skipped. The caller sizes the batch (`mailbox.batch_size`)."""
         name = self._select(folder)
-        for start in range(0, len(uids), batch_size):
-            chunk = list(uids[start:start + batch_size])
-            with self._guard(f"fetch from {name}"):
-                # A list, not a set string: imapclient keeps only the UIDs it was given.
-                data = self._client.fetch(chunk, [b"BODY.PEEK[]", b"INTERNALDATE", b"FLAGS"])
-            for uid in chunk:
-                item = data.get(uid)
-                if item is None or b"BODY[]" not in item:
-                    continue
-                yield Fetched(uid=uid, raw=bytes(item[b"BODY[]"]),
-                              internal_date=utc(item.get(b"INTERNALDATE")),
-                              flags=flags_of(item.get(b"FLAGS", ())))
+        chunk = list(uids)
+        if not chunk:
+            return
+        with self._guard(f"fetch from {name}"):
+            # A list, not a set string: imapclient keeps only the UIDs it was given.
+            data = self._client.fetch(chunk, [b"BODY.PEEK[]", b"INTERNALDATE", b"FLAGS"])
+        for uid in chunk:
+            item = data.get(uid)
+            if item is None or b"BODY[]" not in item:
+                continue
+            yield Fetched(uid=uid, raw=bytes(item[b"BODY[]"]),
+                          internal_date=aware_utc(item.get(b"INTERNALDATE")),
+                          flags=flags_of(item.get(b"FLAGS", ())))
 
     def fetch_raw(self, folder: str, uid: int) -> bytes | None:
         name = self._select(folder, readonly=True)

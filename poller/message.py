@@ -31,6 +31,7 @@ from poller.errors import MessageError
 from poller.limits import MAX_SUBJECT_CHARS, cut
 from poller.mimeparts import Parts, body_text, parse_tree, walk
 from poller.mimetext import decode_header_bytes, decode_words, unfold
+from poller.utc import aware_utc
 
 log = logging.getLogger(__name__)
 
@@ -301,9 +302,7 @@ def _date(value: str) -> datetime | None:
             parsed = parsedate_to_datetime(unfold(value))
         except (TypeError, ValueError, IndexError):
             return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    parsed = parsed.astimezone(UTC)
+    parsed = aware_utc(parsed)
     if parsed < _EARLIEST or parsed > datetime.now(UTC) + _FUTURE_SLACK:
         return None
     return parsed

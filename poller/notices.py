@@ -37,7 +37,8 @@ from poller.reasons import FAILED
 from poller.settings import NotifySettings, Settings
 from poller.signin import password_origin
 from poller.tls import client_context
-from store.models import MessageRecord, Notice, utcnow
+from poller.utc import naive_utc, utcnow
+from store.models import MessageRecord, Notice
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def send_pending(settings: Settings, now: datetime | None = None) -> NoticeRepor
     """Send every pending notice, oldest first, within the per-sender hourly limit."""
     if not settings.notify.enabled:
         return NoticeReport(pending=_pending_query().count())
-    now = _naive_utc(now)
+    now = naive_utc(now) if now is not None else utcnow()
     batch = _Batch(settings, now)
     try:
         # Read the queue first: rows are updated one by one while we go.
@@ -338,9 +339,3 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _naive_utc(now: datetime | None) -> datetime:
-    if now is None:
-        return utcnow()
-    if now.tzinfo is not None:
-        return now.astimezone(UTC).replace(tzinfo=None)
-    return now

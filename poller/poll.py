@@ -133,7 +133,7 @@ class Pass:
     def _batch(self, box: Mailbox, batch: list[int], total: int) -> list[tuple[int, Outcome]]:
         outcomes: list[tuple[int, Outcome]] = []
         self.unmoved = 0
-        for fetched in box.fetch(self.settings.mailbox.folder, batch, len(batch)):
+        for fetched in box.fetch(self.settings.mailbox.folder, batch):
             outcome = self._one(fetched)
             if outcome is not None:
                 outcomes.append((fetched.uid, outcome))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from poller.addresses import PersonalDomains, domain_of, has_plus, normalize, strip_plus
@@ -26,6 +26,7 @@ from poller.reasons import (
     SENDER_HISTORY,
 )
 from poller.settings import TouchpointSettings
+from poller.utc import naive_utc
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +237,7 @@ def _tie_break(domain: str, accounts: list[str], sender_id: int, sender_domain: 
     result = _latest(history, SENDER_HISTORY, trace, {})
     if result is not None:
         return result
-    since = _naive_utc(now) - timedelta(days=policy.domain_history_days)
+    since = naive_utc(now) - timedelta(days=policy.domain_history_days)
     history = directory.domain_history(sender_domain.lower(), accounts, since)
     result = _latest(history, DOMAIN_HISTORY, trace,
                      {"domain": sender_domain.lower(), "since": since.isoformat()})
@@ -304,11 +305,3 @@ def _remember_names(trace: dict[str, Any], names: dict[str, str]) -> None:
 def _link_json(link: Link) -> dict[str, Any]:
     return {"account_id": link.account_id, "default_bcc": link.default_bcc,
             "last_activity": link.last_activity.isoformat() if link.last_activity else None}
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    """The database holds naive UTC; an aware `now` is converted, a naive one taken as UTC."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
-

@@ -22,10 +22,11 @@ from poller.message import normalize_message_id
 from poller.notices import close_smtp, open_smtp, smtp_refusal
 from poller.settings import Settings
 from poller.threads import reply_to
+from poller.utc import iso_utc, utcnow
 from store.accounts import last_touch
-from store.models import Account, TeamMember, Touchpoint, utcnow
+from store.models import Account, TeamMember, Touchpoint
 from store.threads import record_mail
-from store.touchpoints import iso_utc, thread_of
+from store.touchpoints import thread_of
 
 log = logging.getLogger(__name__)
 

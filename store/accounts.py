@@ -12,8 +12,8 @@ from typing import Any, cast
 
 from peewee import fn
 
+from poller.utc import iso_utc
 from store.models import INTERNAL_NOTE, Account, Touchpoint
-from store.touchpoints import iso_utc
 
 
 def summary(account_id: str | None = None) -> list[dict[str, Any]]:

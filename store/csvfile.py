@@ -8,10 +8,11 @@ import csv
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from poller.errors import ConfigError
+from poller.utc import naive_utc
 
 Progress = Callable[[int, int], None]
 """Called with (rows done, rows in the file); the command line decides how to show it."""
@@ -114,4 +115,4 @@ def parse_when(src: CsvFile, line: int, column: str, text: str) -> datetime | No
         when = datetime.fromisoformat(text)
     except ValueError:
         raise src.error(line, f"{column} {text!r} is not an ISO 8601 date or datetime") from None
-    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+    return naive_utc(when)

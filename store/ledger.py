@@ -9,8 +9,9 @@ from typing import Any
 from peewee import IntegrityError
 
 from poller.message import message_key, normalize_message_id
+from poller.utc import utcnow
 from store import compiled
-from store.models import BrokenMessage, MessageRecord, Run, database, utcnow
+from store.models import BrokenMessage, MessageRecord, Run, database
 
 
 def find_record(key: str) -> MessageRecord | None:

@@ -18,9 +18,10 @@ from typing import Any
 
 from poller.addresses import domain_of, is_under
 from poller.errors import TouchlogError
+from poller.utc import iso_utc, utcnow
 from store.directory import SqlDirectory
-from store.models import TeamMember, Touchpoint, utcnow
-from store.touchpoints import iso_utc, keep_attachment
+from store.models import TeamMember, Touchpoint
+from store.touchpoints import keep_attachment
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ fresh file. Lists and traces are JSON text: they are written once and read whole
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import peewee
@@ -23,14 +22,12 @@ from peewee import (
     TextField,
 )
 
+from poller.utc import utcnow
 from store.sealed import SealedJSONField, SealedMixin, SealedTextField
 
 database = DatabaseProxy()
 
 
-def utcnow() -> datetime:
-    """Naive UTC: every datetime in the database is UTC without tzinfo, on SQLite and PostgreSQL."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class CharField(peewee.CharField):

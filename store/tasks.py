@@ -8,9 +8,9 @@ from datetime import date, datetime
 from typing import Any
 
 from poller.errors import TouchlogError
+from poller.utc import iso_utc, utcnow
 from store.manage import Draft, add_touchpoint, admins
-from store.models import Task, TeamMember, Touchpoint, database, utcnow
-from store.touchpoints import iso_utc
+from store.models import Task, TeamMember, Touchpoint, database
 
 
 @dataclass(frozen=True)

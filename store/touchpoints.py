@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from poller.utc import iso_utc
 from store import compiled
 from store.attachments import write_attachment
 from store.models import INTERNAL_NOTE, Touchpoint, TouchpointMail
@@ -168,8 +169,6 @@ def as_json(tp: Touchpoint) -> dict[str, Any]:
     }
 
 
-def iso_utc(value: datetime | None) -> str | None:
-    return None if value is None else value.replace(microsecond=0).isoformat() + "Z"
 
 
 def details(tp: Touchpoint) -> dict[str, Any]:
