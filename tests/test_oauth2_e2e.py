@@ -22,8 +22,8 @@ from poller.errors import MailboxError
 from poller.settings import load_settings
 from poller.signin import open_mailbox
 from tests.builders import make_mail
-from tests.conftest import PASSWORD, PASSWORD_ENV, ImapAccount, installed, new_account
 from tests.fakeidp import FakeIdentity, OAuthSmtpSink
+from tests.world import PASSWORD, PASSWORD_ENV, ImapAccount, installed, new_account
 from tools.dovecot import DOVECOT, Dovecot
 
 SECRET_ENV = "TOUCHLOG_TEST_CLIENT_SECRET"
