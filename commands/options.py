@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import click
+
+from poller.utc import naive_utc
 
 
 class When(click.ParamType):
@@ -34,9 +36,7 @@ class When(click.ParamType):
         except ValueError:
             self.fail(f"{text!r} is not a date (2026-11-02) or a date and time "
                       "(2026-11-02T14:30Z)", param, ctx)
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
-        return moment
+        return naive_utc(moment)
 
 
 class Day(click.ParamType):

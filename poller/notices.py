@@ -77,7 +77,7 @@ def queue_notice(record: MessageRecord, to_address: str, subject: str, body: str
     """Queue a notice; the caller's transaction makes it commit with the failed outcome."""
     return Notice.create(record=record, to_address=to_address.strip(), subject=subject,
                          body=body, in_reply_to=in_reply_to or None,
-                         created_at=_naive_utc(now))
+                         created_at=naive_utc(now) if now is not None else utcnow())
 
 
 # --- sending --------------------------------------------------------------------------------
