@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
+from typing import Any
 
 from poller.addresses import domain_of
 from poller.errors import NoticeError, TouchlogError
@@ -24,7 +25,9 @@ from poller.settings import Settings
 from poller.threads import reply_to
 from poller.utc import iso_utc, utcnow
 from store.accounts import last_touch
+from store.attachments import find_attachment, read_attachment_file
 from store.models import Account, TeamMember, Touchpoint
+from store.sealed import SEALING
 from store.threads import record_mail
 from store.touchpoints import thread_of
 
@@ -115,8 +118,25 @@ def build_copy(settings: Settings, tp: Touchpoint, member: TeamMember, copy: Cop
     if tp.message_id:
         msg["In-Reply-To"] = msg["References"] = f"<{tp.message_id}>"
     header = internal_header(tp) if copy.audience in ("internal", "me") else ""
-    msg.set_content(header + body_of(tp))
+    files = _kept_files(tp, settings)
+    msg.set_content(header + body_of(tp, {att["sha256"] for att, _ in files}))
+    for att, data in files:
+        maintype, _, subtype = (att["content_type"] or "").partition("/")
+        if not subtype:
+            maintype, subtype = "application", "octet-stream"
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=att["filename"])
     return msg
+
+
+def _kept_files(tp: Touchpoint, settings: Settings) -> list[tuple[dict[str, Any], bytes]]:
+    """The touchpoint's files as kept (opened when sealed); one no longer kept is only
+    named in the text."""
+    found = []
+    for att in tp.attachments:
+        path = find_attachment(settings.attachments_path(), att["sha256"], SEALING.ring)
+        if path is not None:
+            found.append((att, read_attachment_file(path, att["sha256"], SEALING.ring)))
+    return found
 
 
 def internal_header(tp: Touchpoint) -> str:
@@ -130,11 +150,11 @@ def internal_header(tp: Touchpoint) -> str:
             + "-" * 60 + "\n\n")
 
 
-def body_of(tp: Touchpoint) -> str:
+def body_of(tp: Touchpoint, attached: set[str] | None = None) -> str:
     when = tp.occurred_at.replace(microsecond=0).isoformat(sep=" ")
     people = ", ".join(p["email"] for p in tp.participants) or "none"
-    files = "".join(f"\nAttachment kept in touchlog: {a['filename']} ({a['size']} bytes)"
-                    for a in tp.attachments)
+    files = "".join(f"\nAttachment no longer kept: {a['filename']} ({a['size']} bytes)"
+                    for a in tp.attachments if a["sha256"] not in (attached or set()))
     return (f"{when} UTC — {tp.subject or '(no subject)'}\nParticipants: {people}\n\n"
             f"{tp.content.strip()}\n{files}\n\n-- \nReply to this message to add to the "
             "conversation.\n")

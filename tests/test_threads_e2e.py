@@ -117,9 +117,11 @@ def test_a_reply_to_a_deleted_thread_is_unknown_thread(world_with_smtp):
 
 def test_edit_notify_new_mails_only_the_added_participants(world_with_smtp):
     world = world_with_smtp
+    (world.folder / "slides.pdf").write_bytes(b"%PDF-1.4 the slides")
     tp_id = int(world.touchlog("touchpoints", "add", "--account", "ACME", "--as",
                                "sam@ourco.com", "--type", "web_meeting", "--subject", "Demo",
-                               "--participant", "wile@acme.com").output)
+                               "--participant", "wile@acme.com", "--attach",
+                               str(world.folder / "slides.pdf")).output)
     # external recipients without --yes: exit 2, the edit is not made either
     world.touchlog("touchpoints", "edit", str(tp_id), "--as", "sam@ourco.com",
                    "--subject", "Demo (recorded)", "--notify", "all", expect=2)
@@ -129,6 +131,8 @@ def test_edit_notify_new_mails_only_the_added_participants(world_with_smtp):
                    "--notify", "new", "--yes")
     assert sorted(tuple(m.rcpt_tos) for m in world.smtp.messages) == [
         ("ann@ourco.com",), ("road@acme.com",)]
+    [slides] = list(world.smtp.messages[0].message.iter_attachments())
+    assert (slides.get_filename(), slides.get_content()) == ("slides.pdf", b"%PDF-1.4 the slides")
     world.touchlog("touchpoints", "edit", str(tp_id), "--as", "sam@ourco.com", "--subject",
                    "Demo (recorded)", "--notify", "all", "--yes")
     assert sorted(r for m in world.smtp.messages[2:] for r in m.rcpt_tos) == [
