@@ -95,16 +95,29 @@ def _segments_quoted(value: str) -> list[str]:
 
 def _result(segment: str) -> Result | None:
     if '"' in segment or " =" in segment or "= " in segment:
-        pairs = [(k, _unquote(v)) for k, v in _PAIR.findall(segment)]
-    else:  # the usual case, three times faster than the regex
-        pairs = [tuple(t.split("=", 1)) for t in segment.split() if "=" in t]  # type: ignore[misc]
+        return _result_by_regex(segment)
+    # The usual case, without a regex: `method=result name=value name=value`.
+    tokens = segment.split()
+    method, eq, result = tokens[0].partition("=")
+    if not eq or not method:
+        return None  # Microsoft's stray `ourco.com` segment, or a bare `none`
+    props: dict[str, str] = {}
+    for token in tokens[1:]:
+        name, eq, value = token.partition("=")
+        if eq:
+            props.setdefault(name.lower(), value)
+    return Result(method.partition("/")[0].lower(), result.lower(), props)
+
+
+def _result_by_regex(segment: str) -> Result | None:
+    pairs = [(k, _unquote(v)) for k, v in _PAIR.findall(segment)]
     if not pairs or not pairs[0][0] or not segment.startswith(pairs[0][0]):
-        return None  # Microsoft's stray `example.com` segment, or a bare `none`
+        return None
     method, result = pairs[0]
     props: dict[str, str] = {}
     for name, value in pairs[1:]:
         props.setdefault(name.lower(), value)
-    return Result(method.split("/")[0].lower(), result.lower(), props)
+    return Result(method.partition("/")[0].lower(), result.lower(), props)
 
 
 def _unquote(value: str) -> str:

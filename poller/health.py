@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import NamedTuple
 
 from poller.errors import TouchlogError
-from poller.settings import Settings
+from poller.settings import Settings, TrustSettings
 
 
 class Check(NamedTuple):
@@ -18,7 +19,9 @@ class Check(NamedTuple):
 def run_checks(settings: Settings) -> Iterator[Check]:
     where = settings.path or settings.base_dir
     yield Check("settings", "ok", f"{where} loaded")
-    yield from _imap(settings)
+    seen: list[str | None] = []  # the inbox's topmost authserv-ids, filled by _imap
+    yield from _imap(settings, seen)
+    yield trust_check(settings.trust, seen)
     yield _database(settings)
     yield _smtp(settings)
 
@@ -30,13 +33,15 @@ def _unverified(tls: str, verify: bool, key: str) -> str:
     return f"; WARNING: the server's certificate is not checked ({key} = false)"
 
 
-def _imap(settings: Settings) -> Iterator[Check]:
+def _imap(settings: Settings, seen: list[str | None]) -> Iterator[Check]:
     from poller.signin import open_mailbox
 
     mb = settings.mailbox
     try:
         with open_mailbox(settings) as box:
             missing = box.missing_folders(mb.folder, mb.logged_folder, mb.failed_folder)
+            if mb.folder not in missing:
+                seen.extend(_topmost_ids(box.latest_headers(mb.folder, _AR, INBOX_SAMPLE)))
             labels = {name: box.folder_label(name)
                       for name in (mb.folder, mb.logged_folder, mb.failed_folder)}
             signed_in = box.signed_in
@@ -48,6 +53,47 @@ def _imap(settings: Settings) -> Iterator[Check]:
     yield Check("imap", "warn" if warning else "ok",
                 f"{mb.username}@{mb.host}:{mb.port} login ok ({mb.tls}), {signed_in}{warning}")
     yield _folders(settings, missing, labels)
+
+
+INBOX_SAMPLE = 20  # newest inbox messages whose Authentication-Results `check` reads
+_AR = "Authentication-Results"
+
+
+def _topmost_ids(blocks: list[bytes]) -> list[str | None]:
+    """The authserv-id of each message's topmost Authentication-Results (None: it has none)."""
+    from email.parser import BytesHeaderParser
+
+    from poller.authres import parse
+
+    ids: list[str | None] = []
+    for block in blocks:
+        values = BytesHeaderParser().parsebytes(block).get_all(_AR) or []
+        ids.append(parse(str(values[0])).authserv_id or None if values else None)
+    return ids
+
+
+def trust_check(trust: TrustSettings, seen: list[str | None]) -> Check:
+    """SPEC 11 in one line: whose verdict counts, and what the inbox shows of it."""
+    if trust.require == "none":
+        return Check("trust", "warn", 'WARNING: require = "none": senders are not '
+                     "authenticated, anyone can log as a team member by writing their address")
+    found = _counted(seen)
+    if not trust.authserv_ids:
+        hint = f"; the inbox's newest messages' Authentication-Results come from {found}" \
+            if found else "; no Authentication-Results seen in the inbox"
+        return Check("trust", "FAIL", "no [trust] authserv_ids: every message fails "
+                     f"unauthenticated_sender{hint}")
+    listed = {i.lower() for i in trust.authserv_ids}
+    text = f"authserv_ids {', '.join(trust.authserv_ids)}, require aligned"
+    if seen and not listed.intersection(i for i in seen if i):
+        return Check("trust", "warn", f"{text}; but none of the inbox's {len(seen)} newest "
+                     f"messages has a topmost header of them ({found or 'none has one'})")
+    return Check("trust", "ok", text)
+
+
+def _counted(seen: list[str | None]) -> str:
+    counts = Counter(i for i in seen if i)
+    return ", ".join(f"{i} ({n})" for i, n in counts.most_common())
 
 
 def _folders(settings: Settings, missing: list[str], labels: dict[str, str]) -> Check:

@@ -242,6 +242,20 @@ class Mailbox:
                           internal_date=aware_utc(item.get(b"INTERNALDATE")),
                           flags=flags_of(item.get(b"FLAGS", ())))
 
+    def latest_headers(self, folder: str, field: str, limit: int) -> list[bytes]:
+        """One header field of the newest `limit` messages, newest first, read-only (what
+        `touchlog check` shows of the inbox without touching it)."""
+        name = self._select(folder, readonly=True, fresh=True)
+        with self._guard(f"search {name}"):
+            uids = sorted(self._client.search(["UNDELETED"]))[-limit:]
+        if not uids:
+            return []
+        item = f"BODY.PEEK[HEADER.FIELDS ({field.upper()})]".encode()
+        with self._guard(f"fetch from {name}"):
+            data = self._client.fetch(uids, [item])
+        key = item.replace(b".PEEK", b"")
+        return [bytes(data[uid].get(key, b"")) for uid in reversed(uids) if uid in data]
+
     def fetch_raw(self, folder: str, uid: int) -> bytes | None:
         name = self._select(folder, readonly=True)
         with self._guard(f"fetch from {name}"):

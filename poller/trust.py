@@ -7,22 +7,21 @@ further down, never above the server's). A message that does not name exactly on
 From headers, two From addresses, or a Sender who is neither the From nor a team member — fails
 too: crediting the first address is what a forger would count on.
 
-Alignment uses the organisational domain (the registrable domain of the Public Suffix List,
-read from the list the `publicsuffixlist` package ships: no network at run time), as DMARC's
-relaxed mode does: a DKIM signature of mail.ourco.com counts for sam@ourco.com, one of
-ourco.com.evil.example does not.
+Alignment uses the organisational domain (poller.suffixes: the Public Suffix List the
+`publicsuffixlist` package ships, no network at run time), as DMARC's relaxed mode does: a DKIM
+signature of mail.ourco.com counts for sam@ourco.com, one of ourco.com.evil.example does not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
 from poller.addresses import domain_of
-from poller.authres import NO_AUTHSERV_ID, AuthResults, Result, parse
+from poller.authres import NO_AUTHSERV_ID, AuthResults, parse
 from poller.message import Message
 from poller.settings import TrustSettings
+from poller.suffixes import organisational_domain
 
 MAX_IDS_NAMED = 3  # authserv-ids named in a detail; the topmost is the one that matters
 
@@ -119,48 +118,29 @@ def trusted_header(headers: list[AuthResults], authserv_ids: tuple[str, ...]
 
 
 _METHODS = ("dmarc", "dkim", "spf")
-
-
 def aligned(header: AuthResults, from_domain: str) -> bool:
     """SPEC 11's `aligned`: DMARC pass for the From domain, or a DKIM or SPF pass in its
-    organisational domain."""
+    organisational domain. The Public Suffix List is read only when a pass names a domain
+    other than the From's own."""
     if not from_domain:
         return False
-    org = organisational_domain(from_domain)
-    return any(_passes(r, from_domain, org) for r in header.results)
-
-
-def _passes(r: Result, from_domain: str, org: str) -> bool:
-    if r.result != "pass":
+    passed = [r for r in header.results if r.result == "pass"]
+    if any(r.method == "dmarc" and r.props.get("header.from", "").lower().rstrip(".")
+           == from_domain for r in passed):
+        return True
+    domains = {_domain(r.props.get(k, "")) for r in passed for k in _IDENTITIES.get(r.method, ())}
+    domains.discard("")
+    if from_domain in domains:
+        return True
+    if not domains:
         return False
-    if r.method == "dmarc":
-        return r.props.get("header.from", "").lower().rstrip(".") == from_domain
-    if r.method == "dkim":
-        return any(_in_org(_domain(r.props.get(k, "")), org) for k in ("header.d", "header.i"))
-    if r.method == "spf":
-        return _in_org(_domain(r.props.get("smtp.mailfrom", "")), org)
-    return False
+    org = organisational_domain(from_domain)
+    return any(d == org or d.endswith("." + org) for d in domains)
+
+
+_IDENTITIES = {"dkim": ("header.d", "header.i"), "spf": ("smtp.mailfrom",)}
 
 
 def _domain(value: str) -> str:
     """`@ourco.com`, `sam@ourco.com`, `<sam@ourco.com>` and `ourco.com` → `ourco.com`."""
     return domain_of(value.strip().strip("<>")).rstrip(".")
-
-
-def _in_org(domain: str, org: str) -> bool:
-    return bool(domain) and (domain == org or domain.endswith("." + org))
-
-
-@cache
-def organisational_domain(domain: str) -> str:
-    """ourco.com for mail.ourco.com, ourco.co.uk for a.b.ourco.co.uk; the domain itself when
-    the list knows no registrable part (a bare public suffix, or a name like `localhost`)."""
-    domain = domain.lower().rstrip(".")
-    return _psl().privatesuffix(domain) or domain
-
-
-@cache
-def _psl():  # type: ignore[no-untyped-def]
-    from publicsuffixlist import PublicSuffixList
-
-    return PublicSuffixList()  # the list shipped inside the package: no download

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from poller.message import parse_message
 from poller.settings import TrustSettings
-from poller.trust import authenticate, organisational_domain
+from poller.suffixes import organisational_domain
+from poller.trust import authenticate
 from tests.test_authres import AMAVIS, GMAIL, MICROSOFT, MICROSOFT_FAIL, OPENDKIM, RSPAMD
 
 TEAM = {"sam@ourco.com", "ann@ourco.com"}
@@ -127,3 +130,29 @@ def test_a_sender_who_is_the_from_or_a_team_member_is_fine(extra):
 def test_no_from_at_all_is_left_to_the_team_check():
     raw = b"To: wile@acme.com\r\nSubject: x\r\n\r\nbody\r\n"
     assert check(raw, "mx.ourco.com") is None
+
+
+@pytest.mark.parametrize("domain", [
+    "ourco.com", "mail.sales.ourco.com", "a.b.ourco.co.uk", "co.uk", "localhost", "x.github.io",
+    "github.io", "www.ck", "a.b.ck", "city.kawasaki.jp", "a.city.kawasaki.jp", "evil.example",
+    "xn--85x722f.xn--55qx5d.cn", "a.b.c.kawasaki.jp", "Mail.OurCo.COM.",
+])
+def test_organisational_domain_agrees_with_the_publicsuffixlist_package(domain):
+    plain = domain.lower().rstrip(".")
+    assert organisational_domain(domain) == (_psl().privatesuffix(plain) or plain)
+
+
+@functools.cache
+def _psl():
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+def test_the_shipped_list_reads_as_whole_lines():
+    from poller import suffixes
+
+    lines = [line.decode("utf-8") for line in suffixes._list()]
+    rules = {line for line in lines if line and not line.startswith("//")}
+    assert {"com", "co.uk", "*.ck", "!www.ck", "github.io"} <= rules
+    assert all(line == line.strip() for line in lines)
