@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from mailgen import Mix  # noqa: E402
+from mailgen import AUTHSERV_ID, Mix  # noqa: E402
 
 from tools.dovecot import Dovecot  # noqa: E402
 
@@ -47,7 +47,8 @@ def settings_text(port: int, user: str, db: Path, **schedule: object) -> str:
              f'username = "{user}"', 'password_env = "BENCH_IMAP_PASSWORD"',
              "[database]", f'url = "sqlite:///{db}"',
              "[touchpoints]", 'mailbox_address = "touchpoints@ourco.com"',
-             'internal_domains = ["ourco.com"]', "[notify]", "enabled = false", "[schedule]"]
+             'internal_domains = ["ourco.com"]', "[notify]", "enabled = false",
+             "[trust]", f'authserv_ids = ["{AUTHSERV_ID}"]', "[schedule]"]
     lines += [f"{k} = {json.dumps(v)}" for k, v in schedule.items()]
     return "\n".join(lines) + "\n"
 

@@ -50,6 +50,7 @@ def delivery_seconds(folder: Path, touchlog: list[str], settings_text: Callable[
 def _one(client: IMAPClient, n: int) -> float | None:
     time.sleep(1.0)  # back in IDLE after the previous pass
     msg = EmailMessage()
+    msg["Authentication-Results"] = "mx.ourco.com; dmarc=pass header.from=ourco.com"
     msg["From"], msg["To"], msg["Subject"] = "sam@ourco.com", "x@nowhere.example", f"idle {n}"
     msg["Message-ID"] = f"<idle-probe-{n}@ourco.com>"
     msg.set_content("Probe.")

@@ -22,6 +22,7 @@ SELLERS = 20
 ACCOUNTS = 400
 CONTACTS_PER_ACCOUNT = 5
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+AUTHSERV_ID = "mx.ourco.com"  # the receiving server: trust.authserv_ids of the bench settings
 
 WORDS = ("pricing rollout renewal contract onboarding integration pilot budget quarter review "
          "timeline security invoice discount seats training migration roadmap support escalation "
@@ -79,10 +80,19 @@ class Mix:
                  subject: str, cc: list | None = None, extra: dict | None = None,
                  message_id: str | None = None) -> list[str]:
         when = START + timedelta(minutes=7 * n + rng.randrange(7))
-        lines = [f"From: {_addr(sender)}", f"To: {', '.join(_addr(t) for t in to)}"]
+        domain = sender[1].rpartition("@")[2]
+        stamp = format_datetime(when)
+        # As the receiving server delivers it: its verdict on top (SPEC 11), then the hops.
+        lines = [f"Authentication-Results: {AUTHSERV_ID}; spf=pass smtp.mailfrom={domain}; "
+                 f"dkim=pass header.d={domain}; dmarc=pass (p=reject) header.from={domain}",
+                 f"Received: from mail.{domain} (mail.{domain} [192.0.2.{n % 250 + 1}]) by "
+                 f"{AUTHSERV_ID} with ESMTPS id {n:08x}; {stamp}",
+                 f"Received: from [10.1.{n % 250}.{rng.randrange(250)}] by mail.{domain} "
+                 f"with ESMTPSA; {stamp}",
+                 f"From: {_addr(sender)}", f"To: {', '.join(_addr(t) for t in to)}"]
         if cc:
             lines.append(f"Cc: {', '.join(_addr(c) for c in cc)}")
-        lines += [f"Subject: {subject}", f"Date: {format_datetime(when)}",
+        lines += [f"Subject: {subject}", f"Date: {stamp}",
                   f"Message-ID: {message_id or f'<gen-{self.seed}-{n}@ourco.com>'}",
                   "MIME-Version: 1.0"]
         lines += [f"{k}: {v}" for k, v in (extra or {}).items()]

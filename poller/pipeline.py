@@ -92,10 +92,16 @@ class Reading:
 Step = Callable[[Reading, Context], "Reading | Verdict"]
 
 
-def decide(raw: bytes, ctx: Context, source: Source) -> Verdict:
-    """Every step that only reads: parse, ledger, filter, sender, text, scenario, account."""
+def decide(raw: bytes, ctx: Context, source: Source,
+           parsed: Message | MessageError | None = None) -> Verdict:
+    """Every step that only reads: parse, ledger, filter, sender, text, scenario, account.
+
+    `parsed`: what parse_message made of `raw` (or the MessageError it raised) elsewhere, in a
+    worker process (poller.parallel); None parses here."""
     try:
-        result: Reading | Verdict = Reading(parse_message(raw), source)
+        if isinstance(parsed, MessageError):
+            raise parsed
+        result: Reading | Verdict = Reading(parsed or parse_message(raw), source)
         steps = STEPS
     except MessageError as exc:
         # Still a record (its raw bytes stay in the failed folder) and, from whatever headers

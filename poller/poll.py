@@ -11,7 +11,7 @@ is moved, the lock released, the run recorded as `stopped`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from peewee import InterfaceError, OperationalError
@@ -20,6 +20,7 @@ from poller import notices
 from poller.commit import commit
 from poller.errors import DatabaseError, TouchlogError
 from poller.mailbox import Fetched, Mailbox
+from poller.parallel import Broken, Parsed, Reader
 from poller.pipeline import Context, Source, decide
 from poller.report import PollReport
 from poller.settings import Settings
@@ -30,7 +31,7 @@ from poller.verdict import Outcome
 from store import ledger
 from store.db import database_error, is_read_only
 from store.lock import PassLock, holder_text, lock_for
-from store.models import Run
+from store.models import Run, database
 
 log = logging.getLogger(__name__)
 
@@ -123,33 +124,42 @@ class Pass:
         box.ensure_folders(mb.logged_folder, mb.failed_folder)
         uids = box.uids(mb.folder)
         self.report.total = len(uids)
-        for batch in _chunks(uids, mb.batch_size):
-            outcomes = self._batch(box, batch, len(uids))
-            self._move(box, outcomes)
-            self._save_counts()
-            if self.report.stopped_early:
-                return
+        # Read ahead in worker processes; decided, committed and moved here, in order.
+        with Reader(len(uids)) as reader:
+            for batch in reader.batches(box, mb.folder, uids, mb.batch_size):
+                outcomes = self._batch(batch, len(uids))
+                self._move(box, outcomes)
+                self._save_counts()
+                if self.report.stopped_early:
+                    return
 
-    def _batch(self, box: Mailbox, batch: list[int], total: int) -> list[tuple[int, Outcome]]:
+    def _batch(self, batch: Iterable[tuple[Fetched, Parsed]],
+               total: int) -> list[tuple[int, Outcome]]:
         outcomes: list[tuple[int, Outcome]] = []
         self.unmoved = 0
-        for fetched in box.fetch(self.settings.mailbox.folder, batch):
-            outcome = self._one(fetched)
-            if outcome is not None:
-                outcomes.append((fetched.uid, outcome))
-                self.unmoved += 1
-            self.report.done += 1
-            if self.progress:
-                self.progress(self.report.done, total)
-            if self.should_stop():
-                self.report.stopped_early = True
-                break
+        # One transaction per batch, a savepoint per message (commit's own atomic nests): the
+        # batch's pages are written once, not once per message. Nothing is moved before it is
+        # committed; a crash leaves the whole batch in the inbox, to be read again.
+        with database.atomic():
+            for fetched, parsed in batch:
+                outcome = self._one(fetched, parsed)
+                if outcome is not None:
+                    outcomes.append((fetched.uid, outcome))
+                self.report.done += 1
+                if self.progress:
+                    self.progress(self.report.done, total)
+                if self.should_stop():
+                    self.report.stopped_early = True
+                    break
+        self.unmoved = len(outcomes)
         return outcomes
 
-    def _one(self, fetched: Fetched) -> Outcome | None:
+    def _one(self, fetched: Fetched, parsed: Parsed | None = None) -> Outcome | None:
         source = Source(self.settings.mailbox.folder, fetched.uid, fetched.internal_date)
         try:
-            outcome = commit(decide(fetched.raw, self.ctx, source))
+            if isinstance(parsed, Broken):
+                raise RuntimeError(f"reading the message failed: {parsed.error}")
+            outcome = commit(decide(fetched.raw, self.ctx, source, parsed))
         except (OperationalError, InterfaceError) as exc:
             raise database_error(self.settings.database_url(), exc) from None
         except TouchlogError:
@@ -223,8 +233,3 @@ class Pass:
             log.error("%s", text)
             if text not in self.report.errors:
                 self.report.errors.append(text)
-
-
-def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
