@@ -1,0 +1,78 @@
+"""Both cores (SPEC 17): worker processes read the mail, the pass decides, commits and moves in
+order. A pass read by workers ends exactly as a serial one: same outcomes, one touchpoint per
+message, second copies skipped, replies threaded to mail of the same pass."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+from poller import parallel
+from poller.mailbox import Fetched
+from poller.message import Message
+from poller.parallel import Reader
+from tests.builders import make_mail
+
+
+def _mailbox() -> list[bytes]:
+    mail = []
+    for n in range(24):
+        mail.append(make_mail(to="wile@acme.com", message_id=f"<m{n}@ourco.com>",
+                              subject=f"Rollout {n}"))
+    # A reply to mail earlier in the same pass, a second copy in the same batch, a stranger,
+    # and bytes that are no mail at all.
+    mail.append(make_mail(to="wile@acme.com", message_id="<reply@ourco.com>",
+                          headers={"In-Reply-To": "<m3@ourco.com>"}, subject="Re: Rollout 3"))
+    mail.append(make_mail(to="wile@acme.com", message_id="<m5@ourco.com>", subject="Rollout 5"))
+    mail.append(make_mail(to="someone@nowhere-known.com", message_id="<stranger@ourco.com>"))
+    mail.append(b"\x00\x01 not a mail at all\r\n")
+    return mail
+
+
+@pytest.mark.parametrize("workers", ["serial", "parallel"])
+def test_a_pass_read_by_workers_ends_as_a_serial_one(world, monkeypatch, workers):
+    # Batches of 10: the reply and the second copy come batches after what they refer to.
+    world.write_settings(mailbox={"batch_size": 10})
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 1 if workers == "parallel" else 10**9)
+    world.imap.seed(_mailbox())
+    summary = world.poll().strip()
+    assert summary.startswith("logged 25, skipped 1 (duplicate 1), failed 2 ("), summary
+    assert "no_account 1" in summary and "parse_error 1" in summary
+    tps = {tp["message_id"]: tp for tp in world.touchpoints()}
+    assert len(tps) == 25
+    assert tps["reply@ourco.com"]["thread_id"] == tps["m3@ourco.com"]["id"]
+    assert world.folder_contents("INBOX") == {}
+    assert len(world.folder_contents("Touchpoints/Logged")) == 26
+    assert sorted(f["reason"] for f in world.failures()) == ["no_account", "parse_error"]
+
+
+def test_the_workers_really_run_elsewhere(world, monkeypatch):
+    """The pool is used: the parse of each message happens in another process."""
+    seen: list[int] = []
+    original = Reader._pairs
+
+    def spy(self, fetched, parsed):
+        for item, result in original(self, fetched, parsed):
+            seen.append(self.pool is not None)
+            yield item, result
+
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(Reader, "_pairs", spy)
+    world.imap.seed([make_mail(to="wile@acme.com") for _ in range(6)])
+    assert world.poll().startswith("logged 6,")
+    if (parallel.worker_count()) > 1:
+        assert seen and all(seen)
+
+
+def test_a_worker_that_dies_costs_no_message():
+    """The messages a dead worker held are read in the pass itself."""
+    reader = Reader(messages=0)
+    fetched = [Fetched(uid=n, raw=make_mail(to="wile@acme.com"), internal_date=None, flags=())
+               for n in range(1, 5)]
+    with ProcessPoolExecutor(1) as pool:
+        dying = pool.map(os._exit, [3] * len(fetched))  # the worker process ends at once
+        pairs = list(reader._pairs(fetched, dying))
+    assert [f.uid for f, _ in pairs] == [1, 2, 3, 4]
+    assert all(isinstance(parsed, Message) for _, parsed in pairs)
