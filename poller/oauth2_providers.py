@@ -144,7 +144,7 @@ def _session(config: OAuth2Config) -> Any:
         verify = False
 
     class _Session(requests.Session):
-        def request(self, method: str | bytes, url: str | bytes,  # type: ignore[override]
+        def request(self, method: str, url: str,  # type: ignore[override]
                     *args: Any, **kwargs: Any) -> requests.Response:
             # Explicit per request: only then does requests ignore REQUESTS_CA_BUNDLE.
             kwargs["verify"] = verify

@@ -157,6 +157,8 @@ class FakeIdentity:
         assertion = form.get("assertion", "")
         issuer = jwt.decode(assertion, options={"verify_signature": False}).get("iss", "")
         key = self.service_accounts.get(issuer)
+        if key is None:
+            return 400, {"error": "invalid_grant", "error_description": "no such account"}
         try:
             # google-auth always names Google's endpoint as the audience, wherever token_uri
             # sends the assertion.
@@ -289,7 +291,10 @@ class _OAuthHandler(_Handler):
             return AuthResult(success=False, handled=False,
                               message="504 5.5.4 Unrecognized authentication type")
         raw = base64.b64decode(args[1]) if len(args) > 1 else await server.challenge_auth("")
-        fields = dict(part.split("=", 1) for part in raw.decode().split("\x01") if "=" in part)
+        if not isinstance(raw, bytes):  # the client gave up
+            return AuthResult(success=False, handled=True)
+        pairs = [part.split("=", 1) for part in raw.decode().split("\x01") if "=" in part]
+        fields = {key: value for key, value in pairs}
         user = fields.get("user") or fields.get("n,a", "").rstrip(",")
         token = fields.get("auth", "").removeprefix("Bearer ")
         self.attempts[mechanism] += 1
@@ -309,17 +314,17 @@ class OAuthSmtpSink(SmtpSink):
     def __init__(self, idp: FakeIdentity, mechanisms: tuple[str, ...] = ("XOAUTH2",
                                                                          "OAUTHBEARER")) -> None:
         super().__init__()
-        self._handler = _OAuthHandler()
-        self._handler.idp, self._handler.mechanisms = idp, mechanisms
+        self._oauth = _OAuthHandler(idp=idp, mechanisms=mechanisms)
+        self._handler = self._oauth
 
     @property
     def attempts(self) -> Counter:
-        return self._handler.attempts
+        return self._oauth.attempts
 
     def start(self) -> OAuthSmtpSink:
         if self._controller is None:
             excluded = ["PLAIN", "LOGIN"] + [m for m in ("XOAUTH2", "OAUTHBEARER")
-                                              if m not in self._handler.mechanisms]
+                                              if m not in self._oauth.mechanisms]
             self._controller = _Controller(
                 self._handler, hostname=self.host, port=self.port, auth_require_tls=False,
                 auth_required=True, auth_exclude_mechanism=excluded)

@@ -129,3 +129,15 @@ def test_provider_libraries_load_only_when_a_token_is_fetched():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_xoauth2_is_preferred_and_a_server_with_neither_is_named():
+    from poller.errors import NoticeError
+    from poller.signin import choose_mechanism
+
+    assert choose_mechanism(["PLAIN", "OAUTHBEARER", "XOAUTH2"], "x", NoticeError) == "XOAUTH2"
+    assert choose_mechanism(["oauthbearer"], "x", NoticeError) == "OAUTHBEARER"
+    with pytest.raises(NoticeError) as info:
+        choose_mechanism(["PLAIN", "LOGIN"], "smtp mail.ourco.com:587", NoticeError)
+    assert str(info.value) == ("smtp mail.ourco.com:587: offers neither XOAUTH2 nor OAUTHBEARER, "
+                               "so no OAuth2 sign-in (it offers PLAIN, LOGIN)")
