@@ -16,7 +16,6 @@ from typing import Any
 from poller.commit import commit
 from poller.errors import MessageError, TouchlogError
 from poller.failures import KEYWORD_PREFIX
-from poller.mailbox import Mailbox
 from poller.message import Message, parse_message
 from poller.participants import header_participants, understand
 from poller.pipeline import Context, Reading, Source
@@ -24,6 +23,7 @@ from poller.plans import logged
 from poller.reasons import LOGGED, MANUAL
 from poller.resolve import Decision
 from poller.settings import Settings
+from poller.signin import open_mailbox
 from poller.utc import iso_utc, utcnow
 from poller.verdict import Logged
 from store import ledger
@@ -34,7 +34,7 @@ def assign(settings: Settings, uid: int, account_id: str, member: TeamMember,
            now: datetime | None = None) -> int:
     """Log failed message `uid` on `account_id` as chosen by `member`; its touchpoint id."""
     mb = settings.mailbox
-    with Mailbox.connect(mb, settings.imap_password()) as box:
+    with open_mailbox(settings) as box:
         box.ensure_folders(mb.failed_folder, mb.logged_folder)
         entries = {e.uid: e for e in box.list_entries(mb.failed_folder)}
         raw = box.fetch_raw(mb.failed_folder, uid) if uid in entries else None

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from poller.errors import MailboxError, TouchlogError
 from poller.mailbox import Mailbox
 from poller.settings import Settings
+from poller.signin import open_mailbox
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,7 @@ class Watcher:
         failures = 0
         while not self.stopping.is_set():
             try:
-                with IdleMailbox.connect(self.settings.mailbox,
-                                         self.settings.imap_password()) as box:
+                with open_mailbox(self.settings, IdleMailbox) as box:
                     if not box.has_idle:
                         log.warning("%s offers no IDLE: new mail is found by the pass every "
                                     "%ss", box.where, self.settings.schedule.interval_seconds)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Self
 
 from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
@@ -67,7 +68,7 @@ class Mailbox:
     @classmethod
     def connect(cls, settings: MailboxSettings, password: str, timeout: float = 30.0,
                 use_move: bool | None = None, use_uidplus: bool | None = None,
-                login: Login | None = None) -> Mailbox:
+                login: Login | None = None) -> Self:
         where = f"imap {settings.host}:{settings.port}"
         context = (client_context(settings.ca_file, settings.verify_tls)
                    if settings.tls != "none" else None)
@@ -100,7 +101,7 @@ class Mailbox:
 
     # --- session ------------------------------------------------------------------------------
 
-    def __enter__(self) -> Mailbox:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

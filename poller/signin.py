@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
@@ -20,6 +20,7 @@ from poller.oauth2 import OAuth2Config, Token, imap_config, redact, session_for
 from poller.settings import Settings
 
 MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
+M = TypeVar("M", bound=Mailbox)
 
 
 def choose_mechanism(offered: Iterable[str], where: str,
@@ -44,17 +45,23 @@ def describe(mechanism: str, token: Token) -> str:
 # --- IMAP -----------------------------------------------------------------------------------
 
 
-def open_mailbox(settings: Settings, **options: Any) -> Mailbox:
-    """The mailbox of these settings, signed in as `mailbox.auth` says: the password, or an
-    OAuth2 token."""
+@overload
+def open_mailbox(settings: Settings, **options: Any) -> Mailbox: ...
+@overload
+def open_mailbox(settings: Settings, kind: type[M], **options: Any) -> M: ...
+
+
+def open_mailbox(settings: Settings, kind: type[Mailbox] = Mailbox, **options: Any) -> Mailbox:
+    """The mailbox of these settings (a `kind` of Mailbox, e.g. the IDLE one), signed in as
+    `mailbox.auth` says: the password, or an OAuth2 token. Every IMAP session starts here."""
     mb = settings.mailbox
     if mb.auth != "oauth2":
-        box = Mailbox.connect(mb, settings.imap_password(), **options)
+        box = kind.connect(mb, settings.imap_password(), **options)
         box.signed_in = password_origin(mb.password_env, mb.password_file)
         return box
     config = imap_config(settings)
-    return Mailbox.connect(mb, "", login=lambda client, where: imap_login(client, config, where),
-                           **options)
+    return kind.connect(mb, "", login=lambda client, where: imap_login(client, config, where),
+                        **options)
 
 
 def imap_login(client: IMAPClient, config: OAuth2Config, where: str) -> str:

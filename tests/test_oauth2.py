@@ -141,3 +141,12 @@ def test_xoauth2_is_preferred_and_a_server_with_neither_is_named():
         choose_mechanism(["PLAIN", "LOGIN"], "smtp mail.ourco.com:587", NoticeError)
     assert str(info.value) == ("smtp mail.ourco.com:587: offers neither XOAUTH2 nor OAUTHBEARER, "
                                "so no OAuth2 sign-in (it offers PLAIN, LOGIN)")
+
+
+def test_every_imap_session_starts_where_oauth2_is_handled():
+    """A new Mailbox.connect(..., settings.imap_password()) elsewhere would sign in with a
+    password when mailbox.auth = "oauth2": poller/signin.py's open_mailbox is the one way in."""
+    offenders = [str(path.relative_to(ROOT)) for folder in ("poller", "commands", "store")
+                 for path in (ROOT / folder).glob("*.py")
+                 if "imap_password()" in path.read_text() and path.name != "signin.py"]
+    assert offenders == []

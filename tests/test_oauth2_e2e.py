@@ -144,6 +144,24 @@ def test_a_long_poll_outlives_its_tokens(idp, account, tmp_path, monkeypatch):
     assert_no_token(idp, output)
 
 
+def test_the_idle_session_signs_in_with_oauth2_too(idp, account, tmp_path, monkeypatch):
+    idp.lifetime = 60.0
+    world = oauth_world(tmp_path, account, microsoft(idp, account.username, monkeypatch),
+                        schedule={"interval_seconds": 600, "idle": True})
+    process = world.spawn("poll")
+    try:
+        time.sleep(3)  # the first pass, then the IDLE session waits
+        account.append(make_mail(to="wile@acme.com"))
+        deadline = time.monotonic() + 20  # the interval pass is 10 minutes away: IDLE it is
+        while account.messages("INBOX") and time.monotonic() < deadline:
+            time.sleep(0.3)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=30)[0]
+    assert not account.messages("INBOX"), output
+    assert "offers no IDLE" not in output and "refused" not in output, output
+
+
 def test_a_refused_token_is_fetched_again_once(idp, account, tmp_path, monkeypatch):
     idp.lifetime = 60.0
     world = oauth_world(tmp_path, account, microsoft(idp, account.username, monkeypatch))
