@@ -21,6 +21,10 @@ from poller.reasons import (
 def explain(trace: dict[str, Any]) -> list[str]:
     """The trace as plain sentences, one per step, ending with the decision."""
     names = trace.get("names", {})
+    if "authserv_ids_seen" in trace:  # SPEC 11 stopped it before anyone looked for customers
+        seen = ", ".join(trace["authserv_ids_seen"]) or "none"
+        return [f"the sender was not authenticated; Authentication-Results (topmost first) "
+                f"from: {seen}"]
     # A reply names its thread, not customer candidates.
     lines = [] if trace.get("scenario") == REPLY else [
         _candidates_line(trace.get("candidates", []))]

@@ -54,8 +54,8 @@ def _one_author(msg: Message, is_team_member: Callable[[str], bool]) -> TrustFai
         names = ", ".join(a.email for a in msg.authors)
         return TrustFailure(f"the From header names {len(msg.authors)} addresses ({names}); "
                             "a message is credited to one author only, so to none of them")
-    sender = _sender_field(msg)
-    if sender and sender != msg.sender.email.lower() and not is_team_member(sender):
+    sender, author = _sender_field(msg), msg.sender.email.lower() if msg.sender else ""
+    if sender and sender != author and not is_team_member(sender):
         return TrustFailure(f"the Sender header names {sender}, who is neither the From address "
                             "nor a team member: the message was sent by someone else")
     return None

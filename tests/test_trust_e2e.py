@@ -42,6 +42,9 @@ def test_a_forged_team_sender_is_not_logged_and_the_member_is_told_safely(world_
     [failure] = world.failures()
     assert failure["reason"] == "unauthenticated_sender"
     assert "dmarc=fail header.from=ourco.com" in failure["detail"]
+    explained = world.touchlog("explain", failure["message_id"]).output
+    assert f"not authenticated; Authentication-Results (topmost first) from: {TEST_AUTHSERV_ID}" \
+        in explained and "customer address" not in explained
     notice = only_notice(world)
     # Our own subject: not a word of the attacker's.
     assert notice["Subject"] == "touchlog: a message in your name failed sender authentication"
