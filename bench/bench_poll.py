@@ -37,8 +37,9 @@ from imapclient import IMAPClient  # noqa: E402
 from poller.poll import poll_once  # noqa: E402
 from poller.settings import settings_from_dict  # noqa: E402
 from store.db import open_database  # noqa: E402
+from store.import_accounts import import_accounts  # noqa: E402
 from store.import_team import import_team  # noqa: E402
-from store.imports import import_accounts, import_users  # noqa: E402
+from store.imports import import_users  # noqa: E402
 from tools.dovecot import Dovecot  # noqa: E402
 
 SIZES = {"tiny": 200, "small": 2000, "full": 10000}

@@ -32,10 +32,14 @@ from store.models import (
 _MAX_IDS = 10_000
 
 
-def require_account(account_id: str) -> Account:
+def require_account(account_id: str, live: bool = False) -> Account:
     """The account a command was given (`--account ID`); an unknown id is an error naming it,
-    never an empty answer that reads as "no touchpoints yet"."""
+    never an empty answer that reads as "no touchpoints yet". A removed account (import
+    accounts --replace) is still found for reading its history; `live` refuses it (to write)."""
     account = Account.get_or_none(Account.account_id == account_id)
+    if account is not None and live and account.removed_at is not None:
+        raise TouchlogError(f"account {account_id!r} was removed from the directory on "
+                            f"{account.removed_at:%Y-%m-%d} (import accounts --replace)")
     if account is not None:
         return account
     ids = [acc for (acc,) in Account.select(Account.account_id).tuples()]

@@ -1,29 +1,38 @@
-"""`touchlog import accounts|users|team FILE.csv`: validate every row, then upsert in one go.
+"""`touchlog import users FILE.csv`: email,account_id,last_activity, one row per association.
 
-A bad row raises ConfigError naming the file and line, and nothing is imported: every import is
-one transaction. users.csv may hold a million rows, so it streams through a temporary staging
-table (constant memory) and reaches the real tables in two INSERT ... SELECT statements.
+users.csv may hold a million rows, so it streams through a temporary staging table (constant
+memory) and reaches the real tables in a few INSERT ... SELECT statements. Every wrong row is
+reported and nothing is imported; the whole import is one transaction. Under the default
+case-insensitive comparison, spellings of one address (X@Alpha.com, x@alpha.com) are one
+customer user: the directory's spelling, else the file's first, and each merge is a warning.
+With `replace`, associations the file does not list are removed, and people left without one.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from peewee import SQL, DateTimeField, IntegerField, Model, fn
+from peewee import JOIN, SQL, DateTimeField, IntegerField, Model, fn
 
-from poller.addresses import ADDRESS_RE, normalize
-from store.csvfile import CsvFile, ImportReport, Progress, Row, parse_when, progress_for
-from store.models import Account, AccountDomain, Association, CharField, CustomerUser, database
+from poller.addresses import ADDRESS_RE, has_plus, normalize, strip_plus
+from store.csvfile import (
+    MAX_SHOWN,
+    UPSERT,
+    CsvFile,
+    ImportOptions,
+    ImportReport,
+    Progress,
+    Row,
+    parse_when,
+    progress_for,
+    writing,
+)
+from store.models import Account, Association, CharField, CustomerUser, database
 
 # Rows per INSERT: under SQLite's 32,766 bound variables for the widest staging row.
 CHUNK = 5_000
-DOMAIN_RE = re.compile(r"(?:[a-z0-9-]+\.)+[a-z]{2,}")
-
-
-# --- users.csv ----------------------------------------------------------------------------
 
 
 class _UserRow(Model):
@@ -41,38 +50,48 @@ class _UserRow(Model):
         table_name = "touchlog_import_users"
 
 
-def import_users(path: str | Path, progress: Progress | None = None) -> ImportReport:
-    """Upsert users.csv (email,account_id,last_activity): one row per association."""
+def import_users(path: str | Path, progress: Progress | None = None,
+                 options: ImportOptions = UPSERT) -> ImportReport:
+    """Upsert (or with options.replace, replace by) users.csv; nothing when a row is wrong."""
     src = CsvFile(path, ("email", "account_id"), ("last_activity",))
-    with database.atomic(), progress_for(src, progress) as report:
+    src.report = report = ImportReport("users", dry_run=options.dry_run)
+    with writing(options), progress_for(src, progress) as shown:
         _UserRow.create_table(safe=False, temporary=True)
         try:
-            rows = _stage_users(src, report)
+            report.rows = _stage_users(src, shown, options)
+            _index_staged()
+            if not options.case_sensitive_local_part:
+                _merge_spellings(src)
             _check_repeats(src)
-            updated = _existing_associations()
+            src.raise_problems()
+            _count(report)
+            if options.replace:
+                _remove_unlisted(report)
             _insert_users()
-            report.finish()
+            shown.finish()
         finally:
             _UserRow.drop_table(safe=True)
-    return ImportReport("users", rows, rows - updated, updated)
+    return report
 
 
-def _stage_users(src: CsvFile, report: Callable[[int], None]) -> int:
-    accounts = {acc for (acc,) in Account.select(Account.account_id).tuples()}
+def _stage_users(src: CsvFile, shown: Callable[[int], None], options: ImportOptions) -> int:
+    accounts = {acc for (acc,) in Account.select(Account.account_id)
+                .where(Account.removed_at.is_null()).tuples()}
     chunk: list[tuple[object, ...]] = []
     count = 0
-    for row in src.rows():
-        chunk.append(_user_values(src, row, accounts))
+    for values in src.checked(src.rows(), lambda row: _user_values(src, row, accounts, options)):
+        chunk.append(values)
         count += 1
         if len(chunk) == CHUNK:
             _flush(chunk)
-            report(count)
+            shown(count)
     _flush(chunk)
-    report(count)
+    shown(count)
     return count
 
 
-def _user_values(src: CsvFile, row: Row, accounts: set[str]) -> tuple[object, ...]:
+def _user_values(src: CsvFile, row: Row, accounts: set[str],
+                 options: ImportOptions) -> tuple[object, ...]:
     email, account_id = row.cells["email"], row.cells["account_id"]
     if not ADDRESS_RE.fullmatch(email):
         raise src.error(row.line, f"email {email!r} is not an email address")
@@ -81,7 +100,17 @@ def _user_values(src: CsvFile, row: Row, accounts: set[str]) -> tuple[object, ..
     when = parse_when(src, row.line, "last_activity", row.cells.get("last_activity", ""))
     # The local part keeps its case for case_sensitive_local_part; email_lower serves the rest.
     exact = normalize(email, case_sensitive_local_part=True)
+    if has_plus(exact):
+        _warn_plus(src, row.line, exact, options.plus_addresses)
     return (row.line, exact, exact.lower(), exact.rpartition("@")[2], account_id, when)
+
+
+def _warn_plus(src: CsvFile, line: int, email: str, mode: str) -> None:
+    """Mail is never looked up with a +extension, so such a contact can never match."""
+    how = ("mail to it is left out" if mode == "reject"
+           else f"mail to it is looked up as {strip_plus(email)}")
+    src.warn(line, f"{email} has a +extension and can never match (plus_addresses = "
+                   f"\"{mode}\": {how}); import it as {strip_plus(email)}")
 
 
 def _flush(chunk: list[tuple[object, ...]]) -> None:
@@ -92,24 +121,97 @@ def _flush(chunk: list[tuple[object, ...]]) -> None:
         chunk.clear()
 
 
+def _index_staged() -> None:
+    """Indexes made once the rows are in (faster than kept up while inserting): the merge,
+    repeat and change queries look staged rows up by address."""
+    table = _UserRow._meta.table_name
+    for name, columns in (("lower", "email_lower, line"), ("pair", "email, account_id")):
+        database.execute_sql(f'CREATE INDEX "{table}_{name}" ON "{table}" ({columns})')
+
+
+def _merge_spellings(src: CsvFile) -> None:
+    """One person, one customer user: a staged address takes the directory's spelling when it
+    has one, else the spelling of its first line in the file. Each merge is a warning."""
+    known = (CustomerUser.select(fn.MIN(CustomerUser.email))
+             .where(CustomerUser.email_lower == _UserRow.email_lower))
+    _warn_merges(src, _UserRow.select(_UserRow.line, _UserRow.email, known.alias("kept"))
+                 .where(_UserRow.email != known), "already in the directory as")
+    _UserRow.update(email=known).where(fn.EXISTS(known), _UserRow.email != known).execute()
+    first = _UserRow.alias("first")
+    kept = (first.select(first.email).where(first.email_lower == _UserRow.email_lower)
+            .order_by(first.line).limit(1))
+    _warn_merges(src, _UserRow.select(_UserRow.line, _UserRow.email, kept.alias("kept"))
+                 .where(_UserRow.email != kept), "the same person as")
+    _UserRow.update(email=kept).where(_UserRow.email != kept).execute()
+
+
+def _warn_merges(src: CsvFile, query: Any, words: str) -> None:
+    shown = list(query.order_by(_UserRow.line).limit(MAX_SHOWN).tuples())
+    for line, email, kept in shown:
+        src.warn(line, f"{email} is {words} {kept} (case_sensitive_local_part = false): "
+                       "merged into one customer user")
+    if len(shown) == MAX_SHOWN and src.report is not None:
+        src.report.more_warnings += query.count() - MAX_SHOWN
+
+
 def _check_repeats(src: CsvFile) -> None:
     """One association twice in a file is a mistake to point out, not a value to pick."""
     first, last = fn.MIN(_UserRow.line), fn.MAX(_UserRow.line)
-    repeat = (_UserRow.select(_UserRow.email, _UserRow.account_id, first, last)
-              .group_by(_UserRow.email, _UserRow.account_id)
-              .having(fn.COUNT(_UserRow.line) > 1)
-              .order_by(last).limit(1).tuples().first())
-    if repeat:
-        email, account_id, line_a, line_b = repeat
-        raise src.error(line_b, f"{email} on account {account_id!r} repeats line {line_a}")
+    repeats = (_UserRow.select(_UserRow.email, _UserRow.account_id, first, last)
+               .group_by(_UserRow.email, _UserRow.account_id)
+               .having(fn.COUNT(_UserRow.line) > 1))
+    shown = list(repeats.order_by(last).limit(MAX_SHOWN).tuples())
+    for email, account_id, line_a, line_b in shown:
+        src.problem(src.error(line_b, f"{email} on account {account_id!r} repeats line "
+                                      f"{line_a}"))
+    if len(shown) == MAX_SHOWN:
+        src.more_problems += repeats.count() - MAX_SHOWN
 
 
-def _existing_associations() -> int:
-    return (_UserRow.select()
-            .join(CustomerUser, on=(CustomerUser.email == _UserRow.email))
-            .join(Association, on=((Association.user == CustomerUser.id)
-                                   & (Association.account == _UserRow.account_id)))
-            .count())
+def _pairs() -> Any:
+    """Staged rows with the association they would update (NULL columns when new)."""
+    return (_UserRow
+            .select()
+            .join(CustomerUser, JOIN.LEFT_OUTER, on=(CustomerUser.email == _UserRow.email))
+            .join(Association, JOIN.LEFT_OUTER,
+                  on=((Association.user == CustomerUser.id)
+                      & (Association.account == _UserRow.account_id))))
+
+
+def _count(report: ImportReport) -> None:
+    def label(query: Any) -> list[str]:
+        rows = query.order_by(_UserRow.line).limit(MAX_SHOWN).tuples()
+        return [f"{email} on {account_id}" for email, account_id in rows]
+
+    new = _pairs().where(Association.id.is_null())
+    old, new_when = Association.last_activity, _UserRow.last_activity
+    # Spelled out for SQL's NULLs: a date set, cleared or moved is a change.
+    differs = ((old != new_when) | (old.is_null() & new_when.is_null(False))
+               | (old.is_null(False) & new_when.is_null()))
+    changed = _pairs().where(Association.id.is_null(False), differs)
+    cells = (_UserRow.email, _UserRow.account_id)
+    report.note("added", label(new.select(*cells)))
+    report.added = new.count()
+    report.note("changed", label(changed.select(*cells)))
+    report.changed = changed.count()
+    report.unchanged = report.rows - report.added - report.changed
+
+
+def _remove_unlisted(report: ImportReport) -> None:
+    """Associations the file does not list, then people left without any account."""
+    listed = (_UserRow.select(SQL("1"))
+              .join(CustomerUser, on=(CustomerUser.email == _UserRow.email))
+              .where(CustomerUser.id == Association.user,
+                     _UserRow.account_id == Association.account))
+    gone = Association.select(Association.id).where(~fn.EXISTS(listed))
+    shown = (gone.select(CustomerUser.email, Association.account).join(CustomerUser)
+             .order_by(CustomerUser.email, Association.account).limit(MAX_SHOWN).tuples())
+    report.note("removed", [f"{email} on {account_id}" for email, account_id in shown])
+    report.removed = gone.count()
+    Association.delete().where(Association.id.in_(gone)).execute()
+    orphans = CustomerUser.select(CustomerUser.id).join(
+        Association, JOIN.LEFT_OUTER).where(Association.id.is_null())
+    CustomerUser.delete().where(CustomerUser.id.in_(orphans)).execute()
 
 
 def _insert_users() -> None:
@@ -127,98 +229,3 @@ def _insert_users() -> None:
      .on_conflict(conflict_target=[Association.user, Association.account],
                   preserve=[Association.last_activity])
      .execute())
-
-
-# --- accounts.csv -------------------------------------------------------------------------
-
-
-def import_accounts(path: str | Path, progress: Progress | None = None) -> ImportReport:
-    """Upsert accounts.csv (account_id,name,parent_id,email_domains,default_bcc,
-    contact_matches_only). email_domains, when the column is there, replaces the declared set."""
-    src = CsvFile(path, ("account_id", "name"),
-                  ("parent_id", "email_domains", "default_bcc", "contact_matches_only"))
-    known = {acc for (acc,) in Account.select(Account.account_id).tuples()}
-    rows = _account_rows(src)
-    _check_parents(src, rows, known)
-    with database.atomic(), progress_for(src, progress) as report:
-        for i in range(0, len(rows), CHUNK):
-            _upsert_accounts(rows[i:i + CHUNK])
-            report(min(i + CHUNK, len(rows)))
-        report.finish()
-    created = sum(1 for row in rows if row.account_id not in known)
-    return ImportReport("accounts", len(rows), created, len(rows) - created)
-
-
-@dataclass(frozen=True)
-class _AccountRow:
-    line: int
-    account_id: str
-    name: str
-    parent_id: str | None
-    domains: list[str] | None  # None: the file has no email_domains column
-    default_bcc: bool
-    contact_matches_only: bool
-
-
-def _account_rows(src: CsvFile) -> list[_AccountRow]:
-    rows: list[_AccountRow] = []
-    lines: dict[str, int] = {}
-    for row in src.rows():
-        acc = row.cells["account_id"]
-        if not acc:
-            raise src.error(row.line, "account_id is empty")
-        if acc in lines:
-            raise src.error(row.line, f"account_id {acc!r} repeats line {lines[acc]}")
-        if not row.cells["name"]:
-            raise src.error(row.line, f"account {acc!r} has no name")
-        lines[acc] = row.line
-        rows.append(_AccountRow(row.line, acc, row.cells["name"],
-                                row.cells.get("parent_id") or None, _domains(src, row),
-                                _flag(src, row, "default_bcc"),
-                                _flag(src, row, "contact_matches_only")))
-    return rows
-
-
-def _domains(src: CsvFile, row: Row) -> list[str] | None:
-    """None when the file has no email_domains column: the declared domains stay as they are."""
-    if "email_domains" not in row.cells:
-        return None
-    domains = [d.strip().lower().lstrip("@") for d in row.cells["email_domains"].split(";")]
-    for domain in filter(None, domains):
-        if not DOMAIN_RE.fullmatch(domain):
-            raise src.error(row.line, f"email_domains: {domain!r} is not a domain")
-    return sorted(set(filter(None, domains)))
-
-
-def _flag(src: CsvFile, row: Row, column: str) -> bool:
-    value = row.cells.get(column, "").lower()
-    if value not in ("", "true", "false"):
-        raise src.error(row.line, f"{column} must be true, false or empty, not {value!r}")
-    return value == "true"
-
-
-def _check_parents(src: CsvFile, rows: list[_AccountRow], known: set[str]) -> None:
-    # A parent may come later in the same file, so parents are checked once all rows are read.
-    in_file = {row.account_id for row in rows}
-    for row in rows:
-        parent = row.parent_id
-        if parent == row.account_id:
-            raise src.error(row.line, f"account {parent!r} cannot be its own parent")
-        if parent is not None and parent not in in_file and parent not in known:
-            raise src.error(row.line, f"parent_id {parent!r} is not a known account")
-
-
-def _upsert_accounts(rows: list[_AccountRow]) -> None:
-    fields = [Account.account_id, Account.name, Account.parent_id, Account.default_bcc,
-              Account.contact_matches_only]
-    values = [tuple(getattr(row, f.name) for f in fields) for row in rows]
-    (Account.insert_many(values, fields=fields)
-     .on_conflict(conflict_target=[Account.account_id], preserve=fields[1:]).execute())
-    declared = [row for row in rows if row.domains is not None]
-    if declared:
-        ids = [row.account_id for row in declared]
-        AccountDomain.delete().where(AccountDomain.account.in_(ids)).execute()
-        pairs = [(row.account_id, d) for row in declared for d in row.domains or ()]
-        fields = [AccountDomain.account, AccountDomain.domain]
-        for i in range(0, len(pairs), CHUNK):
-            AccountDomain.insert_many(pairs[i:i + CHUNK], fields=fields).execute()

@@ -60,6 +60,9 @@ class Account(BaseModel):
     parent_id = CharField(null=True)
     default_bcc = BooleanField(default=False)
     contact_matches_only = BooleanField(default=False)
+    # Set when `import accounts --replace` left it out: no mail resolves to it any more (its
+    # domains and contacts are gone), its timeline stays readable. Importing it again clears it.
+    removed_at = DateTimeField(null=True)
 
 
 class AccountDomain(BaseModel):

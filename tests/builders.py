@@ -45,8 +45,9 @@ def write_directory(folder: Path, team: str = TEAM_CSV, accounts: str = ACCOUNTS
 
 
 def import_directory(folder: Path, **csv_texts: str) -> None:
+    from store.import_accounts import import_accounts
     from store.import_team import import_team
-    from store.imports import import_accounts, import_users
+    from store.imports import import_users
 
     paths = write_directory(folder, **csv_texts)
     import_team(paths["team"])

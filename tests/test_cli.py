@@ -60,7 +60,7 @@ def test_large_import_off_a_terminal_prints_plain_progress_lines(workdir):
     (workdir / "big.csv").write_text("email,account_id\n" + rows)
     result = CliRunner().invoke(main, ["import", "users", str(workdir / "big.csv")])
     assert result.exit_code == 0, result.output
-    assert "users: 12000 rows, 12000 created" in result.stdout
+    assert "users: 12000 rows: 12000 added, 0 changed, 0 unchanged" in result.stdout
     lines = result.stderr.splitlines()
     assert 1 <= len(lines) <= 11 and lines[-1] == "import users: 12000/12000", lines
 
@@ -170,6 +170,55 @@ def test_a_huge_subject_is_cut_with_the_contents_marker(workdir):
     kept = " ".join(subject.split())[:1000]
     assert tp["subject"] == f"{kept} [… cut by touchlog: {len(subject.strip()) - 1000} more " \
                             "characters not stored]"
+
+
+def after_mail(workdir):
+    path = workdir / "after.eml"
+    path.write_bytes(make_mail(to="wile@acme.com", message_id="<after@ourco.com>"))
+    return path
+
+
+def test_import_replace_forgets_who_left_and_keeps_their_history(workdir):
+    eml = workdir / "before.eml"
+    eml.write_bytes(make_mail(to="wile@acme.com", message_id="<before@ourco.com>"))
+    invoke("process", str(eml))
+    (workdir / "a2.csv").write_text("account_id,name\nROAD,Roadrunner Inc\n")
+    dry = invoke("import", "accounts", str(workdir / "a2.csv"), "--replace", "--dry-run")
+    assert dry.output.splitlines()[-1] == "dry run: nothing was written"
+    assert "  removed: ACME, GLOBEX, GLOBEX-EU, INITECH, INITECH2" in dry.output
+    assert len(json.loads(invoke("touchpoints", "--format", "json").output)) == 1
+    assert "failed" not in invoke("process", str(after_mail(workdir)), "--dry-run").output
+    done = invoke("import", "accounts", str(workdir / "a2.csv"), "--replace")
+    assert done.output.startswith("accounts: 1 rows: 0 added, 0 changed, 1 unchanged, "
+                                  "5 removed\n")
+    [kept] = json.loads(invoke("touchpoints", "--account", "ACME", "--format", "json").output)
+    assert (kept["creator"], kept["message_id"]) == ("sam@ourco.com", "before@ourco.com")
+    assert "outcome:  failed (no_account)" in invoke("process", str(after_mail(workdir)),
+                                                     "--dry-run").output
+    (workdir / "t2.csv").write_text("email,name\nann@ourco.com,Ann Admin\n")
+    result = invoke("import", "team", str(workdir / "t2.csv"), "--replace")
+    assert "  removed: sam@ourco.com" in result.output
+    alias = workdir / "alias.eml"
+    alias.write_bytes(make_mail(sender="sam.alias@ourco.com", to="beep@road.com"))
+    assert "outcome:  failed (unknown_sender)" in invoke("process", str(alias)).output
+    [kept] = json.loads(invoke("touchpoints", "--account", "ACME", "--format", "json").output)
+    assert kept["creator"] == "sam@ourco.com"
+
+
+def test_import_warns_of_rows_that_can_never_match(workdir):
+    (workdir / "u.csv").write_text("email,account_id\nwile+promo@acme.com,ACME\n")
+    result = CliRunner().invoke(main, ["import", "users", str(workdir / "u.csv")])
+    assert result.exit_code == 0
+    assert ("warning: u.csv line 2: wile+promo@acme.com has a +extension and can never match"
+            in result.stderr)
+
+
+def test_import_help_shows_the_columns():
+    out = invoke("import", "--help").output
+    assert "SPEC" not in out
+    for columns in ("account_id,name,[parent_id],[email_domains],[default_bcc],",
+                    "email,account_id,[last_activity]", "email,[name],[role],[aliases]"):
+        assert columns in out
 
 
 def test_process_twice_logs_once(workdir):

@@ -10,9 +10,11 @@ from peewee import SqliteDatabase
 
 from poller.errors import ConfigError
 from poller.resolve import Link
+from store.csvfile import ImportOptions
 from store.directory import SqlDirectory
+from store.import_accounts import import_accounts
 from store.import_team import import_team
-from store.imports import import_accounts, import_users
+from store.imports import import_users
 from store.models import (
     Account,
     AccountDomain,
@@ -38,6 +40,9 @@ boss@ourco.com,Bo Boss,admin,
 """
 
 
+CASE_SENSITIVE = ImportOptions(case_sensitive_local_part=True)
+
+
 def write(tmp_path, name, text):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -47,7 +52,8 @@ def write(tmp_path, name, text):
 @pytest.fixture
 def directory(db, tmp_path):
     import_accounts(write(tmp_path, "accounts.csv", ACCOUNTS))
-    import_users(write(tmp_path, "users.csv", USERS))
+    # Jill@ and jill@ stay two people: the case_sensitive_local_part tests need both.
+    import_users(write(tmp_path, "users.csv", USERS), options=CASE_SENSITIVE)
     import_team(write(tmp_path, "team.csv", TEAM))
     return SqlDirectory()
 
@@ -57,9 +63,9 @@ def directory(db, tmp_path):
 
 def test_import_good_files(db, tmp_path):
     report = import_accounts(write(tmp_path, "accounts.csv", ACCOUNTS))
-    assert (report.kind, report.rows, report.created, report.updated) == ("accounts", 3, 3, 0)
-    assert import_users(write(tmp_path, "users.csv", USERS)).created == 3
-    assert import_team(write(tmp_path, "team.csv", TEAM)).created == 2
+    assert (report.kind, report.rows, report.added, report.changed) == ("accounts", 3, 3, 0)
+    assert import_users(write(tmp_path, "users.csv", USERS), options=CASE_SENSITIVE).added == 3
+    assert import_team(write(tmp_path, "team.csv", TEAM)).added == 2
     acme = Account.get_by_id("A")
     assert (acme.name, acme.default_bcc, acme.contact_matches_only) == ("ACME", True, False)
     assert Account.get_by_id("B").parent_id == "A" and Account.get_by_id("C").contact_matches_only
@@ -81,19 +87,20 @@ def test_import_upsert_updates(db, tmp_path):
     import_team(write(tmp_path, "team.csv", TEAM))
     report = import_accounts(write(tmp_path, "a2.csv", "account_id,name,email_domains\n"
                                    "A,ACME Inc,acme.org\nD,Delta,\n"))
-    assert (report.rows, report.created, report.updated) == (2, 1, 1)
-    assert Account.get_by_id("A").name == "ACME Inc" and Account.get_by_id("A").default_bcc is False
+    assert (report.rows, report.added, report.changed) == (2, 1, 1)
+    # A column the file leaves out (default_bcc) keeps what is stored.
+    assert Account.get_by_id("A").name == "ACME Inc" and Account.get_by_id("A").default_bcc
     assert [d.domain for d in AccountDomain.select().where(AccountDomain.account == "A")] == [
         "acme.org"]
     report = import_users(write(tmp_path, "u2.csv", "email,account_id,last_activity\n"
                                 "bob@acme.com,B,2024-06-01\nbob@acme.com,D,\n"))
-    assert (report.rows, report.created, report.updated) == (2, 1, 1)
+    assert (report.rows, report.added, report.changed) == (2, 1, 1)
     bob = CustomerUser.get(CustomerUser.email == "bob@acme.com")
     assert {a.account_id: a.last_activity for a in bob.associations} == {
         "B": datetime(2024, 6, 1), "D": None}
     report = import_team(write(tmp_path, "t2.csv", "email,name,role,aliases\n"
                                "rep@ourco.com,Rita R.,admin,rr@ourco.com\n"))
-    assert (report.created, report.updated) == (0, 1)
+    assert (report.added, report.changed) == (0, 1)
     rep = TeamMember.get(TeamMember.email == "rep@ourco.com")
     assert (rep.name, rep.role, [a.email for a in rep.aliases]) == ("Rita R.", "admin",
                                                                      ["rr@ourco.com"])
