@@ -148,8 +148,9 @@ class CsvFile:
     def rows(self) -> Iterator[Row]:
         """Every data row; a row with the wrong number of fields is a problem, not a row."""
         try:
-            with self.path.open("rb") as f:
-                reader = csv.reader(self._text_lines(f))
+            # utf-8-sig: spreadsheets put a byte-order mark before the header.
+            with self.path.open(encoding="utf-8-sig", newline="") as f:
+                reader = csv.reader(f)
                 self.columns = self._columns(next(reader, None))
                 for cells in reader:
                     if any(c.strip() for c in cells):
@@ -159,24 +160,26 @@ class CsvFile:
                             self.problem(exc)
         except FileNotFoundError:
             raise ConfigError(f"{self.path}: file not found") from None
+        except UnicodeDecodeError:
+            raise self._not_utf8() from None
         except csv.Error as exc:
             raise ConfigError(f"{self.name}: not a readable CSV file: {exc}") from None
 
-    def _text_lines(self, f: Iterable[bytes]) -> Iterator[str]:
-        """The file's lines as text, strictly UTF-8: a wrong byte names its line and the
-        likely cause, instead of a position deep inside a buffer."""
-        for number, raw in enumerate(f, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                bad = raw[exc.start:exc.start + 1].hex()
-                snippet = raw[max(exc.start - 12, 0):exc.start + 12].decode("cp1252", "replace")
-                raise ConfigError(
-                    f"{self.name} line {number}: not UTF-8 (byte 0x{bad} in "
-                    f"{snippet.strip()!r}); the file looks like Latin-1/Windows-1252: save it "
-                    "as UTF-8 (Excel: \"CSV UTF-8\"; or iconv -f latin1 -t utf-8)") from None
-            # A spreadsheet puts a byte-order mark before the header.
-            yield text.removeprefix("\ufeff") if number == 1 else text
+    def _not_utf8(self) -> ConfigError:
+        """The line of the first byte that is not UTF-8, and the likely cause: found by a second
+        read, so the usual (valid) file pays nothing for it."""
+        with self.path.open("rb") as f:
+            for number, raw in enumerate(f, start=1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    bad = raw[exc.start:exc.start + 1].hex()
+                    near = raw[max(exc.start - 12, 0):exc.start + 12].decode("cp1252", "replace")
+                    return ConfigError(
+                        f"{self.name} line {number}: not UTF-8 (byte 0x{bad} in "
+                        f"{near.strip()!r}); the file looks like Latin-1/Windows-1252: save it "
+                        "as UTF-8 (Excel: \"CSV UTF-8\"; or iconv -f latin1 -t utf-8)")
+        return ConfigError(f"{self.name}: not UTF-8")
 
     def _columns(self, header: list[str] | None) -> list[str]:
         expected = ",".join(self.required + self.optional)

@@ -131,18 +131,25 @@ def _index_staged() -> None:
 
 def _merge_spellings(src: CsvFile) -> None:
     """One person, one customer user: a staged address takes the directory's spelling when it
-    has one, else the spelling of its first line in the file. Each merge is a warning."""
-    known = (CustomerUser.select(fn.MIN(CustomerUser.email))
-             .where(CustomerUser.email_lower == _UserRow.email_lower))
-    _warn_merges(src, _UserRow.select(_UserRow.line, _UserRow.email, known.alias("kept"))
-                 .where(_UserRow.email != known), "already in the directory as")
-    _UserRow.update(email=known).where(fn.EXISTS(known), _UserRow.email != known).execute()
-    first = _UserRow.alias("first")
-    kept = (first.select(first.email).where(first.email_lower == _UserRow.email_lower)
-            .order_by(first.line).limit(1))
-    _warn_merges(src, _UserRow.select(_UserRow.line, _UserRow.email, kept.alias("kept"))
-                 .where(_UserRow.email != kept), "the same person as")
-    _UserRow.update(email=kept).where(_UserRow.email != kept).execute()
+    has one, else the spelling of its first line in the file. Each merge is a warning. Each
+    step first asks whether there is anything to merge: usually there is not."""
+    differ = (CustomerUser.email_lower == _UserRow.email_lower) & \
+        (CustomerUser.email != _UserRow.email)
+    if _UserRow.select(_UserRow.line).join(CustomerUser, on=differ).exists():
+        known = (CustomerUser.select(fn.MIN(CustomerUser.email))
+                 .where(CustomerUser.email_lower == _UserRow.email_lower))
+        _warn_merges(src, _UserRow.select(_UserRow.line, _UserRow.email, known.alias("kept"))
+                     .where(_UserRow.email != known), "already in the directory as")
+        _UserRow.update(email=known).where(fn.EXISTS(known), _UserRow.email != known).execute()
+    spellings = (_UserRow.select(_UserRow.email_lower).group_by(_UserRow.email_lower)
+                 .having(fn.COUNT(_UserRow.email.distinct()) > 1))
+    if spellings.exists():
+        first = _UserRow.alias("first")
+        kept = (first.select(first.email).where(first.email_lower == _UserRow.email_lower)
+                .order_by(first.line).limit(1))
+        _warn_merges(src, _UserRow.select(_UserRow.line, _UserRow.email, kept.alias("kept"))
+                     .where(_UserRow.email != kept), "the same person as")
+        _UserRow.update(email=kept).where(_UserRow.email != kept).execute()
 
 
 def _warn_merges(src: CsvFile, query: Any, words: str) -> None:
