@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from poller.utc import utcnow
 from store.csvfile import (
     UPSERT,
     CsvFile,
@@ -24,7 +25,7 @@ from store.csvfile import (
     progress_for,
     writing,
 )
-from store.models import Account, AccountDomain, Association, utcnow
+from store.models import Account, AccountDomain, Association
 
 CHUNK = 5_000  # rows per INSERT: far under SQLite's bound-variable limit
 DOMAIN_RE = re.compile(r"(?:[a-z0-9-]+\.)+[a-z]{2,}")
