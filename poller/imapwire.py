@@ -15,7 +15,6 @@ from typing import Any
 from imapclient.exceptions import IMAPClientError
 
 from poller.limits import MAX_SUBJECT_CHARS, cut
-from poller.message import normalize_message_id
 from poller.neterrors import describe_network
 from poller.utc import aware_utc
 
@@ -84,7 +83,14 @@ def folder_entry(uid: int, item: dict[bytes, Any]) -> FolderEntry:
         uid=uid, flags=flags_of(item.get(b"FLAGS", ())),
         date=aware_utc(envelope.date) or aware_utc(item.get(b"INTERNALDATE")),
         sender=sender, subject=cut(decode_words(envelope.subject), MAX_SUBJECT_CHARS, " "),
-        message_id=normalize_message_id(text_of(envelope.message_id)))
+        message_id=_normalized_id(text_of(envelope.message_id)))
+
+
+def _normalized_id(value: str) -> str:
+    # Imported here: the parser's module is heavy, and a pass that lists no folder needs none.
+    from poller.message import normalize_message_id
+
+    return normalize_message_id(value)
 
 
 def flags_of(raw: Iterable[bytes | str]) -> tuple[str, ...]:

@@ -23,6 +23,10 @@ from poller.reasons import (
 )
 
 SUBJECT_PREFIX = "Touchpoint not logged: "
+# touchlog's own notices carry this header, and their Message-IDs start with the prefix: the
+# filters skip a notice that comes back to the mailbox (no mail loop).
+NOTICE_HEADER = "X-Touchlog-Notice"
+NOTICE_ID_PREFIX = "touchlog-notice."
 # SPEC 11: a forged message must not choose a word of what we send in a team member's name.
 UNAUTHENTICATED_SUBJECT = "touchlog: a message in your name failed sender authentication"
 MAX_QUOTED_CHARS = 200

@@ -28,14 +28,13 @@ from peewee import ModelSelect, fn
 
 from poller.addresses import domain_of, is_under
 from poller.errors import ConfigError, NoticeError
+from poller.neterrors import describe_network
 
 # Filters skip mail carrying the header or replying to a notice's Message-ID, so a notice that
 # comes back to the mailbox is never processed: no mail loop.
-from poller.filters import NOTICE_HEADER, NOTICE_ID_PREFIX
-from poller.neterrors import describe_network
+from poller.notice_text import NOTICE_HEADER, NOTICE_ID_PREFIX
 from poller.reasons import FAILED
 from poller.settings import NotifySettings, Settings
-from poller.signin import password_origin
 from poller.tls import client_context
 from poller.utc import naive_utc, utcnow
 from store.models import MessageRecord, Notice
@@ -281,6 +280,8 @@ def _open_signed_in(notify: NotifySettings, settings: Settings) -> tuple[smtplib
         elif notify.smtp_username:
             with _step(notify, f"login as {notify.smtp_username} failed"):
                 smtp.login(notify.smtp_username, settings.smtp_password())
+            from poller.signin import password_origin  # with OAuth2's imports: only here
+
             how = password_origin(notify.smtp_password_env, notify.smtp_password_file)
     except NoticeError:
         _quit(smtp)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from poller import notices
-from poller.verdict import Outcome
+
+if TYPE_CHECKING:
+    from poller.verdict import Outcome
 
 
 @dataclass
