@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from poller.filters import NOTICE_HEADER, skip_reason
+from poller.filters import skip_reason
 from poller.message import parse_message
+from poller.notice_text import NOTICE_HEADER
 
 HEAD = "From: Wile Coyote <wile@acme.com>\nTo: sam@ourco.com\nMessage-ID: <m1@acme.com>\n"
 
