@@ -38,6 +38,7 @@ deps:
 
 test: venv deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 demo: venv deps
@@ -54,5 +55,5 @@ bench-tiny: venv
 	[ $$found = 1 ] || echo "no bench/bench_*.py yet"
 
 clean:
-	rm -rf $(VENV) demo/run .pytest_cache .ruff_cache *.egg-info build
+	rm -rf $(VENV) demo/run .pytest_cache .ruff_cache .mypy_cache *.egg-info build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -12,6 +12,7 @@ import mimetypes
 import re
 from dataclasses import dataclass, field
 from email.message import Message as EmailMessage
+from typing import Any, cast
 
 from tnefparse import TNEF
 
@@ -104,7 +105,7 @@ def _walk(part: EmailMessage, parts: Parts, chosen: bool) -> None:
 def _alternative(children: list[EmailMessage]) -> EmailMessage | None:
     """The alternative we read: the plain one when it has text, else the one holding HTML."""
     for child in children:
-        if child.get_content_type() == "text/plain" and str(child._payload).strip():
+        if child.get_content_type() == "text/plain" and str(stored_payload(child)).strip():
             return child
     for wanted in ("text/plain", "text/html"):
         for child in children:
@@ -164,11 +165,11 @@ def body_text(parts: Parts) -> str:
 def _attached_message(part: EmailMessage, parts: Parts) -> None:
     payload = part.get_payload()
     if isinstance(payload, list) and payload:
-        inner, raw = payload[0], b""
+        inner, raw = cast(EmailMessage, payload[0]), b""
     else:  # the stdlib could not split it (broken outer MIME): read its bytes afresh
         raw = payload_bytes(part, parts.defects)
         inner = parse_tree(raw)
-    if inner.keys() or str(inner._payload or "").strip():
+    if inner.keys() or str(stored_payload(inner) or "").strip():
         parts.inner.append((inner, raw))
 
 
@@ -242,11 +243,17 @@ def _charset(part: EmailMessage) -> str | None:
         return None
 
 
+def stored_payload(part: EmailMessage) -> Any:
+    """The payload as the parser stored it (text, or a list of parts), before get_payload()
+    decodes or replaces anything; the stdlib has no public accessor for it."""
+    return part._payload  # type: ignore[attr-defined]
+
+
 def payload_bytes(part: EmailMessage, defects: list[str]) -> bytes:
     """The decoded bytes of a leaf, whatever its Content-Transfer-Encoding claims to be."""
     # The stored payload, not get_payload(): for 8-bit text that one has already replaced every
     # byte the declared charset does not know, before we could try another.
-    payload = part._payload
+    payload = stored_payload(part)
     if isinstance(payload, list):  # message/delivery-status and kin arrive as header blocks
         return b"\n".join(as_bytes(block) for block in payload)
     data = (payload or "").encode("utf-8", "surrogateescape")
@@ -256,5 +263,5 @@ def payload_bytes(part: EmailMessage, defects: list[str]) -> bytes:
     if "quoted" in cte:  # also 'quoted printable' and 'quoted-printable;', seen in the wild
         return binascii.a2b_qp(data)
     if "uu" in cte:
-        return part.get_payload(decode=True) or b""
+        return cast(bytes, part.get_payload(decode=True)) or b""
     return data

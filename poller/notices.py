@@ -218,7 +218,7 @@ def check_smtp(settings: Settings) -> str:
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _pending_query() -> ModelSelect:
+def _pending_query() -> ModelSelect[Notice]:
     return Notice.select().where(Notice.status == "pending")
 
 

@@ -98,19 +98,20 @@ def decide(raw: bytes, ctx: Context, source: Source,
 
     `parsed`: what parse_message made of `raw` (or the MessageError it raised) elsewhere, in a
     worker process (poller.parallel); None parses here."""
+    steps: tuple[Step, ...] = STEPS
     try:
         if isinstance(parsed, MessageError):
             raise parsed
-        result: Reading | Verdict = Reading(parsed or parse_message(raw), source)
-        steps = STEPS
+        reading = Reading(parsed or parse_message(raw), source)
     except MessageError as exc:
         # Still a record (its raw bytes stay in the failed folder) and, from whatever headers
         # can be read, a notice that answers it.
-        result, steps = Reading(unreadable(raw), source), (_against_ledger, _parse_error(exc))
+        reading, steps = Reading(unreadable(raw), source), (_against_ledger, _parse_error(exc))
     for step in steps:
-        result = step(result, ctx)
+        result = step(reading, ctx)
         if not isinstance(result, Reading):
             return result
+        reading = result
     raise AssertionError("the last step always decides")  # pragma: no cover
 
 

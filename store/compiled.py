@@ -7,7 +7,7 @@ touchpoint, notice) are likewise one prepared INSERT per table, bound with each 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from peewee import Model
 
@@ -46,13 +46,14 @@ def insert(model: type[M], **values: Any) -> M:
         row[f.name] = value
         params.append(PLACEHOLDER if f.name in sealed else f.db_value(value))
     cursor = database.execute_sql(sql, params)
-    pk = model._meta.primary_key
+    pk: Any = model._meta.primary_key  # every model has one (peewee types it as maybe False)
     if pk.name not in row:
         row[pk.name] = cursor.fetchone()[0] if database.obj.returning_clause \
             else cursor.lastrowid
     instance = model(**row)
-    instance._dirty.clear()
+    cast(Any, instance)._dirty.clear()  # just read back: nothing to save again
     if sealed:
+        assert ring is not None  # `sealed` is empty without a ring
         names = [f.name for f in fields if f.name in sealed]
         texts = seal_instance(instance, ring, names)
         database.execute_sql(_seal_statement(model, names),
@@ -64,7 +65,7 @@ def _seal_statement(model: type[Model], names: list[str]) -> str:
     db = database.obj
     key = ("seal", model, tuple(names), type(db))
     if key not in _inserts:
-        meta = model._meta
+        meta: Any = model._meta
         sets = ", ".join(f"{_quoted(db, meta.fields[n].column_name)} = {db.param}" for n in names)
         _inserts[key] = (f"UPDATE {_quoted(db, meta.table_name)} SET {sets} WHERE "
                          f"{_quoted(db, meta.primary_key.column_name)} = {db.param}", [])
@@ -75,7 +76,7 @@ def _insert_statement(model: type[Model]) -> tuple[str, list[Any]]:
     db = database.obj
     key = (model, type(db))
     if key not in _inserts:
-        meta = model._meta
+        meta: Any = model._meta
         auto = meta.auto_increment
         fields = [f for f in meta.sorted_fields if not (auto and f is meta.primary_key)]
         columns = ", ".join(_quoted(db, f.column_name) for f in fields)

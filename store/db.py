@@ -145,7 +145,7 @@ def database_error(url: str, exc: BaseException, doing: str = "") -> DatabaseErr
     """One line naming the real cause. A failed statement inside a transaction often surfaces
     as the rollback's own error ("cannot rollback - no transaction is active") with the cause
     as its context: look down the chain for it."""
-    texts = []
+    texts: list[str] = []
     seen: BaseException | None = exc
     while seen is not None and len(texts) < 5:
         texts.append(" ".join(str(seen).split()) or type(seen).__name__)

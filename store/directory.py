@@ -26,6 +26,7 @@ from store.models import (
     TeamAlias,
     TeamMember,
     Touchpoint,
+    tuples,
 )
 
 # SQLite allows 32,766 bound variables and PostgreSQL 65,535; an account list is far shorter.
@@ -42,7 +43,7 @@ def require_account(account_id: str, live: bool = False) -> Account:
                             f"{account.removed_at:%Y-%m-%d} (import accounts --replace)")
     if account is not None:
         return account
-    ids = [acc for (acc,) in Account.select(Account.account_id).tuples()]
+    ids = [acc for (acc,) in tuples(Account.select(Account.account_id))]
     close = difflib.get_close_matches(account_id, ids, n=3, cutoff=0.6)
     close += [acc for acc in ids if acc.lower() == account_id.lower() and acc not in close]
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
@@ -139,7 +140,10 @@ class SqlDirectory:
             ids = {f":id{i}": acc for i, acc in enumerate(chunk)}
             rows = self._run((kind, len(chunk)), partial(_latest_query, kind, list(ids)),
                              {**values, **ids})
-            result.update((acc, _as_datetime(when)) for acc, when in rows if when is not None)
+            for acc, when in rows:
+                moment = _as_datetime(when)
+                if moment is not None:
+                    result[acc] = moment
         return result
 
 

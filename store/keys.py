@@ -75,14 +75,14 @@ def rotate(ring: KeyRing, models: list[Any], attachments_dir: Path,
 
 def rotate_all(attachments_dir: Path) -> tuple[Rotation, KeyRing]:
     """`touchlog keys rotate`: every sealed column of every table, in one transaction."""
-    from store.models import MODELS, Touchpoint, database
+    from store.models import MODELS, Touchpoint, database, tuples
 
     ring = SEALING.ring
     if ring is None:
         raise ConfigError("database.encryption_key_file is not set")
 
     def hashes() -> Iterator[str]:
-        for (attachments,) in Touchpoint.select(Touchpoint.attachments).tuples():
+        for (attachments,) in tuples(Touchpoint.select(Touchpoint.attachments)):
             for att in attachments or []:
                 yield att["sha256"]
 

@@ -14,7 +14,7 @@ import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from peewee import (
     Database,
@@ -84,9 +84,10 @@ _fingerprints: dict[str, str] = {}
 
 def _index_text(db: Database, index: Any) -> str:
     if isinstance(index, ModelIndex):
-        where = db.get_sql_context().sql(index._where).query()[0] if index._where else ""
-        columns = [getattr(e, "column_name", str(e)) for e in index._expressions]
-        return f"{index._name}:{columns}:{index._unique}:{where}"
+        spec: Any = index  # its parts have no public names
+        where = db.get_sql_context().sql(spec._where).query()[0] if spec._where else ""
+        columns = [getattr(e, "column_name", str(e)) for e in spec._expressions]
+        return f"{spec._name}:{columns}:{spec._unique}:{where}"
     return repr(index)
 
 
@@ -135,7 +136,8 @@ def _add_column(migrator: SchemaMigrator, model: Any, field: Field) -> None:
     column = field.clone()
     column.null, column.index, column.unique = True, False, False
     if isinstance(column, ForeignKeyField):
-        column.rel_field = field.rel_field  # clone() keeps the model, not the resolved field
+        # clone() keeps the model, not the resolved field
+        column.rel_field = cast(ForeignKeyField, field).rel_field
     migrator.add_column(table, field.column_name, column).run()
     default = field.default() if callable(field.default) else field.default
     if default is not None:

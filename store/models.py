@@ -7,6 +7,7 @@ fresh file. Lists and traces are JSON text: they are written once and read whole
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import peewee
@@ -46,6 +47,11 @@ class JSONField(TextField):
         return None if value is None else json.loads(value)
 
 
+def tuples(query: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of a query as plain tuples (`.tuples()`); peewee's types only know models."""
+    return iter(query.tuples())
+
+
 class BaseModel(Model):
     class Meta:
         database = database
@@ -69,6 +75,7 @@ class AccountDomain(BaseModel):
     """A domain an account declares in `email_domains` (lower-case)."""
 
     account = ForeignKeyField(Account, backref="domains", on_delete="CASCADE")
+    account_id: str  # the key column peewee adds; declared for mypy
     domain = CharField(index=True)
 
     class Meta:
@@ -87,7 +94,9 @@ class CustomerUser(BaseModel):
 
 class Association(BaseModel):
     user = ForeignKeyField(CustomerUser, backref="associations", on_delete="CASCADE")
+    user_id: int  # the key column peewee adds; declared for mypy
     account = ForeignKeyField(Account, backref="associations", on_delete="CASCADE", index=True)
+    account_id: str  # the key column peewee adds; declared for mypy
     last_activity = DateTimeField(null=True)
 
     class Meta:
@@ -103,6 +112,7 @@ class TeamMember(BaseModel):
 
 class TeamAlias(BaseModel):
     member = ForeignKeyField(TeamMember, backref="aliases", on_delete="CASCADE")
+    member_id: int  # the key column peewee adds; declared for mypy
     email = CharField(unique=True)  # lower-case
 
 
@@ -124,6 +134,7 @@ class Touchpoint(SealedMixin, BaseModel):
 
     id = AutoField()
     account = ForeignKeyField(Account, backref="touchpoints")
+    account_id: str  # the key column peewee adds; declared for mypy
     type = CharField(default="email")
     flow = CharField()
     reasons = JSONField(default=list)
@@ -131,6 +142,7 @@ class Touchpoint(SealedMixin, BaseModel):
     subject = SealedTextField(default="")
     content = SealedTextField(default="")
     creator = ForeignKeyField(TeamMember, backref="touchpoints", null=True)
+    creator_id: int | None  # the key column peewee adds; declared for mypy
     creator_email = CharField(default="")  # lower-case
     # The creator's domain, copied so the domain_history tie-break is one indexed range scan.
     creator_domain = CharField()
@@ -146,6 +158,7 @@ class Touchpoint(SealedMixin, BaseModel):
     trace = SealedJSONField(default=dict)
     thread_id = IntegerField(null=True, index=True)
     parent = ForeignKeyField("self", null=True, backref="replies")
+    parent_id: int | None  # the key column peewee adds; declared for mypy
     created_at = DateTimeField(default=utcnow)
     source = CharField(default="email")  # email | manual | salesforce
     updated_at = DateTimeField(null=True)  # NULL until changed
@@ -183,6 +196,7 @@ class TouchpointMail(BaseModel):
 
     id = AutoField()
     touchpoint = ForeignKeyField(Touchpoint, backref="mails", on_delete="CASCADE")
+    touchpoint_id: int  # the key column peewee adds; declared for mypy
     message_id = CharField(unique=True)
     audience = CharField()  # internal | external | me
     recipients = JSONField(default=list)
@@ -202,14 +216,17 @@ class Task(SealedMixin, BaseModel):
 
     id = AutoField()
     account = ForeignKeyField(Account, backref="tasks")
+    account_id: str  # the key column peewee adds; declared for mypy
     title = SealedTextField()
     description = SealedTextField(default="")
     priority = CharField(default="Normal")
     status = CharField(default="Open", index=True)
     due_date = DateField(null=True)
     assignee = ForeignKeyField(TeamMember, null=True, backref="assigned_tasks")
+    assignee_id: int | None  # the key column peewee adds; declared for mypy
     assignee_email = CharField(default="")
     assigner = ForeignKeyField(TeamMember, null=True, backref="given_tasks")
+    assigner_id: int | None  # the key column peewee adds; declared for mypy
     assigner_email = CharField(default="")
     flow = CharField(null=True)
     created_at = DateTimeField(default=utcnow)
@@ -217,6 +234,7 @@ class Task(SealedMixin, BaseModel):
     updated_by = CharField(null=True)
     completed_at = DateTimeField(null=True)
     followup = ForeignKeyField(Touchpoint, null=True, backref="completed_tasks")
+    followup_id: int | None  # the key column peewee adds; declared for mypy
     external_id = CharField(null=True, unique=True)  # the Salesforce Id, lower-case
     deleted_at = DateTimeField(null=True)
     deleted_by = CharField(null=True)
@@ -236,6 +254,7 @@ class KeptValue(BaseModel):
 class MessageRecord(SealedMixin, BaseModel):
     """What happened to a message, committed before the message is moved (SPEC section 7)."""
 
+    id = AutoField()
     key = CharField(unique=True)
     message_id = CharField(null=True, index=True)  # failures and explain look up by it
     outcome = CharField()  # logged | skipped | failed
@@ -243,6 +262,7 @@ class MessageRecord(SealedMixin, BaseModel):
     detail = SealedTextField(default="")
     trace = SealedJSONField(default=dict)
     touchpoint = ForeignKeyField(Touchpoint, null=True, backref="records")
+    touchpoint_id: int | None  # the key column peewee adds; declared for mypy
     sender = CharField(default="")
     subject = SealedTextField(default="")
     date = DateTimeField(null=True)
@@ -258,6 +278,7 @@ class Notice(SealedMixin, BaseModel):
 
     id = AutoField()
     record = ForeignKeyField(MessageRecord, backref="notices", on_delete="CASCADE")
+    record_id: int  # the key column peewee adds; declared for mypy
     to_address = CharField(index=True)
     subject = SealedTextField()
     body = SealedTextField()
