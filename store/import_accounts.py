@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from poller.utc import utcnow
 from store.csvfile import (
@@ -25,7 +25,7 @@ from store.csvfile import (
     progress_for,
     writing,
 )
-from store.models import Account, AccountDomain, Association
+from store.models import Account, AccountDomain, Association, tuples
 
 CHUNK = 5_000  # rows per INSERT: far under SQLite's bound-variable limit
 DOMAIN_RE = re.compile(r"(?:[a-z0-9-]+\.)+[a-z]{2,}")
@@ -104,7 +104,7 @@ def _read(src: CsvFile) -> list[dict[str, Any]]:
     lines: dict[str, int] = {}
 
     def one(row: Row) -> dict[str, Any]:
-        values = {"line": row.line}
+        values: dict[str, Any] = {"line": row.line}
         for column in COLUMNS:
             if column.name in row.cells:
                 values[column.name] = column.read(src, row, column.name)
@@ -124,12 +124,14 @@ def rows_by_id(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def _stored(present: list[Column]) -> dict[str, dict[str, Any]]:
     """Every account as stored, in the file's columns, to tell added from changed."""
     fields = [getattr(Account, c.name) for c in present if c.field] + [Account.removed_at]
-    stored = {values["account_id"]: values for values in Account.select(*fields).dicts()}
+    stored: dict[str, dict[str, Any]] = {
+        values["account_id"]: values for values in cast(Any, Account.select(*fields).dicts())}
     if any(c.name == "email_domains" for c in present):
         for acc in stored.values():
             acc["email_domains"] = []
-        for acc, domain in AccountDomain.select(AccountDomain.account, AccountDomain.domain) \
-                .order_by(AccountDomain.domain).tuples():
+        for acc, domain in tuples(AccountDomain.select(AccountDomain.account,
+                                                       AccountDomain.domain)
+                                  .order_by(AccountDomain.domain)):
             stored[acc]["email_domains"].append(domain)
         for acc in stored.values():
             acc["email_domains"] = tuple(acc["email_domains"])

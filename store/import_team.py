@@ -22,7 +22,7 @@ from store.csvfile import (
     progress_for,
     writing,
 )
-from store.models import Task, TeamAlias, TeamMember, Touchpoint
+from store.models import Task, TeamAlias, TeamMember, Touchpoint, tuples
 
 ROLES = ("user", "admin")
 
@@ -79,12 +79,12 @@ def _address(src: CsvFile, row: Row, column: str, text: str) -> str:
 def _stored() -> dict[str, tuple[str, str, tuple[str, ...]]]:
     """Every member as stored: email → (name, role, aliases)."""
     aliases: dict[int, list[str]] = {}
-    for member_id, alias in TeamAlias.select(TeamAlias.member, TeamAlias.email).order_by(
-            TeamAlias.email).tuples():
+    for member_id, alias in tuples(TeamAlias.select(TeamAlias.member, TeamAlias.email)
+                                   .order_by(TeamAlias.email)):
         aliases.setdefault(member_id, []).append(alias)
     return {email: (name, role, tuple(aliases.get(mid, ())))
-            for mid, email, name, role in TeamMember.select(
-                TeamMember.id, TeamMember.email, TeamMember.name, TeamMember.role).tuples()}
+            for mid, email, name, role in tuples(TeamMember.select(
+                TeamMember.id, TeamMember.email, TeamMember.name, TeamMember.role))}
 
 
 def _check_addresses(src: CsvFile, rows: list[_MemberRow], leaving: set[str]) -> None:
@@ -108,10 +108,9 @@ def _owners_in_database(rows: list[_MemberRow], leaving: set[str]) -> dict[str, 
     """Addresses already taken, by whom; aliases this file replaces, and the addresses of
     members it removes, are free again."""
     replaced = {row.email for row in rows if row.aliases is not None} | leaving
-    owners = {email: email for (email,) in TeamMember.select(TeamMember.email).tuples()
+    owners = {email: email for (email,) in tuples(TeamMember.select(TeamMember.email))
               if email not in leaving}
-    aliases = (TeamAlias.select(TeamAlias.email, TeamMember.email)
-               .join(TeamMember).tuples())
+    aliases = tuples(TeamAlias.select(TeamAlias.email, TeamMember.email).join(TeamMember))
     owners.update((alias, member) for alias, member in aliases if member not in replaced)
     return owners
 
@@ -148,8 +147,9 @@ def _upsert_members(rows: list[_MemberRow]) -> None:
     replacing = [row for row in rows if row.aliases is not None]
     if not replacing:
         return
-    ids = dict(TeamMember.select(TeamMember.email, TeamMember.id)
-               .where(TeamMember.email.in_([row.email for row in replacing])).tuples())
+    ids: dict[str, int] = dict(tuples(
+        TeamMember.select(TeamMember.email, TeamMember.id)
+        .where(TeamMember.email.in_([row.email for row in replacing]))))
     TeamAlias.delete().where(TeamAlias.member.in_(list(ids.values()))).execute()
     pairs = [(ids[row.email], alias) for row in replacing for alias in row.aliases or ()]
     if pairs:
@@ -160,8 +160,8 @@ def _remove(report: ImportReport, emails: list[str]) -> None:
     """Members the file no longer names: they and their aliases no longer log; what they
     created keeps their address and stays on the timeline."""
     report.note("removed", emails)
-    members = dict(TeamMember.select(TeamMember.id, TeamMember.email)
-                   .where(TeamMember.email.in_(emails)).tuples())
+    members: dict[int, str] = dict(tuples(TeamMember.select(TeamMember.id, TeamMember.email)
+                                          .where(TeamMember.email.in_(emails))))
     for mid, email in members.items():
         Touchpoint.update(creator=None, creator_email=email).where(
             Touchpoint.creator == mid).execute()

@@ -29,7 +29,7 @@ from store.csvfile import (
     progress_for,
     writing,
 )
-from store.models import Account, Association, CharField, CustomerUser, database
+from store.models import Account, Association, CharField, CustomerUser, database, tuples
 
 # Rows per INSERT: under SQLite's 32,766 bound variables for the widest staging row.
 CHUNK = 5_000
@@ -75,8 +75,8 @@ def import_users(path: str | Path, progress: Progress | None = None,
 
 
 def _stage_users(src: CsvFile, shown: Callable[[int], None], options: ImportOptions) -> int:
-    accounts = {acc for (acc,) in Account.select(Account.account_id)
-                .where(Account.removed_at.is_null()).tuples()}
+    accounts = {acc for (acc,) in tuples(Account.select(Account.account_id)
+                                          .where(Account.removed_at.is_null()))}
     chunk: list[tuple[object, ...]] = []
     count = 0
     for values in src.checked(src.rows(), lambda row: _user_values(src, row, accounts, options)):
@@ -167,7 +167,7 @@ def _check_repeats(src: CsvFile) -> None:
     repeats = (_UserRow.select(_UserRow.email, _UserRow.account_id, first, last)
                .group_by(_UserRow.email, _UserRow.account_id)
                .having(fn.COUNT(_UserRow.line) > 1))
-    shown = list(repeats.order_by(last).limit(MAX_SHOWN).tuples())
+    shown = list(tuples(repeats.order_by(last).limit(MAX_SHOWN)))
     for email, account_id, line_a, line_b in shown:
         src.problem(src.error(line_b, f"{email} on account {account_id!r} repeats line "
                                       f"{line_a}"))
@@ -211,8 +211,8 @@ def _remove_unlisted(report: ImportReport) -> None:
               .where(CustomerUser.id == Association.user,
                      _UserRow.account_id == Association.account))
     gone = Association.select(Association.id).where(~fn.EXISTS(listed))
-    shown = (gone.select(CustomerUser.email, Association.account).join(CustomerUser)
-             .order_by(CustomerUser.email, Association.account).limit(MAX_SHOWN).tuples())
+    shown = tuples(gone.select(CustomerUser.email, Association.account).join(CustomerUser)
+                   .order_by(CustomerUser.email, Association.account).limit(MAX_SHOWN))
     report.note("removed", [f"{email} on {account_id}" for email, account_id in shown])
     report.removed = gone.count()
     Association.delete().where(Association.id.in_(gone)).execute()

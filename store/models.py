@@ -93,6 +93,7 @@ class CustomerUser(BaseModel):
 
 
 class Association(BaseModel):
+    id = AutoField()
     user = ForeignKeyField(CustomerUser, backref="associations", on_delete="CASCADE")
     user_id: int  # the key column peewee adds; declared for mypy
     account = ForeignKeyField(Account, backref="associations", on_delete="CASCADE", index=True)
