@@ -1,0 +1,156 @@
+"""SPEC part two, read as an outside checker reads it: the names it gives (commands, options,
+settings keys and their defaults, JSON fields) exist exactly as written, and the corners of its
+rules that the feature tests do not walk hold end to end through Dovecot and the SMTP sink.
+Only what no other test covers is here (sending, threads and assign: test_threads_e2e.py;
+who may change what: test_manage_cli.py)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import pytest
+
+from cli import main
+from poller.settings import settings_from_dict
+from tests.builders import make_mail
+from tests.world import World
+
+# SPEC 18 (and 10): every option it names, per command.
+SPEC_OPTIONS = {
+    ("touchpoints",): ["--account", "--type", "--flow", "--notes", "--no-notes", "--since",
+                       "--until", "--limit", "--format"],
+    ("touchpoints", "add"): ["--account", "--as", "--type", "--date", "--subject", "--content",
+                             "--content-file", "--flow", "--reason", "--participant",
+                             "--attach"],
+    ("touchpoints", "show"): ["--format"],
+    ("touchpoints", "edit"): ["--as", "--type", "--date", "--subject", "--content", "--flow",
+                              "--reason", "--add-participant", "--remove-participant",
+                              "--notify"],
+    ("touchpoints", "delete"): ["--as"],
+    ("touchpoints", "send"): ["--as", "--to", "--yes"],
+    ("accounts",): ["--format"],
+    ("failures",): ["--format"],
+    ("failures", "show"): ["--format"],
+    ("failures", "retry"): ["--all"],
+    ("failures", "assign"): ["--account", "--as"],
+    ("tasks",): ["--account", "--assignee", "--status", "--format"],
+    ("tasks", "add"): ["--account", "--as", "--title", "--description", "--priority", "--due",
+                       "--assign", "--flow"],
+    ("tasks", "edit"): ["--as"],
+    ("tasks", "delete"): ["--as"],
+    ("tasks", "done"): ["--as", "--touchpoint"],
+    ("keys", "new"): [],
+    ("keys", "rotate"): [],
+    ("explain",): ["--format"],
+    ("poll",): ["--once"],
+    ("process",): ["--dry-run"],
+    ("check",): [],
+}
+SPEC_CHOICES = {
+    (("touchpoints", "edit"), "--notify"): ["none", "new", "all"],
+    (("touchpoints", "send"), "--to"): ["internal", "external", "me"],
+    (("tasks",), "--status"): ["Open", "Completed"],
+    (("tasks", "add"), "--priority"): ["High", "Normal", "Low"],
+    (("touchpoints",), "--format"): ["table", "json"],
+}
+
+
+def _command(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group), path
+        found = command.get_command(click.Context(command), name)
+        assert found is not None, f"touchlog {' '.join(path)}: no such command"
+        command = found
+    return command
+
+
+def _options(command: click.Command) -> dict[str, click.Parameter]:
+    return {opt: p for p in command.params for opt in (*p.opts, *p.secondary_opts)}
+
+
+@pytest.mark.parametrize("path", SPEC_OPTIONS, ids=" ".join)
+def test_every_command_and_option_spec_names_exists(path):
+    missing = set(SPEC_OPTIONS[path]) - set(_options(_command(path)))
+    assert not missing, f"touchlog {' '.join(path)} lacks {sorted(missing)}"
+
+
+@pytest.mark.parametrize("key", SPEC_CHOICES, ids=lambda k: f"{' '.join(k[0])} {k[1]}")
+def test_choices_are_spelled_as_spec_writes_them(key):
+    path, option = key
+    kind = _options(_command(path))[option].type
+    assert isinstance(kind, click.Choice) and list(kind.choices) == SPEC_CHOICES[key]
+
+
+# SPEC 11, 12, 13, 16, 17, 19: keys and their defaults, as a user with an empty file gets them.
+SPEC_DEFAULTS = {
+    "trust.authserv_ids": (), "trust.require": "aligned",
+    "database.encryption_key_file": "",
+    "touchpoints.types": ("web_meeting", "in_person_meeting", "telephone_call", "email",
+                          "internal_note"),
+    "touchpoints.flows": (), "touchpoints.reasons": (),
+    "schedule.idle": True, "schedule.interval_seconds": 60,
+    "mailbox.max_attempts": 3, "notify.max_attempts": 5,
+    "mailbox.auth": "password", "notify.smtp_auth": "password",
+    **{f"mailbox.oauth2_{k}": "" for k in (
+        "token_command", "token_env", "token_file", "provider", "authority", "tenant",
+        "client_id", "client_secret_env", "client_secret_file", "service_account_file")},
+    **{f"notify.smtp_oauth2_{k}": "" for k in (
+        "token_command", "token_env", "token_file", "provider", "authority", "tenant",
+        "client_id", "client_secret_env", "client_secret_file", "service_account_file")},
+}
+
+
+@pytest.mark.parametrize("key", SPEC_DEFAULTS)
+def test_settings_keys_of_part_two_have_specs_defaults(key, tmp_path):
+    section, name = key.split(".")
+    value = getattr(getattr(settings_from_dict({}, base_dir=tmp_path), section), name)
+    assert value == SPEC_DEFAULTS[key]
+
+
+# --- replies: the corners of SPEC 14's "who may answer" and SPEC 11 for a reply's sender ----------
+
+
+def test_who_may_answer_a_thread_and_a_reply_is_authenticated_too(world_with_smtp: World):
+    world = world_with_smtp
+    # a thread with no participants: only the team and ACME's customer users may answer it
+    tp_id = int(world.touchlog("touchpoints", "add", "--account", "ACME", "--as",
+                               "sam@ourco.com", "--type", "telephone_call", "--subject",
+                               "Rockets").output)
+    world.touchlog("touchpoints", "send", str(tp_id), "--as", "sam@ourco.com", "--to", "me")
+    thread = world.smtp.messages[0].message["Reply-To"]
+    world.imap.append(make_mail(sender="wile@acme.com", to=thread, subject="Re: Rockets",
+                                message_id="<customer-user@acme.com>"))
+    world.imap.append(make_mail(sender="Sam <sam.alias@ourco.com>", to=thread.upper(),
+                                subject="Re: Rockets", message_id="<alias@ourco.com>"))
+    world.imap.append(make_mail(sender="beep@road.com", to=thread, subject="Re: Rockets",
+                                message_id="<other-account@road.com>"))
+    world.imap.append(make_mail(sender="wile@acme.com", to=thread, subject="Re: Rockets",
+                                message_id="<forged@acme.com>",
+                                auth="dmarc=fail header.from=acme.com"))
+    # the auto-generated filter comes before trust: an unauthenticated auto-reply is skipped
+    world.imap.append(make_mail(sender="wile@acme.com", to=thread, subject="Out of office",
+                                headers={"Auto-Submitted": "auto-replied"}, auth=None))
+    out = world.poll()
+    assert out.startswith("logged 2, skipped 1 (auto_generated 1), failed 2"), out
+
+    logged = {tp["message_id"]: tp for tp in world.touchpoints()}
+    for mid, creator in (("customer-user@acme.com", "wile@acme.com"),
+                         ("alias@ourco.com", "sam@ourco.com")):
+        tp = logged[mid]
+        assert (tp["account_id"], tp["scenario"], tp["rule"], tp["thread_id"], tp["creator"],
+                tp["source"]) == ("ACME", "reply", "thread", tp_id, creator, "email")
+    failures = {f["message_id"]: f for f in world.failures()}
+    assert {mid: f["reason"] for mid, f in failures.items()} == {
+        "other-account@road.com": "unknown_sender", "forged@acme.com": "unauthenticated_sender"}
+    # SPEC 10: the failures JSON fields, and SPEC 7: the failed folder's reason keyword
+    assert set(next(iter(failures.values()))) >= {"uid", "message_id", "date", "sender",
+                                                 "subject", "reason", "detail"}
+    keywords = {flag for flags, _ in world.folder_contents("Touchpoints/Failed").values()
+                for flag in flags}
+    assert {"$tl_unknown_sender", "$tl_unauthenticated_sender"} <= keywords
+    shown = json.loads(world.touchlog("failures", "show", str(failures["forged@acme.com"]["uid"]),
+                                      "--format", "json").output)
+    [shown] = shown if isinstance(shown, list) else [shown]
+    assert (shown["reason"], shown["sender"]) == ("unauthenticated_sender", "wile@acme.com")
