@@ -37,9 +37,11 @@ class TouchlogGroup(click.Group):
 @click.option("--config", "config", metavar="PATH", envvar="TOUCHLOG_CONFIG",
               help="settings file (default ./settings.toml, or $TOUCHLOG_CONFIG)")
 @click.option("-v", "--verbose", count=True, help="log more (-v info, -vv debug)")
+@click.option("--width", type=click.IntRange(min=20), metavar="COLUMNS",
+              help="table width (default: the terminal's; off a terminal, as wide as needed)")
 @click.version_option(package_name="touchlog")
 @click.pass_context
-def main(ctx: click.Context, config: str | None, verbose: int) -> None:
+def main(ctx: click.Context, config: str | None, verbose: int, width: int | None) -> None:
     """touchlog turns mail sent to a shared mailbox into customer touchpoints.
 
     \b
@@ -48,7 +50,7 @@ def main(ctx: click.Context, config: str | None, verbose: int) -> None:
     """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ctx.obj = {"config": config}
+    ctx.obj = {"config": config, "width": width}
 
 
 def _register() -> None:

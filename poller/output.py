@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,15 +18,51 @@ def print_json(rows: list[dict[str, Any]] | dict[str, Any]) -> None:
 
 
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """A table whose cells wrap only between words: a timestamp, an address or a Message-ID
+    is never split. As wide as the terminal (or `--width`) allows; off a terminal (cron, a
+    pipe, less) as wide as the rows need."""
     from rich.console import Console
     from rich.table import Table
 
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    widths = column_widths(columns, cells, _asked_width())
     table = Table(title=title, show_lines=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
-    Console(width=max(100, Console().width)).print(table)
+    for column, width in zip(columns, widths, strict=True):
+        table.add_column(column, overflow="fold", width=width)
+    for row in cells:
+        table.add_row(*row)
+    # Borders and padding: 3 characters a column and 1 to close.
+    Console(width=sum(widths) + 3 * len(widths) + 1, soft_wrap=False).print(table)
+
+
+def column_widths(columns: list[str], cells: list[list[str]], room: int | None) -> list[int]:
+    """Each column as wide as its longest cell; with too little room, the widest column that
+    still can gives way, never below its longest word (the table is then wider than `room`)."""
+    def longest(i: int, unit: Callable[[str], list[str]]) -> int:
+        return max([len(columns[i])] + [len(part) for row in cells for part in unit(row[i])])
+
+    widths = [longest(i, lambda cell: cell.splitlines() or [""]) for i in range(len(columns))]
+    floors = [longest(i, str.split) for i in range(len(columns))]
+    if room is None:
+        return widths
+    while sum(widths) + 3 * len(widths) + 1 > room:
+        give = [i for i in range(len(widths)) if widths[i] > floors[i]]
+        if not give:
+            break
+        widest = max(give, key=lambda i: widths[i])
+        widths[widest] -= 1
+    return widths
+
+
+def _asked_width() -> int | None:
+    """`--width`, else the terminal's width when stdout is one, else no limit (None)."""
+    ctx = click.get_current_context(silent=True)
+    width = ctx.find_root().params.get("width") if ctx is not None else None
+    if width:
+        return int(width)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
 
 
 @contextmanager
