@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make demo`: a throwaway Dovecot and SMTP sink on loopback, seven sample mails, one poll; then a
 # touchpoint added by hand, an internal note, and a customer's reply joining a mailed thread.
-# Everything lives in demo/run/ (gitignored) and both servers stop when this script exits.
+# Everything lives in demo/run/ (gitignored) and stays there after it: the database, the
+# settings and the IMAP password file, so `touchlog --config demo/run/settings.toml ...` works
+# afterwards. On a terminal the servers stay up until Enter (DEMO_WAIT=1/0 forces either);
+# `make demo` again starts afresh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,9 +12,8 @@ PY=.venv/bin/python
 RUN=demo/run
 MAILBOX=touchpoints@ourco.com
 export TOUCHLOG_DEMO_IMAP_PASSWORD="demo-$RANDOM$RANDOM"
+if [ -t 0 ] && [ -t 1 ]; then DEMO_WAIT=${DEMO_WAIT:-1}; else DEMO_WAIT=${DEMO_WAIT:-0}; fi
 SMTP_PID=""
-# rich sizes tables to the terminal; piped output would otherwise be 80 columns
-export COLUMNS=${COLUMNS:-160}
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -25,6 +27,8 @@ trap cleanup EXIT
 
 rm -rf "$RUN"
 mkdir -p "$RUN"
+# In a file, not only the environment: commands typed in another shell find it too.
+( umask 077; printf '%s\n' "$TOUCHLOG_DEMO_IMAP_PASSWORD" >"$RUN/imap-password" )
 
 say "starting Dovecot (IMAP) and an SMTP sink on 127.0.0.1"
 "$PY" tools/dovecot.py start "$RUN/dovecot" --port 0 --user "$MAILBOX:$TOUCHLOG_DEMO_IMAP_PASSWORD"
@@ -48,7 +52,7 @@ host = "127.0.0.1"
 port = $IMAP_PORT
 tls = "none"
 username = "$MAILBOX"
-password_env = "TOUCHLOG_DEMO_IMAP_PASSWORD"
+password_file = "imap-password"
 batch_size = 50
 
 [database]
@@ -99,9 +103,9 @@ touchlog touchpoints
 say "the failed folder"
 touchlog failures
 
-say "failure notices the SMTP sink received"
+say "failure notices the SMTP sink received (decoded; raw in $RUN/smtp.log)"
 sleep 0.3
-if grep -q . "$RUN/smtp.log"; then cat "$RUN/smtp.log"; else echo "(none)"; fi
+"$PY" demo/show_notices.py "$RUN/smtp.log"
 
 say "touchpoints people manage: a call added by hand, and an internal note (not a touch)"
 touchlog touchpoints add --account ACME --as chuck.jones@ourco.com --type telephone_call \
@@ -144,3 +148,24 @@ PYTHON
 touchlog poll --once
 touchlog touchpoints show "$FIRST"
 touchlog touchpoints --account ACME-EU
+
+FAILED_UID=$(quiet failures --format json | "$PY" -c \
+  'import json, sys; print(next((f["uid"] for f in json.load(sys.stdin)), ""))')
+say "what to try next"
+T=".venv/bin/touchlog --config $RUN/settings.toml"
+cat <<TRY
+  # why a message failed, in words, and why one was logged where it was, as JSON
+  $T explain demo-05@mail.ourco.com
+  $T explain demo-01@mail.ourco.com --format json
+  # one failure from the failed folder: its detail and trace (needs the servers)
+  $T failures show ${FAILED_UID:-UID}
+  # after fixing the directory: back to the inbox, and another pass (needs the servers)
+  $T failures retry --all && $T poll --once
+  # the passes so far
+  $T runs
+The database and settings stay in $RUN/; commands that read the mailbox (failures, poll) need
+the demo's servers, which stop when this script ends. \`make demo\` starts afresh.
+TRY
+if [ "$DEMO_WAIT" = 1 ]; then
+  read -r -p "The servers are up: try the commands above in another shell, then press Enter to stop them. " _ || true
+fi
