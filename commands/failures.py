@@ -49,6 +49,7 @@ def failures_show(ctx: click.Context, uid: int, fmt: str) -> None:
       touchlog failures show 12
       touchlog failures show 12 --format json   # the list's fields, explanation and trace
     """
+    from poller import notices
     from poller.assign import candidate_accounts
     from poller.explain import explain as explain_trace
     from poller.failures import find_failure
@@ -56,13 +57,16 @@ def failures_show(ctx: click.Context, uid: int, fmt: str) -> None:
     failure = find_failure(open_store(ctx), uid)
     trace = failure.record.trace if failure.record is not None and failure.record.trace else {}
     words = explain_trace(trace) if trace else []
+    sent = notices.states(failure.record) if failure.record is not None else []
     if fmt == "json":
         print_json({**failure.as_json(), "candidates": [
             {"account_id": acc, "name": name} for acc, name in candidate_accounts(trace)],
-            "explanation": words, "trace": trace})
+            "explanation": words, "trace": trace, "notices": sent})
         return
     for name, value in failure.as_json().items():
         click.echo(f"{name + ':':<11} {value if value is not None else ''}")
+    for state in sent:
+        click.echo(f"{'notice:':<11} to {state['to']}: {notices.state_text(state)}")
     if failure.record is not None:
         seen = candidate_accounts(trace)
         click.echo(f"{'candidates:':<11} " + (", ".join(

@@ -13,7 +13,10 @@ from poller.output import print_json, print_table
 @format_option
 @click.pass_context
 def runs(ctx: click.Context, limit: int, fmt: str) -> None:
-    """Recent poll passes: when, the counts per outcome, errors.
+    """Recent poll passes: when, the counts per outcome, notices, errors.
+
+    A run is `done`, `stopped` (SIGTERM/SIGINT: it ended after the message in hand), `error`
+    (the error says why), `killed` (its worker died; closed by the next pass) or `running`.
 
     \b
     Example:
@@ -29,7 +32,10 @@ def runs(ctx: click.Context, limit: int, fmt: str) -> None:
     if fmt == "json":
         print_json(rows)
         return
-    print_table("runs", ["id", "started (UTC)", "finished (UTC)", "status", "counts", "errors"],
+    print_table("runs", ["id", "started (UTC)", "finished (UTC)", "status", "counts",
+                         "notices", "errors"],
                 [[r["id"], r["started_at"], r["finished_at"], r["status"],
                   ", ".join(f"{k} {v}" for k, v in r["counts"].items() if ":" not in k),
+                  ", ".join(f"{k[len('notices:'):]} {v}" for k, v in r["counts"].items()
+                            if k.startswith("notices:") and v),
                   "; ".join(r["errors"])] for r in rows])

@@ -36,7 +36,7 @@ from poller.notice_text import NOTICE_HEADER, NOTICE_ID_PREFIX
 from poller.reasons import FAILED
 from poller.settings import NotifySettings, Settings
 from poller.tls import client_context
-from poller.utc import naive_utc, utcnow
+from poller.utc import iso_utc, naive_utc, utcnow
 from store.models import MessageRecord, Notice
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,25 @@ def queue_notice(record: MessageRecord, to_address: str, subject: str, body: str
     return Notice.create(record=record, to_address=to_address.strip(), subject=subject,
                          body=body, in_reply_to=in_reply_to or None,
                          created_at=naive_utc(now) if now is not None else utcnow())
+
+
+def states(record: MessageRecord) -> list[dict[str, object]]:
+    """What became of each notice about this message, oldest first (`failures show`)."""
+    return [{"to": n.to_address, "status": n.status, "attempts": n.attempts,
+             "last_error": n.last_error or None, "sent_at": iso_utc(n.sent_at)}
+            for n in Notice.select().where(Notice.record == record.id).order_by(Notice.id)]
+
+
+def state_text(state: dict[str, object]) -> str:
+    """`failed after 5 tries: refused: 550 no such user`, `sent 2026-11-02T09:00:00Z`, ..."""
+    status, tries = state["status"], state["attempts"]
+    if status == "sent":
+        return f"sent {state['sent_at']}"
+    if status == "failed":
+        return f"failed after {tries} tries: {state['last_error']}"
+    if status == "pending" and state["last_error"]:
+        return f"pending, {tries} tries so far: {state['last_error']}"
+    return str(status)
 
 
 # --- sending --------------------------------------------------------------------------------
