@@ -19,6 +19,7 @@ import mimetypes
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.errors import HeaderParseError
 from email.message import Message as EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
@@ -265,7 +266,13 @@ def _addresses(
 
 def _field_addresses(value: str, defects: list[str]) -> list[Address]:
     problems: list[dict] = []
-    pairs = get_addresses(value, defects=problems, decode_names=True)
+    try:
+        pairs = get_addresses(value, defects=problems, decode_names=True)
+    except (HeaderParseError, ValueError):
+        # A broken encoded word in a name (bad base64): the addresses still count; the names
+        # are decoded by our own lenient decoder (_display_name).
+        problems = [{"reason": "undecodable display name"}]
+        pairs = get_addresses(value, defects=[], decode_names=False)
     found = [Address(a.strip(), _display_name(n)) for n, a in pairs if "@" in a]
     if problems:
         defects.extend(f"AddressHeaderDefect: {p.get('reason', p)}" for p in problems)

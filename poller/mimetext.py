@@ -66,7 +66,7 @@ def codec_for(label: str | None) -> str | None:
     try:
         name = codecs.lookup(label).name
         "".encode(name)  # base64, rot13 and friends are codecs, but not text encodings
-    except (LookupError, UnicodeError):
+    except (LookupError, UnicodeError, ValueError):  # ValueError: a NUL in the label
         return None
     return name
 
@@ -79,7 +79,7 @@ def decode_bytes(data: bytes, label: str | None, defects: list[str] | None = Non
     if codec == "iso2022_jp_2":
         with suppress(UnicodeDecodeError):
             return data.decode(codec)
-        with suppress(UnicodeDecodeError):
+        with suppress(UnicodeDecodeError, ValueError):  # ValueError: bytes beyond JIS pairs
             return _iso2022jp_windows(data)
     elif data.isascii():
         return data.decode(codec or "ascii", "replace")

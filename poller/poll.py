@@ -130,7 +130,10 @@ class Pass:
                 self._batches(box)
             status = "stopped" if self.report.stopped_early else "done"
         except TouchlogError as exc:
-            self.report.errors.append(self._with_unmoved(str(exc)))
+            said = self._with_unmoved(str(exc))
+            self.report.errors.append(said)
+            if said != str(exc):  # the one line the user sees says it too
+                raise type(exc)(said) from None
             raise
         except Exception as exc:
             self.report.errors.append(f"{type(exc).__name__}: {exc}")
@@ -259,6 +262,6 @@ class Pass:
                               self.now())
         except (OperationalError, InterfaceError) as exc:
             text = str(database_error(self.settings.database_url(), exc, "record the run"))
-            log.error("%s", text)
+            log.info("%s", text)
             if text not in self.report.errors:
                 self.report.errors.append(text)
