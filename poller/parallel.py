@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -57,6 +59,34 @@ def read(raw: bytes) -> Parsed:
         return Broken(f"{type(exc).__name__}: {exc}")
 
 
+def watch_parent(pid: int) -> None:
+    """In each worker: end when the pass's process is gone. Killed with `kill -9` it cannot
+    shut its pool down, and orphaned workers would live on (holding its stdout, memory) after
+    every such kill."""
+    def watch() -> None:
+        while _alive(pid):
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    """A killed process stays a zombie until its parent reaps it, and a zombie still answers
+    kill(pid, 0): on Linux, read its state."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except FileNotFoundError:
+        return False
+    except (OSError, IndexError):  # no /proc here: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True
+
+
 def worker_count() -> int:
     """One per core this process may run on."""
     try:
@@ -79,7 +109,8 @@ class Reader:
             # database, the pass lock), and start with the parser already imported.
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["poller.message"])
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=context,
+                                            initializer=watch_parent, initargs=(os.getpid(),))
 
     def __enter__(self) -> Reader:
         return self

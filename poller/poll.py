@@ -191,7 +191,10 @@ class Pass:
         try:
             if isinstance(parsed, Broken):
                 raise RuntimeError(f"reading the message failed: {parsed.error}")
-            outcome = commit(decide(fetched.raw, self.ctx, source, parsed))
+            # A savepoint of its own: a statement that fails while deciding (PostgreSQL then
+            # refuses the rest of the transaction) takes back this message only.
+            with database.atomic():
+                outcome = commit(decide(fetched.raw, self.ctx, source, parsed))
         except (OperationalError, InterfaceError) as exc:
             raise database_error(self.settings.database_url(), exc) from None
         except TouchlogError:
