@@ -119,7 +119,7 @@ def failures_assign(ctx: click.Context, uid: int, account_id: str, as_email: str
 
     settings = open_store(ctx)
     member = author(as_email)
-    require_account(account_id)
+    require_account(account_id, live=True)
     tp_id = assign(settings, uid, account_id, member)
     click.echo(f"UID {uid} logged on {account_id} as touchpoint {tp_id} (rule manual, chosen by "
                f"{member.email}); moved to {settings.mailbox.logged_folder}")

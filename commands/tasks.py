@@ -75,7 +75,7 @@ def add(ctx: click.Context, account_id: str, as_email: str, title: str, descript
     settings = open_store(ctx)
     _check_flow(settings, flow)
     member = author(as_email)
-    require_account(account_id)
+    require_account(account_id, live=True)
     fields = TaskFields(title=title, description=description, priority=priority, due_date=due,
                         assignee=author(assign) if assign else None, flow=flow)
     click.echo(add_task(account_id, member, fields).id)

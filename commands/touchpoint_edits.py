@@ -52,7 +52,7 @@ def add(ctx: click.Context, account_id: str, as_email: str, type_: str, when: da
     t = settings.touchpoints
     _check_lists(settings, type_, flow, reasons)
     member = author(as_email)
-    require_account(account_id)
+    require_account(account_id, live=True)
     text = _content(content, content_file, settings) or ""
     draft = Draft(account_id=account_id, type=type_, occurred_at=when or utcnow(),
                   subject=" ".join(subject.split()), content=text,

@@ -203,6 +203,12 @@ def test_import_replace_forgets_who_left_and_keeps_their_history(workdir):
     assert "outcome:  failed (unknown_sender)" in invoke("process", str(alias)).output
     [kept] = json.loads(invoke("touchpoints", "--account", "ACME", "--format", "json").output)
     assert kept["creator"] == "sam@ourco.com"
+    # Reading a removed account's history works; adding to it does not.
+    added = CliRunner().invoke(main, ["touchpoints", "add", "--account", "ACME", "--as",
+                                      "ann@ourco.com", "--type", "internal_note",
+                                      "--content", "too late"])
+    assert added.exit_code == 1
+    assert "account 'ACME' was removed from the directory on" in added.output
 
 
 def test_import_warns_of_rows_that_can_never_match(workdir):
