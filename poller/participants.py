@@ -74,7 +74,14 @@ class _Roles:
         return normalize(email, self._book.case_sensitive_local_part)
 
     def is_mailbox(self, email: str) -> bool:
-        return self.key(email) == self._mailbox
+        """The mailbox itself, or it with a +extension (a thread's Reply-To, SPEC 14): mail to
+        either lands in the mailbox, which is never a participant."""
+        key = self.key(email)
+        if key == self._mailbox:
+            return True
+        local, _, domain = key.rpartition("@")
+        own_local, _, own_domain = self._mailbox.rpartition("@")
+        return domain == own_domain and local.startswith(own_local + "+")
 
     def is_internal(self, email: str) -> bool:
         return is_under(domain_of(email), self._domains) or self.key(email) in self._team

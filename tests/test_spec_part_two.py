@@ -154,3 +154,15 @@ def test_who_may_answer_a_thread_and_a_reply_is_authenticated_too(world_with_smt
                                       "--format", "json").output)
     [shown] = shown if isinstance(shown, list) else [shown]
     assert (shown["reason"], shown["sender"]) == ("unauthenticated_sender", "wile@acme.com")
+
+    # SPEC 14: the Reply-To names the thread's first touchpoint, whichever of it is sent
+    reply = logged["customer-user@acme.com"]
+    world.touchlog("touchpoints", "send", str(reply["id"]), "--as", "sam@ourco.com", "--to", "me")
+    assert world.smtp.messages[-1].message["Reply-To"] == thread
+    # SPEC 13: a failure whose sender is no team member is logged by hand too; the thread's
+    # address is the mailbox's (SPEC 1: never a participant), here as everywhere
+    world.touchlog("failures", "assign", str(failures["other-account@road.com"]["uid"]),
+                   "--account", "ROAD", "--as", "ann@ourco.com")
+    [assigned] = world.touchpoints("--account", "ROAD")
+    assert (assigned["rule"], assigned["message_id"]) == ("manual", "other-account@road.com")
+    assert [p["email"] for p in assigned["participants"]] == ["beep@road.com"]
