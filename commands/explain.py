@@ -31,7 +31,8 @@ def explain(ctx: click.Context, key_or_id: str, fmt: str) -> None:
     open_store(ctx)
     record = find_by_key_or_touchpoint(key_or_id)
     if record is None:
-        raise TouchlogError(f"no message or touchpoint {key_or_id!r} in the database")
+        _no_message(key_or_id, fmt)
+        return
     found = explanation(record)
     if fmt == "json":
         print_json(found)
@@ -61,3 +62,30 @@ def explanation(record: Any) -> dict[str, Any]:
             "account_id": record.touchpoint.account_id if record.touchpoint_id else None,
             "explanation": explain_trace(record.trace) if record.trace else [],
             "trace": record.trace or {}}
+
+
+def _no_message(key_or_id: str, fmt: str) -> None:
+    """A touchpoint no mail made (added by hand, or from Salesforce) has no resolution trace:
+    say where it came from instead of claiming it does not exist."""
+    from poller.utc import iso_utc
+    from store.manage import tombstone_line
+    from store.models import Touchpoint
+
+    tp = (Touchpoint.get_or_none(Touchpoint.id == int(key_or_id))
+          if key_or_id.strip().isdigit() else None)
+    if tp is None:
+        raise TouchlogError(f"no message or touchpoint {key_or_id!r} in the database")
+    how = "added by hand" if tp.source == "manual" else f"from {tp.source}"
+    line = (f"touchpoint {tp.id} on account {tp.account_id} was {how} by "
+            f"{tp.creator_email or '?'} at {iso_utc(tp.created_at)}: no mail, so no "
+            "resolution trace")
+    lines = [line] + ([tombstone_line(tp)] if tp.deleted_at is not None else [])
+    if fmt == "json":
+        print_json({"key": None, "message_id": None, "outcome": None, "reason": None,
+                    "detail": None, "sender": tp.creator_email, "subject": None,
+                    "date": None, "processed_at": None, "touchpoint_id": tp.id,
+                    "account_id": tp.account_id, "source": tp.source,
+                    "explanation": lines, "trace": {}})
+        return
+    for text in lines:
+        click.echo(text)

@@ -10,10 +10,11 @@ import json
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from cli import main
 from poller.settings import settings_from_dict
-from tests.builders import make_mail
+from tests.builders import make_mail, write_directory
 from tests.world import World
 
 # SPEC 18 (and 10): every option it names, per command.
@@ -107,6 +108,26 @@ def test_settings_keys_of_part_two_have_specs_defaults(key, tmp_path):
     section, name = key.split(".")
     value = getattr(getattr(settings_from_dict({}, base_dir=tmp_path), section), name)
     assert value == SPEC_DEFAULTS[key]
+
+
+def _touchlog(folder, *args: str, expect: int = 0) -> str:
+    result = CliRunner().invoke(main, ["--config", str(folder / "settings.toml"), *args])
+    assert result.exit_code == expect, (result.output, result.exception)
+    return result.output
+
+
+def test_explain_of_a_touchpoint_no_mail_made_says_where_it_came_from(tmp_path):
+    (tmp_path / "settings.toml").write_text('[notify]\nenabled = false\n')
+    for kind, path in write_directory(tmp_path).items():
+        _touchlog(tmp_path, "import", kind, str(path))
+    tp_id = _touchlog(tmp_path, "touchpoints", "add", "--account", "ACME", "--as",
+                      "sam@ourco.com", "--type", "telephone_call").strip()
+    out = _touchlog(tmp_path, "explain", tp_id)
+    assert f"touchpoint {tp_id} on account ACME was added by hand by sam@ourco.com" in out
+    found = json.loads(_touchlog(tmp_path, "explain", tp_id, "--format", "json"))
+    assert (found["touchpoint_id"], found["account_id"], found["source"]) == (
+        int(tp_id), "ACME", "manual")
+    assert "no message or touchpoint '999'" in _touchlog(tmp_path, "explain", "999", expect=1)
 
 
 # --- replies: the corners of SPEC 14's "who may answer" and SPEC 11 for a reply's sender ----------
