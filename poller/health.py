@@ -132,13 +132,13 @@ def _encryption() -> str:
 
 
 def _smtp(settings: Settings) -> Check:
-    from poller import notices
+    from poller import smtp
 
     notify = settings.notify
     if not notify.enabled:
         return Check("smtp", "ok", "notices are off (notify.enabled = false)")
     try:
-        text = notices.check_smtp(settings)
+        text = smtp.check_smtp(settings)
     except TouchlogError as exc:
         return Check("smtp", "FAIL", str(exc))
     warning = _unverified(notify.smtp_tls, notify.verify_tls, "notify.verify_tls")

@@ -16,9 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import smtplib
-import ssl
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -28,20 +26,18 @@ from peewee import ModelSelect, fn
 
 from poller.addresses import domain_of, is_under
 from poller.errors import ConfigError, NoticeError
-from poller.neterrors import describe_network
 
 # Filters skip mail carrying the header or replying to a notice's Message-ID, so a notice that
 # comes back to the mailbox is never processed: no mail loop.
 from poller.notice_text import NOTICE_HEADER, NOTICE_ID_PREFIX
 from poller.reasons import FAILED
 from poller.settings import NotifySettings, Settings
-from poller.tls import client_context
+from poller.smtp import close_smtp, one_line, open_smtp, smtp_text, where
 from poller.utc import iso_utc, naive_utc, utcnow
 from store.models import MessageRecord, Notice
 
 log = logging.getLogger(__name__)
 
-SMTP_TIMEOUT = 30.0
 RATE_WINDOW = timedelta(hours=1)
 
 
@@ -167,7 +163,7 @@ class _Batch:
         is permanent (5xx); the connection is given up when the failure is not this notice's."""
         try:
             if self.smtp is None:
-                self.smtp = _open(self.settings.notify, self.settings)
+                self.smtp = open_smtp(self.settings)
             self.smtp.send_message(build_message(notice, self.settings.notify, self.now))
             return "", False
         except (NoticeError, ConfigError) as exc:  # no password is as bad as no server
@@ -177,10 +173,10 @@ class _Batch:
                 smtplib.SMTPDataError, smtplib.SMTPNotSupportedError) as exc:
             if self.smtp is not None and self.smtp.sock is None:
                 self.smtp = None  # the server hung up after a 421: reconnect for the next one
-            return _one_line(f"refused: {_smtp_text(exc)}"), _permanent(exc)
+            return one_line(f"refused: {smtp_text(exc)}"), _permanent(exc)
         except (smtplib.SMTPException, OSError) as exc:
             # The connection dropped mid-pass: the rest would fail the same way.
-            self.down = _one_line(f"smtp {_where(self.settings.notify)}: connection lost: {exc}")
+            self.down = one_line(f"smtp {where(self.settings.notify)}: connection lost: {exc}")
             if self.smtp is not None:
                 self.smtp.close()
             self.smtp = None
@@ -188,7 +184,7 @@ class _Batch:
 
     def close(self) -> None:
         if self.smtp is not None:
-            _quit(self.smtp)
+            close_smtp(self.smtp)
 
 
 def build_message(notice: Notice, notify: NotifySettings, now: datetime) -> EmailMessage:
@@ -209,29 +205,6 @@ def build_message(notice: Notice, notify: NotifySettings, now: datetime) -> Emai
     msg[NOTICE_HEADER] = "1"
     msg.set_content(notice.body)
     return msg
-
-
-def open_smtp(settings: Settings) -> smtplib.SMTP:
-    """A connected, secured and logged-in session over the notify settings (mailed copies of
-    touchpoints use it too); NoticeError names the step that failed."""
-    return _open(settings.notify, settings)
-
-
-def close_smtp(smtp: smtplib.SMTP) -> None:
-    _quit(smtp)
-
-
-def smtp_refusal(exc: smtplib.SMTPException) -> str:
-    """The server's own words, on one line."""
-    return _one_line(_smtp_text(exc))
-
-
-def check_smtp(settings: Settings) -> str:
-    """Connect, secure, log in and QUIT: one line saying it works, else NoticeError."""
-    notify = settings.notify
-    smtp, how = _open_signed_in(notify, settings)
-    _quit(smtp)
-    return f"smtp {_where(notify)} ok ({notify.smtp_tls}), {how}"
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -275,87 +248,8 @@ def _mark(notice: Notice, status: str, error: str = "", sent_at: datetime | None
     notice.save()
 
 
-def _open(notify: NotifySettings, settings: Settings) -> smtplib.SMTP:
-    return _open_signed_in(notify, settings)[0]
-
-
-def _open_signed_in(notify: NotifySettings, settings: Settings) -> tuple[smtplib.SMTP, str]:
-    """A connected, secured and logged-in session, and how it signed in; NoticeError names the
-    step that failed."""
-    with _step(notify, "cannot connect"):
-        if notify.smtp_tls == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                notify.smtp_host, notify.smtp_port, timeout=SMTP_TIMEOUT,
-                context=client_context(notify.ca_file, notify.verify_tls))
-        else:
-            smtp = smtplib.SMTP(notify.smtp_host, notify.smtp_port, timeout=SMTP_TIMEOUT)
-    how = "no login"
-    try:
-        if notify.smtp_tls == "starttls":
-            with _step(notify, "STARTTLS failed"):
-                smtp.starttls(context=client_context(notify.ca_file, notify.verify_tls))
-        if notify.smtp_auth == "oauth2":
-            how = _oauth2_login(smtp, notify, settings)
-        elif notify.smtp_username:
-            with _step(notify, f"login as {notify.smtp_username} failed"):
-                smtp.login(notify.smtp_username, settings.smtp_password())
-            from poller.signin import password_origin  # with OAuth2's imports: only here
-
-            how = password_origin(notify.smtp_password_env, notify.smtp_password_file)
-    except NoticeError:
-        _quit(smtp)
-        raise
-    return smtp, how
-
-
-def _oauth2_login(smtp: smtplib.SMTP, notify: NotifySettings, settings: Settings) -> str:
-    from poller.oauth2 import smtp_config
-    from poller.signin import smtp_login
-
-    with _step(notify, f"sign-in as {notify.smtp_username} failed"):
-        return smtp_login(smtp, smtp_config(settings), f"smtp {_where(notify)}")
-
-
-@contextmanager
-def _step(notify: NotifySettings, what: str) -> Iterator[None]:
-    try:
-        yield
-    except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
-        text = (_smtp_text(exc) if isinstance(exc, smtplib.SMTPException)
-                else describe_network(exc) or exc.strerror or str(exc))
-        raise NoticeError(_one_line(f"smtp {_where(notify)}: {what}: {text}")) from None
-
-
-def _quit(smtp: smtplib.SMTP) -> None:
-    try:
-        smtp.quit()
-    except (smtplib.SMTPException, OSError):
-        smtp.close()
-
-
 def _notice_message_id(notice: Notice, from_address: str) -> str:
     # Stable per notice: if a crash comes between the server's OK and our commit, the resent
     # copy has the same Message-ID and mail clients show it once.
     token = hashlib.sha256(f"{notice.record_id}:{notice.created_at}".encode()).hexdigest()[:12]
     return f"<{NOTICE_ID_PREFIX}{notice.id}.{token}@{domain_of(from_address) or 'touchlog'}>"
-
-
-def _smtp_text(exc: smtplib.SMTPException) -> str:
-    """The server's own words: code and text (one reply per refused recipient)."""
-    replies = list(getattr(exc, "recipients", {}).values()) or [
-        (getattr(exc, "smtp_code", ""), getattr(exc, "smtp_error", str(exc)))]
-    return "; ".join(f"{code} {_decoded(text)}".strip() for code, text in replies)
-
-
-def _decoded(text: bytes | str) -> str:
-    return text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-
-
-def _where(notify: NotifySettings) -> str:
-    return f"{notify.smtp_host}:{notify.smtp_port}"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-

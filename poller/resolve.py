@@ -13,18 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from poller import reasons as R  # SPEC's names: R.CONTACT, R.NO_ACCOUNT, ...
 from poller.addresses import PersonalDomains, domain_of, has_plus, normalize, strip_plus
-from poller.reasons import (
-    AMBIGUOUS_ACCOUNT,
-    CONTACT,
-    DEFAULT_BCC,
-    DOMAIN,
-    DOMAIN_HISTORY,
-    NO_ACCOUNT,
-    PLUS_ADDRESS,
-    RECENCY,
-    SENDER_HISTORY,
-)
 from poller.settings import TouchpointSettings
 from poller.utc import naive_utc
 
@@ -128,9 +118,9 @@ def _lookups(candidates: Sequence[str], policy: Policy, trace: dict[str, Any]) -
 def _nothing_to_look_up(trace: dict[str, Any]) -> _Result:
     rejected = [c["address"] for c in trace["candidates"] if c.get("note") == "plus_rejected"]
     if rejected:
-        return None, PLUS_ADDRESS, (f"{', '.join(rejected)} has a +extension; plus addresses "
+        return None, R.PLUS_ADDRESS, (f"{', '.join(rejected)} has a +extension; plus addresses "
                                       "are not recorded (use the address without +...)")
-    return None, NO_ACCOUNT, "there was no customer address to look up"
+    return None, R.NO_ACCOUNT, "there was no customer address to look up"
 
 
 # --- contact pass -------------------------------------------------------------------------
@@ -139,7 +129,7 @@ def _nothing_to_look_up(trace: dict[str, Any]) -> _Result:
 def _contact_pass(lookups: list[str], directory: Directory, trace: dict[str, Any]) -> _Result:
     for address in lookups:
         links = _one_link_per_account(directory.contact_accounts(address))
-        step: dict[str, Any] = {"rule": CONTACT, "address": address,
+        step: dict[str, Any] = {"rule": R.CONTACT, "address": address,
                                 "accounts": [_link_json(link) for link in links]}
         trace["steps"].append(step)
         _remember_names(trace, {link.account_id: link.name for link in links if link.name})
@@ -167,22 +157,22 @@ def _later(a: datetime | None, b: datetime | None) -> bool:
 
 def _choose_link(address: str, links: list[Link]) -> tuple[str | None, str, str]:
     if len(links) == 1:
-        return links[0].account_id, CONTACT, ""
+        return links[0].account_id, R.CONTACT, ""
     defaults = [link for link in links if link.default_bcc]
     if len(defaults) == 1:
-        return defaults[0].account_id, DEFAULT_BCC, ""
+        return defaults[0].account_id, R.DEFAULT_BCC, ""
     ids = ", ".join(link.account_id for link in links)
     if any(link.last_activity is None for link in links):
-        return None, AMBIGUOUS_ACCOUNT, (
+        return None, R.AMBIGUOUS_ACCOUNT, (
             f"{address} is a contact of {len(links)} accounts ({ids}), none is the default and "
             "the last activity of some is unknown")
     latest = max(link.last_activity for link in links if link.last_activity)
     winners = [link for link in links if link.last_activity == latest]
     if len(winners) > 1:
-        return None, AMBIGUOUS_ACCOUNT, (
+        return None, R.AMBIGUOUS_ACCOUNT, (
             f"{address} is a contact of {len(links)} accounts ({ids}), none is the default and "
             "the latest activity is tied")
-    return winners[0].account_id, RECENCY, ""
+    return winners[0].account_id, R.RECENCY, ""
 
 
 # --- domain pass --------------------------------------------------------------------------
@@ -193,15 +183,15 @@ def _domain_pass(lookups: list[str], sender_id: int, sender_domain: str, directo
     domains = list(dict.fromkeys(domain_of(address) for address in lookups))
     for domain in domains:
         if domain in policy.personal_domains:
-            trace["steps"].append({"rule": DOMAIN, "domain": domain,
+            trace["steps"].append({"rule": R.DOMAIN, "domain": domain,
                                    "result": "personal_domain"})
             continue
         accounts = directory.domain_accounts(domain)
-        step = {"rule": DOMAIN, "domain": domain, "accounts": accounts}
+        step = {"rule": R.DOMAIN, "domain": domain, "accounts": accounts}
         trace["steps"].append(step)
         if len(accounts) == 1:
-            step["result"] = DOMAIN
-            return accounts[0], DOMAIN, ""
+            step["result"] = R.DOMAIN
+            return accounts[0], R.DOMAIN, ""
         if accounts:
             step["result"] = "tie"
             return _tie_break(domain, accounts, sender_id, sender_domain, directory, policy,
@@ -210,7 +200,7 @@ def _domain_pass(lookups: list[str], sender_id: int, sender_domain: str, directo
         only = directory.contacts_only_accounts(domain)
         if only:
             step["contacts_only"] = only
-    return None, NO_ACCOUNT, _no_account_detail(lookups, domains, trace, directory)
+    return None, R.NO_ACCOUNT, _no_account_detail(lookups, domains, trace, directory)
 
 
 def _no_account_detail(lookups: list[str], domains: list[str], trace: dict[str, Any],
@@ -234,16 +224,16 @@ def _tie_break(domain: str, accounts: list[str], sender_id: int, sender_domain: 
                directory: Directory, policy: Policy, now: datetime,
                trace: dict[str, Any]) -> _Result:
     history = directory.sender_history(sender_id, accounts)
-    result = _latest(history, SENDER_HISTORY, trace, {})
+    result = _latest(history, R.SENDER_HISTORY, trace, {})
     if result is not None:
         return result
     since = naive_utc(now) - timedelta(days=policy.domain_history_days)
     history = directory.domain_history(sender_domain.lower(), accounts, since)
-    result = _latest(history, DOMAIN_HISTORY, trace,
+    result = _latest(history, R.DOMAIN_HISTORY, trace,
                      {"domain": sender_domain.lower(), "since": since.isoformat()})
     if result is not None:
         return result
-    return None, AMBIGUOUS_ACCOUNT, (
+    return None, R.AMBIGUOUS_ACCOUNT, (
         f"{len(accounts)} accounts have the domain {domain} ({', '.join(accounts)}) and neither "
         f"you nor anyone at {sender_domain.lower()} logged a recent touchpoint on one of them")
 
@@ -259,8 +249,8 @@ def _latest(history: dict[str, datetime], rule: str, trace: dict[str, Any],
     latest = max(history.values())
     winners = sorted(acc for acc, ts in history.items() if ts == latest)
     if len(winners) > 1:
-        step["result"] = AMBIGUOUS_ACCOUNT
-        return None, AMBIGUOUS_ACCOUNT, (
+        step["result"] = R.AMBIGUOUS_ACCOUNT
+        return None, R.AMBIGUOUS_ACCOUNT, (
             f"the latest touchpoints on {', '.join(winners)} were logged at the same time")
     step["result"] = rule
     return winners[0], rule, ""

@@ -20,8 +20,8 @@ from typing import Any
 from poller.addresses import domain_of
 from poller.errors import NoticeError, TouchlogError
 from poller.message import normalize_message_id
-from poller.notices import close_smtp, open_smtp, smtp_refusal
 from poller.settings import Settings
+from poller.smtp import close_smtp, open_smtp, smtp_refusal
 from poller.threads import reply_to
 from poller.utc import iso_utc, utcnow
 from store.accounts import last_touch

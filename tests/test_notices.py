@@ -16,12 +16,12 @@ from poller.errors import NoticeError
 from poller.notice_text import compose
 from poller.notices import (
     NoticeReport,
-    check_smtp,
     queue_notice,
     send_pending,
     should_notify,
 )
 from poller.settings import NotifySettings, Settings
+from poller.smtp import check_smtp
 from store.db import open_database
 from store.models import MessageRecord, Notice
 from tests.smtpsink import SmtpSink, free_port
