@@ -15,12 +15,11 @@ from typing import Any
 
 from poller.commit import commit
 from poller.errors import MessageError, TouchlogError
-from poller.failures import KEYWORD_PREFIX
 from poller.message import Message, parse_message
 from poller.participants import header_participants, understand
 from poller.pipeline import Context, Reading, Source
 from poller.plans import logged
-from poller.reasons import LOGGED, MANUAL
+from poller.reasons import KEYWORD_PREFIX, LOGGED, MANUAL
 from poller.resolve import Decision
 from poller.settings import Settings
 from poller.signin import open_mailbox

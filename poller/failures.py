@@ -15,13 +15,12 @@ from poller.errors import TouchlogError
 from poller.imapwire import FolderEntry
 from poller.mailbox import Mailbox
 from poller.message import message_key
+from poller.reasons import KEYWORD_PREFIX
 from poller.settings import Settings
 from poller.signin import open_mailbox
 from poller.utc import iso_utc, naive_utc
 from store import ledger
 from store.models import MessageRecord
-
-KEYWORD_PREFIX = "$tl_"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from peewee import InterfaceError, OperationalError
 from poller import notices
 from poller.errors import DatabaseError, TouchlogError
 from poller.mailbox import Fetched, Mailbox
+from poller.reasons import FAILED
 from poller.report import PollReport
 from poller.settings import Settings
 from poller.signin import open_mailbox
@@ -211,10 +212,10 @@ class Pass:
         movable = [(uid, o) for uid, o in outcomes if o.movable]
         if not movable:
             return
-        logged = [uid for uid, o in movable if o.outcome != "failed"]
+        logged = [uid for uid, o in movable if o.outcome != FAILED]
         by_keyword: dict[str, list[int]] = {}
         for uid, o in movable:
-            if o.outcome == "failed" and o.keyword:
+            if o.outcome == FAILED and o.keyword:
                 by_keyword.setdefault(o.keyword, []).append(uid)
         # A stalled worker whose lock went to another must not move what that one handles.
         self.lock.confirm()

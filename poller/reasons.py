@@ -58,6 +58,9 @@ CALENDAR: Final = "calendar"
 SKIP_REASONS: Final = (DUPLICATE, OWN_NOTICE, AUTO_GENERATED, BOUNCE, BULK, CALENDAR)
 
 
+KEYWORD_PREFIX: Final = "$tl_"
+
+
 def keyword(reason: str) -> str:
     """The IMAP keyword a failed message carries in the failed folder (`$tl_no_account`)."""
-    return f"$tl_{reason}"
+    return f"{KEYWORD_PREFIX}{reason}"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from poller import notices
+from poller.reasons import LOGGED, OUTCOMES
 
 if TYPE_CHECKING:
     from poller.verdict import Outcome
@@ -46,10 +47,10 @@ class PollReport:
             return (f"another worker is polling this mailbox ({self.holder}); "
                     "nothing done this time")
         parts = []
-        for name in ("logged", "skipped", "failed"):
+        for name in OUTCOMES:
             why = ", ".join(f"{key.split(':', 1)[1]} {n}"
                             for key, n in sorted(self.reasons.items())
-                            if key.startswith(name + ":") and name != "logged")
+                            if key.startswith(name + ":") and name != LOGGED)
             parts.append(f"{name} {self.counts.get(name, 0)}" + (f" ({why})" if why else ""))
         if self.counts.get("recovered"):
             parts.append(f"recovered {self.counts['recovered']} (committed by an earlier pass, "
