@@ -10,6 +10,7 @@ is moved, the lock released, the run recorded as `stopped`.
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -116,6 +117,8 @@ class Pass:
             return self.report
         try:
             self._locked()
+        except (OperationalError, InterfaceError) as exc:  # recording the run itself failed
+            raise database_error(self.settings.database_url(), exc) from None
         finally:
             self.lock.release()
         return self.report
@@ -200,6 +203,10 @@ class Pass:
             raise database_error(self.settings.database_url(), exc) from None
         except TouchlogError:
             raise
+        except OSError as exc:  # the disk, not the message: stop, nothing is moved
+            where = self.settings.attachments_path()
+            cause = "disk full" if exc.errno == errno.ENOSPC else "cannot write"
+            raise DatabaseError(f"attachments {where}: {cause}: {exc.strerror or exc}") from None
         except Exception as exc:  # a bug must not stop the pass (SPEC 17)
             return self.trouble.broke(fetched, source, exc, self.report)
         self.report.add(outcome)

@@ -37,7 +37,7 @@ def open_database(url: str, create: bool = True, key_file: Path | None = None) -
             if create:
                 upgrade(db)
         except OperationalError as exc:
-            if not isinstance(db, SqliteDatabase) or "readonly" not in str(exc):
+            if not _unwritable(db, exc):
                 raise
             db = _read_only(db)
             create = False
@@ -47,6 +47,15 @@ def open_database(url: str, create: bool = True, key_file: Path | None = None) -
     except Exception as exc:  # driver errors (psycopg2) do not share a base class with peewee's
         raise DatabaseError(f"database {_redact(url)}: {exc}".strip()) from None
     return db
+
+
+def _unwritable(db: Database, exc: Exception) -> bool:
+    """SQLite says "readonly" for a read-only file, and "unable to open" for a file on a
+    read-only filesystem (it cannot create the -shm beside it)."""
+    if not isinstance(db, SqliteDatabase):
+        return False
+    text = str(exc)
+    return "readonly" in text or ("unable to open" in text and Path(db.database).is_file())
 
 
 def is_read_only() -> bool:

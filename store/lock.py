@@ -79,9 +79,12 @@ class FileLock:
         except BlockingIOError:
             os.close(fd)
             return False
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, holder_text(now).encode() + b"\n", 0)
         self._fd = fd
+        try:  # who holds it, for the worker that finds it taken; a full disk only loses that
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, holder_text(now).encode() + b"\n", 0)
+        except OSError:
+            pass
         return True
 
     def holder(self) -> str:
@@ -104,9 +107,12 @@ class FileLock:
 
     def release(self) -> None:
         if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            os.close(self._fd)  # closing drops the flock
-            self._fd = None
+            fd, self._fd = self._fd, None
+            try:
+                os.ftruncate(fd, 0)
+            except OSError:
+                pass
+            os.close(fd)  # closing drops the flock
 
 
 class AdvisoryLock:
