@@ -37,7 +37,7 @@ def open_database(url: str, create: bool = True, key_file: Path | None = None) -
             if create:
                 upgrade(db)
         except OperationalError as exc:
-            if not _unwritable(db, exc):
+            if not isinstance(db, SqliteDatabase) or not _unwritable(db, exc):
                 raise
             db = _read_only(db)
             create = False
@@ -49,11 +49,9 @@ def open_database(url: str, create: bool = True, key_file: Path | None = None) -
     return db
 
 
-def _unwritable(db: Database, exc: Exception) -> bool:
+def _unwritable(db: SqliteDatabase, exc: Exception) -> bool:
     """SQLite says "readonly" for a read-only file, and "unable to open" for a file on a
     read-only filesystem (it cannot create the -shm beside it)."""
-    if not isinstance(db, SqliteDatabase):
-        return False
     text = str(exc)
     return "readonly" in text or ("unable to open" in text and Path(db.database).is_file())
 
