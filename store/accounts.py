@@ -17,11 +17,15 @@ from store.models import INTERNAL_NOTE, Account, Touchpoint
 
 
 def summary(account_id: str | None = None) -> list[dict[str, Any]]:
-    """Every account (or one), sorted by id, with what its live touchpoints add up to."""
+    """Every account in the directory (or the one asked for), sorted by id, with what its live
+    touchpoints add up to. An account removed by `import accounts --replace` is left out of the
+    list; asked for by id, its history is still shown."""
     totals = _totals(account_id)
     accounts = Account.select(Account.account_id, Account.name).order_by(Account.account_id)
     if account_id is not None:
         accounts = accounts.where(Account.account_id == account_id)
+    else:
+        accounts = accounts.where(Account.removed_at.is_null())
     rows = []
     for acc in accounts:
         touches, last, notes = totals.get(acc.account_id, (0, None, 0))

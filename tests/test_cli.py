@@ -63,6 +63,7 @@ def test_large_import_off_a_terminal_prints_plain_progress_lines(workdir):
     assert "users: 12000 rows: 12000 added, 0 changed, 0 unchanged" in result.stdout
     lines = result.stderr.splitlines()
     assert 1 <= len(lines) <= 11 and lines[-1] == "import users: 12000/12000", lines
+    assert lines.count("import users: 12000/12000") == 1, lines
 
 
 def test_process_dry_run_prints_decision_and_writes_nothing(workdir):
@@ -209,6 +210,19 @@ def test_import_replace_forgets_who_left_and_keeps_their_history(workdir):
                                       "--content", "too late"])
     assert added.exit_code == 1
     assert "account 'ACME' was removed from the directory on" in added.output
+
+
+def test_accounts_leaves_out_accounts_removed_by_replace_and_keeps_their_history(workdir):
+    eml = workdir / "acme.eml"
+    eml.write_bytes(make_mail(to="wile@acme.com", message_id="<acme-1@ourco.com>"))
+    assert invoke("process", str(eml)).exit_code == 0
+    (workdir / "a2.csv").write_text("account_id,name\nROAD,Roadrunner Inc\n")
+    assert invoke("import", "accounts", str(workdir / "a2.csv"), "--replace").exit_code == 0
+    listed = json.loads(invoke("accounts", "--format", "json").output)
+    assert [row["account_id"] for row in listed] == ["ROAD"]
+    assert "ACME" not in invoke("accounts").output
+    [kept] = json.loads(invoke("touchpoints", "--account", "ACME", "--format", "json").output)
+    assert kept["message_id"] == "acme-1@ourco.com"
 
 
 def test_import_warns_of_rows_that_can_never_match(workdir):
