@@ -81,6 +81,9 @@ def progress_reporter(label: str) -> Iterator[Callable[[int, int], None]]:
 
     def plain(done: int, total: int) -> None:
         step = max(total // 10, 1000)
+        # The last row and `finish()` both report done == total: print that line once.
+        if done == last[0]:
+            return
         if done == total and total >= 1000 or done // step != last[0] // step and done >= step:
             click.echo(f"{label}: {done}/{total}", err=True)
         last[0] = done
