@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +12,10 @@ from commands.common import open_store
 from commands.options import When, allowed, as_option, no_account_option
 from poller.errors import TouchlogError
 from poller.settings import Settings
+
+if TYPE_CHECKING:
+    from store.manage import Changes
+    from store.models import TeamMember
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -98,9 +103,7 @@ def edit(ctx: click.Context, tp_id: int, as_email: str, type_: str | None,
         Changes,
         author,
         edit_touchpoint,
-        live_touchpoint,
         participants_of,
-        require_creator_or_admin,
     )
 
     settings = open_store(ctx)
@@ -112,20 +115,34 @@ def edit(ctx: click.Context, tp_id: int, as_email: str, type_: str | None,
                       add_participants=participants_of(added, settings.touchpoints
                                                        .internal_domains),
                       remove_participants=removed)
-    if changes.empty():
-        raise click.UsageError("nothing to change: give at least one of --type, --date, "
-                               "--subject, --content, --flow, --reason, --add-participant, "
-                               "--remove-participant")
+    _require_some(changes)
     if notify != "none":
-        # Asked before anything is written: a refused confirmation leaves the touchpoint as it was.
-        before = live_touchpoint(tp_id)
-        require_creator_or_admin(before, member, "edit")
-        _confirm_external(recipients_for_edit(settings, before, changes, notify), yes)
+        _confirm_before_edit(settings, tp_id, member, changes, notify, yes)
     result = edit_touchpoint(tp_id, member, changes)
     click.echo(f"touchpoint {tp_id} edited")
     if notify != "none":
         deliver(ctx, settings, result.touchpoint, member,
                 recipients_for_edit(settings, result.touchpoint, changes, notify, result.added))
+
+
+def _confirm_before_edit(settings: Settings, tp_id: int, member: TeamMember, changes: Changes,
+                         notify: str, yes: bool) -> None:
+    """Asked before anything is written: a refused confirmation leaves the touchpoint as it
+    was (and one the member may not edit is refused before anyone is asked)."""
+    from commands.touchpoint_send import recipients_for_edit
+    from store.manage import live_touchpoint, require_creator_or_admin
+
+    before = live_touchpoint(tp_id)
+    require_creator_or_admin(before, member, "edit")
+    _confirm_external(recipients_for_edit(settings, before, changes, notify), yes)
+
+
+def _require_some(changes: Changes) -> None:
+    """An edit that changes nothing is a usage error, never a silent "edited"."""
+    if changes.empty():
+        raise click.UsageError("nothing to change: give at least one of --type, --date, "
+                               "--subject, --content, --flow, --reason, --add-participant, "
+                               "--remove-participant")
 
 
 @click.command("delete")
