@@ -127,8 +127,10 @@ def _imap_server_killed(world, server) -> None:
     runs = world.touchlog("runs", "--format", "json").output
     assert '"status": "error"' in runs and "imap 127.0.0.1" in runs
     after = _clean_passes(world, 1)[0]
-    # What it had committed but not moved, it said; the next pass moved exactly that.
-    assert ("not moved yet: the next pass moves them" in line) == ("recovered" in after), after
+    # What the next pass recovers (committed, not moved), the killed pass had said. The converse
+    # need not hold: a kill that lands during a MOVE may find the server done with it already.
+    if "recovered" in after:
+        assert "not moved yet: the next pass moves them" in line, (line, after)
     figures = census(world.imap, db, None).figures(expected)
     assert (figures["lost"], figures["doubled"], figures["left_in_inbox"]) == (0, 0, 0), figures
     assert figures["touchpoints_missing"] == figures["touchpoints_doubled"] == 0
