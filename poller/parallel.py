@@ -10,8 +10,8 @@ are those of a serial pass, and a pass gives the same results with one worker or
 
 A small pass (under PARALLEL_MIN messages: an IDLE wake-up, a cron minute's mail) is read in
 this process: starting the workers (~0.2 s on an idle 2-core machine, a second or more on a busy
-one) would cost more than reading ahead saves (~0.7 ms a message). A worker that dies (a crash, the OOM
-killer) is not a lost message: what it held is read here instead, and the pass goes on.
+one) would cost more than reading ahead saves (~0.7 ms a message). A worker that dies (a crash,
+the OOM killer) is not a lost message: what it held is read here instead, and the pass goes on.
 """
 
 from __future__ import annotations
