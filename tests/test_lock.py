@@ -98,11 +98,11 @@ def test_advisory_lock_goes_to_one_racer_and_dies_with_its_session(pg_url):
     def race(n: int) -> None:
         lock = AdvisoryLock("box")
         try:
-            barrier.wait(10)
+            barrier.wait(60)  # generous: six sessions connecting on a loaded machine
             if lock.take(T0):
                 won.append(lock)
                 pids[n] = database.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
-                barrier_done.wait(20)
+                barrier_done.wait(60)
                 with pytest.raises(LockLost):
                     lock.confirm()
         except BaseException as exc:  # reported by the main thread
@@ -114,7 +114,7 @@ def test_advisory_lock_goes_to_one_racer_and_dies_with_its_session(pg_url):
     threads = [threading.Thread(target=race, args=(n,)) for n in range(6)]
     for t in threads:
         t.start()
-    deadline = 100
+    deadline = 600  # tenths of a second
     while not pids and deadline:
         threading.Event().wait(0.1)
         deadline -= 1
