@@ -36,3 +36,8 @@ class TokenError(TouchlogError):
 
 class LockLost(DatabaseError):
     """The pass no longer holds its mailbox's lock: it stops before moving anything more."""
+
+
+class SalesforceError(TouchlogError):
+    """Salesforce cannot be reached, refused the session, or refused a whole request; the run
+    stops with its watermarks where the last commit left them."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +124,31 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True)
+class SalesforceSettings:
+    """SPEC section 15; `access_token_file`, `password_file` and `security_token_file` follow
+    the *_env / *_file habit of the other secrets."""
+
+    enabled: bool = False
+    instance_url: str = "https://ourco.my.salesforce.com"
+    access_token_env: str = ""
+    access_token_file: str = ""
+    username: str = ""
+    password_env: str = ""
+    password_file: str = ""
+    security_token_env: str = ""
+    security_token_file: str = ""
+    api_version: str = "62.0"
+    ca_file: str = ""
+    touchpoints_object: str = "Event"
+    tasks_object: str = "Task"
+    external_id_field: str = "Touchlog_Id__c"
+    inbound_filter: str = ""
+    create_missing: bool = True
+    outbound_days: int = 30
+    interval_seconds: int = 300
+
+
+@dataclass(frozen=True)
 class Settings:
     mailbox: MailboxSettings = field(default_factory=MailboxSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -130,6 +156,7 @@ class Settings:
     notify: NotifySettings = field(default_factory=NotifySettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     trust: TrustSettings = field(default_factory=TrustSettings)
+    salesforce: SalesforceSettings = field(default_factory=SalesforceSettings)
     # The folder relative paths (database, attachments) are resolved against.
     base_dir: Path = field(default=Path("."), compare=False)
     # The settings file itself, when loaded from one (`touchlog check` names it).
@@ -142,6 +169,12 @@ class Settings:
     def smtp_password(self) -> str:
         return _secret("notify.smtp_", self.notify.smtp_password_env,
                        self.notify.smtp_password_file, self.base_dir)
+
+    def salesforce_secret(self, name: str) -> str:
+        """`access_token`, `password` or `security_token` from its *_file, else its *_env."""
+        sf = self.salesforce
+        return _secret_of(f"salesforce.{name}", getattr(sf, f"{name}_env"),
+                          getattr(sf, f"{name}_file"), self.base_dir)
 
     def attachments_path(self) -> Path:
         return self.base_dir / self.database.attachments_dir
@@ -182,6 +215,7 @@ _BOUNDS: dict[tuple[str, str], tuple[int, int | None]] = {
     ("schedule", "interval_seconds"): (1, None),
     ("touchpoints", "domain_history_days"): (0, None),
     ("notify", "max_per_sender_per_hour"): (0, None),
+    ("salesforce", "outbound_days"): (1, None), ("salesforce", "interval_seconds"): (1, None),
 }
 # `*_file` keys naming a file touchlog itself writes (so it may not exist yet); every other
 # `*_file` key must name a readable file when the settings load.
@@ -309,6 +343,7 @@ def _check_cross_keys(settings: Settings, source: str) -> None:
     _check_folders_differ(mb, source)
     check_oauth2_keys("mailbox", "", mb, source)
     check_oauth2_keys("notify", "smtp_", settings.notify, source)
+    _check_salesforce(settings.salesforce, source)
     url = settings.database.url
     if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError(f"{source}: database.url must start with sqlite:/// or "
@@ -330,6 +365,43 @@ def _check_folders_differ(mb: MailboxSettings, source: str) -> None:
             raise ConfigError(f"{source}: mailbox.{key} must differ from mailbox.{seen[same]} "
                               f"(both are {getattr(mb, key)!r})")
         seen[same] = key
+
+
+_SF_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def _check_salesforce(sf: SalesforceSettings, source: str) -> None:
+    if not sf.instance_url.startswith("https://"):
+        raise ConfigError(f"{source}: salesforce.instance_url must start with https://, "
+                          f"not {sf.instance_url!r}")
+    if not re.fullmatch(r"\d+\.0", sf.api_version):
+        raise ConfigError(f"{source}: salesforce.api_version must look like \"62.0\", "
+                          f"not {sf.api_version!r}")
+    for key in ("touchpoints_object", "tasks_object", "external_id_field"):
+        if not _SF_NAME.fullmatch(getattr(sf, key)):
+            raise ConfigError(f"{source}: salesforce.{key} must be a Salesforce API name, "
+                              f"not {getattr(sf, key)!r}")
+    login = sf.username or sf.password_env or sf.password_file
+    if sf.enabled and not (sf.access_token_env or sf.access_token_file or login):
+        raise ConfigError(f"{source}: salesforce.enabled needs access_token_env (or "
+                          "access_token_file), or username with password_env and "
+                          "security_token_env")
+
+
+def _secret_of(key: str, env_name: str, file_name: str, base_dir: Path) -> str:
+    """A secret named by `key` (salesforce.access_token): its *_file wins over its *_env."""
+    if file_name:
+        path = base_dir / file_name
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{key}_file: cannot read {path}: {exc.strerror}") from None
+    if env_name:
+        value = os.environ.get(env_name)
+        if value is None:
+            raise ConfigError(f"{key}_env: environment variable {env_name} is not set")
+        return value
+    return ""
 
 
 def _secret(key: str, env_name: str, file_name: str, base_dir: Path) -> str:

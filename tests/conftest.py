@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from peewee import Database
 
+from tests.fake_salesforce import FakeSalesforce
 from tests.smtpsink import SmtpSink
 from tests.world import (
     PASSWORD,
@@ -153,3 +154,12 @@ def db(tmp_path: Path) -> Iterator[Database]:
         database.create_tables(MODELS)
     yield database
     database.close()
+
+
+@pytest.fixture
+def fake_sf() -> Iterator[FakeSalesforce]:
+    """A fresh fake Salesforce (tests/fake_salesforce.py) on a free loopback port, with its own
+    throwaway CA; pages of 50 records so paging is exercised on small data."""
+    fake = FakeSalesforce(page_size=50).start()
+    yield fake
+    fake.stop()

@@ -1,0 +1,227 @@
+"""The Salesforce REST session: login, SOQL pages, sObject Collections writes, describe.
+
+simple-salesforce does the HTTP (imported only when a sync runs: it pulls in zeep); every
+failure that stops a run becomes one SalesforceError line naming the host. Per-record refusals
+are not errors here: they come back as Results for the run to count.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
+
+import requests
+
+from poller.errors import SalesforceError
+from poller.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_RECORDS = 200  # sObject Collections take up to 200 records a request
+TIMEOUT = (10, 120)  # connect, read (seconds): a large upsert can take a while
+
+
+class CaSession(requests.Session):
+    """A requests session that trusts `ca_file` whatever the environment says.
+
+    requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace `session.verify` (only a
+    `verify` given to the request itself survives), so a ca_file set only on the session is
+    silently ignored on machines that set those variables.
+    """
+
+    def __init__(self, ca_file: str = "") -> None:
+        super().__init__()
+        self.ca_file = ca_file
+        self.count = 0
+
+    def request(self, method: str | bytes, url: str | bytes,  # type: ignore[override]
+                *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", TIMEOUT)
+        if self.ca_file:
+            kwargs["verify"] = self.ca_file
+        self.count += 1
+        return super().request(method, url, *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One record's answer from sObject Collections."""
+
+    id: str | None
+    success: bool
+    created: bool = False
+    errors: tuple[tuple[str, str], ...] = ()  # (statusCode, message)
+
+    @classmethod
+    def of(cls, raw: dict[str, Any]) -> Result:
+        errors = tuple((str(e.get("statusCode", "")), str(e.get("message", "")))
+                       for e in raw.get("errors") or ())
+        return cls(raw.get("id"), bool(raw.get("success")), bool(raw.get("created")), errors)
+
+    def code(self) -> str:
+        return self.errors[0][0] if self.errors else ""
+
+    def message(self) -> str:
+        return "; ".join(f"{code}: {text}" for code, text in self.errors)
+
+
+@dataclass
+class Client:
+    """One run's session with Salesforce; `requests` counts the HTTP requests made."""
+
+    api: Any  # simple_salesforce.Salesforce
+    session: CaSession
+    host: str
+    user_id: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def requests(self) -> int:
+        return self.session.count
+
+    def pages(self, soql: str, deleted: bool = False) -> Iterator[list[dict[str, Any]]]:
+        """The records of a query, one page (up to 2,000) at a time, following
+        nextRecordsUrl: never the whole result in memory."""
+        with self._errors():
+            page = self.api.query(soql, include_deleted=deleted)
+        while True:
+            yield list(page.get("records") or [])
+            if page.get("done", True) or not page.get("nextRecordsUrl"):
+                return
+            with self._errors():
+                page = self.api.query_more(page["nextRecordsUrl"], identifier_is_url=True)
+
+    def records(self, soql: str, deleted: bool = False) -> Iterator[dict[str, Any]]:
+        for page in self.pages(soql, deleted):
+            yield from page
+
+    def upsert(self, sobject: str, external_id_field: str,
+               records: list[dict[str, Any]]) -> list[Result]:
+        """Create or update by the external id field: a record Salesforce already holds under
+        that id is updated, never made twice."""
+        body = {"allOrNone": False,
+                "records": [{"attributes": {"type": sobject}, **r} for r in records]}
+        return self._write("PATCH", f"composite/sobjects/{sobject}/{external_id_field}", body)
+
+    def update(self, sobject: str, records: list[dict[str, Any]]) -> list[Result]:
+        """Update by Id (each record carries `id`)."""
+        body = {"allOrNone": False,
+                "records": [{"attributes": {"type": sobject}, **r} for r in records]}
+        return self._write("PATCH", "composite/sobjects", body)
+
+    def delete(self, ids: list[str]) -> list[Result]:
+        return self._write("DELETE", "composite/sobjects", None,
+                           params={"ids": ",".join(ids), "allOrNone": "false"})
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        with self._errors():
+            return dict(self.api.restful(f"sobjects/{sobject}/describe") or {})
+
+    def _write(self, method: str, path: str, body: dict[str, Any] | None,
+               params: dict[str, str] | None = None) -> list[Result]:
+        count = len(body["records"]) if body else len((params or {}).get("ids", "").split(","))
+        if count > MAX_RECORDS:
+            raise ValueError(f"{count} records in one request (at most {MAX_RECORDS})")
+        with self._errors():
+            answer = self.api.restful(path, method=method, params=params, json=body)
+        return [Result.of(r) for r in answer or ()]
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        with translated(self.host):
+            yield
+
+
+def connect(settings: Settings) -> Client:
+    """A session from the access token, else the username-password-token login."""
+    from simple_salesforce import Salesforce
+
+    sf = settings.salesforce
+    host = urlsplit(sf.instance_url).netloc
+    session = CaSession(sf.ca_file)
+    token = settings.salesforce_secret("access_token")
+    with translated(host):
+        if token:
+            api = Salesforce(session_id=token, instance_url=sf.instance_url,
+                             version=sf.api_version, session=session)
+            return Client(api, session, host)
+        token, server, user_id = _soap_login(session, settings)
+        api = Salesforce(session_id=token, instance_url=server, version=sf.api_version,
+                         session=session)
+        return Client(api, session, host, user_id)
+
+
+def _soap_login(session: CaSession, settings: Settings) -> tuple[str, str, str]:
+    """The SOAP login() at the instance's own URL (My Domain), so it works for any org and for
+    a test server; simple-salesforce's own login only knows *.salesforce.com hosts."""
+    from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+    from simple_salesforce.util import getUniqueElementValueFromXmlString as xml_value
+
+    sf = settings.salesforce
+    if not sf.username:
+        raise SalesforceError("salesforce: set access_token_env (or access_token_file), or "
+                              "username with password_env and security_token_env")
+    secret = settings.salesforce_secret("password") + settings.salesforce_secret("security_token")
+    body = ('<?xml version="1.0" encoding="utf-8" ?><env:Envelope xmlns:xsd='
+            '"http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/'
+            'XMLSchema-instance" xmlns:env="http://schemas.xmlsoap.org/soap/envelope/">'
+            '<env:Body><n1:login xmlns:n1="urn:partner.soap.sforce.com">'
+            f'<n1:username>{escape(sf.username)}</n1:username>'
+            f'<n1:password>{escape(secret)}</n1:password></n1:login></env:Body></env:Envelope>')
+    url = f"{sf.instance_url.rstrip('/')}/services/Soap/u/{sf.api_version}"
+    answer = session.post(url, data=body.encode(), headers={
+        "content-type": "text/xml", "charset": "UTF-8", "SOAPAction": "login"})
+    if answer.status_code != 200:
+        code = xml_value(answer.content, "sf:exceptionCode") or str(answer.status_code)
+        message = xml_value(answer.content, "sf:exceptionMessage") or answer.reason
+        raise SalesforceAuthenticationFailed(code, message)
+    token = xml_value(answer.content, "sessionId") or ""
+    server_url = xml_value(answer.content, "serverUrl") or ""
+    parts = urlsplit(server_url)
+    return token, f"{parts.scheme}://{parts.netloc}", xml_value(answer.content, "userId") or ""
+
+
+@contextmanager
+def translated(host: str) -> Iterator[None]:
+    """Whatever stops a run, as one line naming the host."""
+    from simple_salesforce import exceptions as sfe
+
+    try:
+        yield
+    except sfe.SalesforceExpiredSession as exc:
+        raise SalesforceError(f"salesforce {host}: the session was refused "
+                              f"({_first_error(exc.content)}); renew the access token") from None
+    except sfe.SalesforceAuthenticationFailed as exc:
+        raise SalesforceError(f"salesforce {host}: login refused: {exc.code}: "
+                              f"{exc.message}") from None
+    except sfe.SalesforceError as exc:
+        raise SalesforceError(f"salesforce {host}: {exc.resource_name or 'request'} refused "
+                              f"(HTTP {exc.status}): {_first_error(exc.content)}") from None
+    except requests.exceptions.SSLError as exc:
+        raise SalesforceError(f"salesforce {host}: TLS failed: {_reason(exc)} (is "
+                              "salesforce.ca_file right?)") from None
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        raise SalesforceError(f"salesforce {host}: connection lost or refused: "
+                              f"{_reason(exc)}") from None
+    except requests.exceptions.RequestException as exc:
+        raise SalesforceError(f"salesforce {host}: {_reason(exc)}") from None
+
+
+def _first_error(content: Any) -> str:
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return f"{content[0].get('errorCode', '')}: {content[0].get('message', '')}"
+    return " ".join(str(content).split())[:300]
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost reason urllib3 gives, without its object reprs."""
+    text = str(exc.args[0] if exc.args else exc)
+    for marker in ("Caused by ", "Failed to establish a new connection: "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    return " ".join(text.strip("()'\" ").split())[:200]
