@@ -64,11 +64,12 @@ def _register() -> None:
     from commands.poll import poll
     from commands.process import process
     from commands.runs import runs
+    from commands.sync import sync
     from commands.tasks import tasks
     from commands.timeline import touchpoints
 
     for command in (poll, process, explain, touchpoints, accounts, tasks, failures, runs,
-                    import_, check, keys):
+                    import_, check, keys, sync):
         main.add_command(command)
 
 

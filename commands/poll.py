@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from commands.common import open_store
 from poller.output import progress_reporter
+from poller.settings import Settings
+
+if TYPE_CHECKING:
+    from poller.scheduler import Job
 
 
 @click.command()
@@ -47,4 +52,25 @@ def poll(ctx: click.Context, once: bool) -> None:
 
     click.echo(f"polling {settings.mailbox.host} every {settings.schedule.interval_seconds}s; "
                "Ctrl-C or SIGTERM stops after the message in hand", err=True)
-    Poller(settings, run_pass).run_until_signal()
+    Poller(settings, run_pass, _sync_jobs(settings)).run_until_signal()
+
+
+def _sync_jobs(settings: Settings) -> tuple[Job, ...]:
+    """With salesforce.enabled, a sync run every salesforce.interval_seconds as well."""
+    sf = settings.salesforce
+    if not sf.enabled:
+        return ()
+
+    def run_sync(_should_stop: Callable[[], bool]) -> None:
+        from sync.run import SalesforceSync, SyncBusy
+
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        try:
+            report = SalesforceSync(settings).run("both")
+        except SyncBusy as exc:
+            click.echo(f"{stamp} salesforce: {exc}")
+            return
+        click.echo(f"{stamp} salesforce: {'; '.join(report.lines())}")
+
+    click.echo(f"syncing with Salesforce every {sf.interval_seconds}s", err=True)
+    return (("salesforce", sf.interval_seconds, run_sync),)

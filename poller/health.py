@@ -24,6 +24,7 @@ def run_checks(settings: Settings) -> Iterator[Check]:
     yield trust_check(settings.trust, seen)
     yield _database(settings)
     yield _smtp(settings)
+    yield _salesforce(settings)
 
 
 def _unverified(tls: str, verify: bool, key: str) -> str:
@@ -143,3 +144,10 @@ def _smtp(settings: Settings) -> Check:
         return Check("smtp", "FAIL", str(exc))
     warning = _unverified(notify.smtp_tls, notify.verify_tls, "notify.verify_tls")
     return Check("smtp", "warn" if warning else "ok", text + warning)
+
+
+def _salesforce(settings: Settings) -> Check:
+    from sync.check import check_salesforce
+
+    passed, text = check_salesforce(settings)
+    return Check("salesforce", "ok" if passed else "FAIL", text)

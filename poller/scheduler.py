@@ -21,6 +21,8 @@ from poller.settings import Settings
 log = logging.getLogger(__name__)
 
 PassFunction = Callable[[Callable[[], bool]], object]
+# Another job on its own interval (the Salesforce sync): (name, seconds, function).
+Job = tuple[str, int, PassFunction]
 
 
 class StopOnSignal:
@@ -63,12 +65,14 @@ class StopOnSignal:
 
 
 class Poller:
-    def __init__(self, settings: Settings, run_pass: PassFunction) -> None:
+    def __init__(self, settings: Settings, run_pass: PassFunction,
+                 jobs: tuple[Job, ...] = ()) -> None:
         # Imported here: only the service needs APScheduler, `poll --once` starts faster.
         from apscheduler.schedulers.background import BackgroundScheduler
 
         self.settings = settings
         self.run_pass = run_pass
+        self.jobs = jobs
         self.stopping = threading.Event()
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self.watcher: Any = None
@@ -82,6 +86,12 @@ class Poller:
             next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
             id="poll", misfire_grace_time=None,
         )
+        # max_instances=1: a job still running when its next time comes is not started twice.
+        for name, seconds, function in self.jobs:
+            self.scheduler.add_job(
+                self._job, "interval", args=(name, function), seconds=seconds,
+                next_run_time=datetime.now(UTC), max_instances=1, coalesce=True, id=name,
+                misfire_grace_time=None)
         self.scheduler.start()
         if self.settings.schedule.idle:
             from poller.idle import Watcher
@@ -117,6 +127,16 @@ class Poller:
             log.error("%s", exc)
         except Exception:
             log.exception("poll pass failed")
+
+    def _job(self, name: str, function: PassFunction) -> None:
+        if self.stopping.is_set():
+            return
+        try:
+            function(self.stopping.is_set)
+        except TouchlogError as exc:
+            log.error("%s: %s", name, exc)
+        except Exception:
+            log.exception("%s failed", name)
 
     def stop(self, *_: object) -> None:
         self.stopping.set()

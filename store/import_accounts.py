@@ -1,5 +1,5 @@
 """`touchlog import accounts FILE.csv`: account_id,name,parent_id,email_domains,default_bcc,
-contact_matches_only (SPEC 10), each column described once in COLUMNS.
+contact_matches_only (SPEC 10) and salesforce_id (SPEC 18), each column described once in COLUMNS.
 
 A column the file leaves out keeps the stored values (new accounts get the defaults). With
 `replace`, an account the file does not name is removed: its domains and contacts go, so no mail
@@ -57,6 +57,20 @@ def _domains(src: CsvFile, row: Row, column: str) -> tuple[str, ...]:
     return tuple(sorted(domains))
 
 
+def _salesforce_id(src: CsvFile, row: Row, column: str) -> str | None:
+    """An Account Id (001…), 15 or 18 characters in any case, kept as Salesforce writes the
+    18-character form: the sync's link (SPEC 15)."""
+    from sync.ids import restore_case, with_suffix
+
+    value = row.cells[column]
+    if not value:
+        return None
+    if len(value) not in (15, 18) or not value.isalnum() or not value.startswith("001"):
+        raise src.error(row.line, f"{column} {value!r} is not a Salesforce Account Id "
+                                  "(15 or 18 characters starting 001)")
+    return with_suffix(value) if len(value) == 15 else restore_case(value)
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -73,6 +87,7 @@ COLUMNS = (
     Column("email_domains", _domains, field=False),
     Column("default_bcc", _flag),
     Column("contact_matches_only", _flag),
+    Column("salesforce_id", _salesforce_id),
 )
 
 

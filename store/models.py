@@ -69,6 +69,8 @@ class Account(BaseModel):
     # Set when `import accounts --replace` left it out: no mail resolves to it any more (its
     # domains and contacts are gone), its timeline stays readable. Importing it again clears it.
     removed_at = DateTimeField(null=True)
+    # The Account's Id in Salesforce (18 characters, as Salesforce writes it): the sync's link.
+    salesforce_id = CharField(null=True)
 
 
 class AccountDomain(BaseModel):

@@ -18,6 +18,7 @@ import pytest
 from peewee import Database
 
 from tests.fake_salesforce import FakeSalesforce
+from tests.sf_world import TOKEN_ENV, SfWorld
 from tests.smtpsink import SmtpSink
 from tests.world import (
     PASSWORD,
@@ -163,3 +164,11 @@ def fake_sf() -> Iterator[FakeSalesforce]:
     fake = FakeSalesforce(page_size=50).start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def sf_world(fake_sf: FakeSalesforce, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SfWorld:
+    """touchlog installed in a folder against the fake Salesforce: team, accounts (ACME linked
+    by salesforce_id, ROAD not), [salesforce] enabled with the fake's token and CA."""
+    monkeypatch.setenv(TOKEN_ENV, fake_sf.token)
+    return SfWorld(tmp_path, fake_sf).install()

@@ -72,6 +72,7 @@ class FakeSalesforce:
         self.soql: list[tuple[str, str]] = []  # (query | queryAll, statement)
         self.stats: Counter[str] = Counter()
         self.drop_after_write = 0  # answer nothing to this many writes (a lost connection)
+        self.expire_after: int | None = None  # tokens expire after this many more API calls
         self._serial = itertools.count(1)
         self._lock = threading.Lock()
         self.integration_user = self.add_user("integration@ourco.com", "Integration User")
@@ -165,6 +166,12 @@ class FakeSalesforce:
             return self._soap_login(body)
         if path == "/_fake/stats":
             return 200, dict(self.stats)
+        if self.expire_after is not None:
+            if self.expire_after <= 0:
+                self.expire_tokens()
+                self.expire_after = None
+            else:
+                self.expire_after -= 1
         if self.tokens.get(auth.removeprefix("Bearer ")) is None:
             raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
         user = self.tokens[auth.removeprefix("Bearer ")]

@@ -1,0 +1,177 @@
+"""Outbound: touchpoints and tasks of linked accounts become Events and Tasks (SPEC 15).
+
+Rows changed since the last run (within `outbound_days`; all with --full) are read 200 at a
+time and sent in one sObject Collections request per kind of write:
+- never synced: upsert on the external id field, so a record Salesforce made for an earlier
+  attempt whose answer never reached our commit is updated, not made twice;
+- synced and changed: update by Id (WhatId left alone), after one query that shows whether
+  Salesforce changed or deleted them too (a conflict: the later change wins);
+- deleted in touchlog: delete by Id (already gone counts as done).
+Links, external ids and refusals of a batch commit together; the watermark moves once all did.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from store.directory import SqlDirectory
+from store.models import database
+from sync import mapping, soql, state
+from sync.client import Result
+from sync.local import Side, changed, local_time, side
+from sync.run import SyncContext
+from sync.state import Counts, SyncLink
+
+LOOKBACK = timedelta(minutes=5)  # a change committed while the last run read is sent again
+GONE = ("ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY")
+
+
+def sync_out(ctx: SyncContext, kind: str) -> None:
+    this = side(kind, ctx.settings, SqlDirectory())
+    name = state.mark_name(ctx.sobject(kind), "out")
+    since = _since(ctx, state.mark(name).watermark)
+    users, contacts = _people(ctx, this, since)
+    batch = _Batch(ctx, this, name, ctx.report.of(name), users, contacts)
+    for rows in changed(this.model, since):
+        batch.send(rows)
+        ctx.renew()
+    if not ctx.dry_run:
+        with database.atomic():
+            state.move_watermark(name, ctx.now)
+
+
+def _since(ctx: SyncContext, watermark: datetime | None) -> datetime | None:
+    if ctx.full:
+        return None
+    floor = ctx.now - timedelta(days=ctx.settings.salesforce.outbound_days)
+    return floor if watermark is None else max(floor, watermark - LOOKBACK)
+
+
+def _people(ctx: SyncContext, this: Side, since: datetime | None
+            ) -> tuple[dict[str, str], dict[str, str]]:
+    """Salesforce Users (OwnerId) and Contacts (WhoId) by address, for every row to send:
+    one query per 200 addresses, not one per batch."""
+    owners: set[str] = set()
+    customers: set[str] = set()
+    for rows in changed(this.model, since):
+        for row in rows:
+            if row.account.salesforce_id and row.deleted_at is None:
+                team, external = this.addresses(row)
+                owners |= team
+                customers |= external
+    users = _lookup(ctx, soql.users_by_email, owners)
+    contacts = _lookup(ctx, soql.contacts_by_email, customers)
+    return users, contacts
+
+
+def _lookup(ctx: SyncContext, query: Any, addresses: set[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    ordered = sorted(addresses)
+    for i in range(0, len(ordered), soql.MAX_IN):
+        for record in ctx.client.records(query(ordered[i:i + soql.MAX_IN])):
+            found.setdefault(str(record.get("Email") or "").lower(), str(record["Id"]))
+    return found
+
+
+class _Batch:
+    def __init__(self, ctx: SyncContext, this: Side, name: str, counts: Counts,
+                 users: dict[str, str], contacts: dict[str, str]) -> None:
+        self.ctx, self.side, self.name, self.counts = ctx, this, name, counts
+        self.users, self.contacts = users, contacts
+        self.sobject = ctx.sobject(this.kind)
+        self.ext = ctx.settings.salesforce.external_id_field
+
+    def send(self, rows: list[Any]) -> None:
+        links = state.links(self.side.kind, local_ids=[row.id for row in rows])
+        creates: list[tuple[Any, str]] = []
+        updates: list[tuple[Any, SyncLink, str]] = []
+        deletes: list[tuple[Any, SyncLink]] = []
+        for row in rows:
+            link = links.get(row.id)
+            if not row.account.salesforce_id:
+                self.counts.skipped += 1
+            elif row.deleted_at is not None:
+                if link is not None:
+                    deletes.append((row, link))
+            elif link is None:
+                self._create_or_skip(creates, row)
+            elif (fingerprint := self.side.fingerprint(row)) != link.fingerprint:
+                updates.append((row, link, fingerprint))
+        updates = self._without_lost_conflicts(updates)
+        if self.ctx.dry_run:
+            self.counts.created += len(creates)
+            self.counts.updated += len(updates)
+            self.counts.deleted += len(deletes)
+            return
+        self._write(creates, updates, deletes)
+
+    def _create_or_skip(self, creates: list[tuple[Any, str]], row: Any) -> None:
+        if self.ctx.settings.salesforce.create_missing:
+            creates.append((row, self.side.fingerprint(row)))
+        else:
+            self.counts.skipped += 1
+
+    def _without_lost_conflicts(self, updates: list[tuple[Any, SyncLink, str]]
+                                ) -> list[tuple[Any, SyncLink, str]]:
+        """Drops the updates whose record Salesforce deleted, or changed later than touchlog
+        did (the next inbound run imports those); counts the conflicts."""
+        if not updates:
+            return []
+        query = soql.current(self.sobject, self.side.fields, self.ext,
+                             [link.sf_id for _, link, _ in updates])
+        now = {r["Id"]: mapping.remote(r, self.ext)
+               for r in self.ctx.client.records(query, deleted=True)}
+        keep = []
+        for row, link, fingerprint in updates:
+            r = now.get(link.sf_id)
+            if r is None or r.deleted:
+                continue
+            theirs = mapping.remote_fingerprint(r, self.side.kind == state.TASK)
+            if theirs != link.fingerprint and (self.side.kind, row.id) not in self.ctx.decided:
+                self.counts.conflicts += 1
+                if r.modified_at is not None and r.modified_at > local_time(row):
+                    continue
+            keep.append((row, link, fingerprint))
+        return keep
+
+    def _write(self, creates: list[tuple[Any, str]], updates: list[tuple[Any, SyncLink, str]],
+               deletes: list[tuple[Any, SyncLink]]) -> None:
+        client = self.ctx.client
+        made = client.upsert(self.sobject, self.ext, [
+            self.side.record(row, True, self.users, self.contacts)
+            for row, _ in creates]) if creates else []
+        changed_ = client.update(self.sobject, [
+            {"id": link.sf_id, **self.side.record(row, False, self.users, self.contacts)}
+            for row, link, _ in updates]) if updates else []
+        gone = client.delete([link.sf_id for _, link in deletes]) if deletes else []
+        with database.atomic():
+            for (row, fingerprint), result in zip(creates, made, strict=True):
+                self._sent(row, fingerprint, result, result.created)
+            for (row, _, fingerprint), result in zip(updates, changed_, strict=True):
+                self._sent(row, fingerprint, result, False)
+            for (row, link), result in zip(deletes, gone, strict=True):
+                self._deleted(row, link, result)
+
+    def _sent(self, row: Any, fingerprint: str, result: Result, created: bool) -> None:
+        if not result.success or not result.id:
+            self._refused(row, None, result)
+            return
+        self.side.link_external_id(row, result.id)
+        state.save_link(self.side.kind, row.id, result.id, fingerprint, self.ctx.now)
+        if created:
+            self.counts.created += 1
+        else:
+            self.counts.updated += 1
+
+    def _deleted(self, row: Any, link: SyncLink, result: Result) -> None:
+        if not result.success and result.code() not in GONE:
+            self._refused(row, link.sf_id, result)
+            return
+        link.delete_instance()
+        self.counts.deleted += 1
+
+    def _refused(self, row: Any, sf_id: str | None, result: Result) -> None:
+        self.counts.errors += 1
+        state.refuse(self.ctx.run, self.name, row.id, sf_id or result.id, result.code(),
+                     result.message())

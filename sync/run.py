@@ -1,0 +1,119 @@
+"""One sync run: settings in, a report out (SPEC 15).
+
+`SalesforceSync(settings).run(direction)` takes the sync's lease (one run at a time, across
+processes), connects, runs inbound then outbound for touchpoints and tasks, and records the run.
+Inbound goes first so that a conflict is decided once, with both sides' changes in view.
+A SalesforceError stops the run: what was committed stays, watermarks stay where that left them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from poller.errors import SalesforceError
+from poller.settings import Settings
+from store.ledger import release_lease, take_lease
+from store.models import utcnow
+from sync import state
+from sync.state import TASK, TOUCHPOINT, Counts
+
+log = logging.getLogger(__name__)
+
+LEASE = "salesforce-sync"
+LEASE_SECONDS = 120  # renewed after every page; a killed run blocks the next for at most this
+
+
+class SyncBusy(Exception):
+    """Another run holds the lease."""
+
+
+@dataclass
+class SyncReport:
+    counts: dict[str, Counts] = field(default_factory=dict)  # "Event in" -> Counts
+    requests: int = 0
+    dry_run: bool = False
+
+    def of(self, name: str) -> Counts:
+        return self.counts.setdefault(name, Counts())
+
+    def lines(self) -> list[str]:
+        prefix = "dry run, nothing written: " if self.dry_run else ""
+        out = [f"{prefix}{name}: {c.summary()}" for name, c in self.counts.items()]
+        return out + [f"{self.requests} Salesforce API requests"]
+
+
+@dataclass
+class SyncContext:
+    """What the steps of one run share."""
+
+    settings: Settings
+    client: Any  # sync.client.Client
+    report: SyncReport
+    run: state.SyncRun | None  # None in a dry run: nothing is written
+    full: bool
+    dry_run: bool
+    now: datetime
+    renew: Callable[[], None]
+    # Records whose conflict inbound already decided for touchlog's side (kind, local id):
+    # outbound sends them without counting the conflict again.
+    decided: set[tuple[str, int]] = field(default_factory=set)
+
+    def sobject(self, kind: str) -> str:
+        sf = self.settings.salesforce
+        return sf.tasks_object if kind == TASK else sf.touchpoints_object
+
+
+class SalesforceSync:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow,
+                 connect: Callable[[Settings], Any] | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.connect = connect
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+
+    def run(self, direction: str = "both", full: bool = False,
+            dry_run: bool = False) -> SyncReport:
+        state.ensure_tables()
+        if not take_lease(LEASE, self.holder, LEASE_SECONDS, self.clock()):
+            raise SyncBusy("another Salesforce sync is running")
+        try:
+            return self._run(direction, full, dry_run)
+        finally:
+            release_lease(LEASE, self.holder)
+
+    def _run(self, direction: str, full: bool, dry_run: bool) -> SyncReport:
+        from sync.client import connect
+        from sync.inbound import sync_in
+        from sync.outbound import sync_out
+
+        client = (self.connect or connect)(self.settings)
+        report = SyncReport(dry_run=dry_run)
+        now = self.clock()
+        run = None if dry_run else state.start_run(direction, full, now)
+        ctx = SyncContext(self.settings, client, report, run, full, dry_run, now, self._renew)
+        status, error = "done", ""
+        try:
+            for kind in (TOUCHPOINT, TASK):
+                if direction in ("in", "both"):
+                    sync_in(ctx, kind)
+            for kind in (TOUCHPOINT, TASK):
+                if direction in ("out", "both"):
+                    sync_out(ctx, kind)
+        except SalesforceError as exc:
+            status, error = "error", str(exc)
+            raise
+        finally:
+            report.requests = client.requests
+            if run is not None:
+                state.finish_run(run, report.counts, status, error, report.requests,
+                                 self.clock())
+        return report
+
+    def _renew(self) -> None:
+        take_lease(LEASE, self.holder, LEASE_SECONDS, self.clock())
