@@ -60,8 +60,12 @@ class _Page:
         wanted = [link.local_id for link in self.links.values()]
         wanted += [int(r.local_id) for r in remotes if r.local_id.isdigit()]
         self.by_id = self.side.by_id(wanted)
+        self.agreed: list[tuple[Any, Remote, str]] = []
         for r in remotes:
             self.one(r)
+        self.side.link_external_ids([(row, r.id) for row, r, _ in self.agreed])
+        state.save_links(self.side.kind, [(row.id, r.id, fp) for row, r, fp in self.agreed],
+                         self.ctx.now)
 
     def local_of(self, r: Remote, account_id: str) -> Any:
         link = self.links.get(r.id)
@@ -126,5 +130,5 @@ class _Page:
         self.counts.updated += 1
 
     def agree(self, row: Any, r: Remote, fingerprint: str) -> None:
-        self.side.link_external_id(row, r.id)
-        state.save_link(self.side.kind, row.id, r.id, fingerprint, self.ctx.now)
+        """Both sides hold the same now: written for the whole page at its end."""
+        self.agreed.append((row, r, fingerprint))

@@ -13,7 +13,7 @@ from typing import Any
 
 from poller.settings import Settings
 from store.directory import SqlDirectory
-from store.models import PRIORITIES, Account, Task, TeamMember, Touchpoint
+from store.models import PRIORITIES, Account, Task, TeamMember, Touchpoint, database
 from sync import mapping, soql
 from sync.mapping import Remote
 from sync.state import TASK, TOUCHPOINT
@@ -74,9 +74,18 @@ class Side:
         row.deleted_at, row.deleted_by = r.modstamp, r.modified_by or "salesforce"
         row.save()
 
-    def link_external_id(self, row: Any, sf_id: str) -> None:
-        if row.external_id != sf_id.lower():
-            self.model.update(external_id=sf_id.lower()).where(self.model.id == row.id).execute()
+    def link_external_ids(self, pairs: list[tuple[Any, str]]) -> None:
+        """Each row's external_id = its Salesforce Id in lower case (SPEC 13), one prepared
+        statement for the page; `updated_at` stays: linking is not a change."""
+        changes = [(sf_id.lower(), row.id) for row, sf_id in pairs
+                   if row.external_id != sf_id.lower()]
+        if not changes:
+            return
+        table, mark = self.model._meta.table_name, database.param
+        database.cursor().executemany(
+            f'UPDATE "{table}" SET "external_id" = {mark} WHERE "id" = {mark}', changes)
+        for row, sf_id in pairs:
+            row.external_id = sf_id.lower()
 
     # --- per kind -----------------------------------------------------------------------------
 

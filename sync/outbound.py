@@ -145,24 +145,29 @@ class _Batch:
             {"id": link.sf_id, **self.side.record(row, False, self.users, self.contacts)}
             for row, link, _ in updates]) if updates else []
         gone = client.delete([link.sf_id for _, link in deletes]) if deletes else []
+        sent = [(row, fp, result, result.created)
+                for (row, fp), result in zip(creates, made, strict=True)]
+        sent += [(row, fp, result, False)
+                 for (row, _, fp), result in zip(updates, changed_, strict=True)]
         with database.atomic():
-            for (row, fingerprint), result in zip(creates, made, strict=True):
-                self._sent(row, fingerprint, result, result.created)
-            for (row, _, fingerprint), result in zip(updates, changed_, strict=True):
-                self._sent(row, fingerprint, result, False)
+            self._sent(sent)
             for (row, link), result in zip(deletes, gone, strict=True):
                 self._deleted(row, link, result)
 
-    def _sent(self, row: Any, fingerprint: str, result: Result, created: bool) -> None:
-        if not result.success or not result.id:
-            self._refused(row, None, result)
-            return
-        self.side.link_external_id(row, result.id)
-        state.save_link(self.side.kind, row.id, result.id, fingerprint, self.ctx.now)
-        if created:
-            self.counts.created += 1
-        else:
-            self.counts.updated += 1
+    def _sent(self, sent: list[tuple[Any, str, Result, bool]]) -> None:
+        agreed = []
+        for row, fingerprint, result, created in sent:
+            if not result.success or not result.id:
+                self._refused(row, None, result)
+                continue
+            agreed.append((row, result.id, fingerprint))
+            if created:
+                self.counts.created += 1
+            else:
+                self.counts.updated += 1
+        self.side.link_external_ids([(row, sf_id) for row, sf_id, _ in agreed])
+        state.save_links(self.side.kind, [(row.id, sf_id, fp) for row, sf_id, fp in agreed],
+                         self.ctx.now)
 
     def _deleted(self, row: Any, link: SyncLink, result: Result) -> None:
         if not result.success and result.code() not in GONE:

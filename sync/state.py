@@ -131,13 +131,16 @@ def links(kind: str, *, local_ids: list[int] | None = None,
     return found
 
 
-def save_link(kind: str, local_id: int, sf_id: str, fingerprint: str,
-              now: datetime) -> None:
-    (SyncLink.insert(kind=kind, local_id=local_id, sf_id=sf_id, fingerprint=fingerprint,
-                     synced_at=now)
-     .on_conflict(conflict_target=[SyncLink.kind, SyncLink.local_id],
-                  preserve=[SyncLink.sf_id, SyncLink.fingerprint, SyncLink.synced_at])
-     .execute())
+def save_links(kind: str, agreed: list[tuple[int, str, str]], now: datetime) -> None:
+    """(local id, Salesforce Id, fingerprint) of one page, in one statement per 500."""
+    rows = [(kind, local_id, sf_id, fp, now) for local_id, sf_id, fp in agreed]
+    fields = [SyncLink.kind, SyncLink.local_id, SyncLink.sf_id, SyncLink.fingerprint,
+              SyncLink.synced_at]
+    for i in range(0, len(rows), 500):
+        (SyncLink.insert_many(rows[i:i + 500], fields=fields)
+         .on_conflict(conflict_target=[SyncLink.kind, SyncLink.local_id],
+                      preserve=[SyncLink.sf_id, SyncLink.fingerprint, SyncLink.synced_at])
+         .execute())
 
 
 def start_run(direction: str, full: bool, now: datetime) -> SyncRun:
