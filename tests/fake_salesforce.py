@@ -324,8 +324,7 @@ class FakeSalesforce:
         key = str(record.get(field) or "")
         if not key:
             raise RecordError("MISSING_ARGUMENT", f"{field} not specified")
-        hits = [r for r in self.store.rows[sobject].values()
-                if not r["IsDeleted"] and str(r.get(field) or "").lower() == key.lower()]
+        hits = self.store.matching(sobject, key)
         if len(hits) > 1:
             raise RecordError("DUPLICATE_EXTERNAL_ID", f"{field}: more than one record found "
                               f"for external id field: {[h['Id'] for h in hits]}")

@@ -95,6 +95,9 @@ class Store:
         self.fields = schema(external_id_field)
         self.rows: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.fields}
         self.clock = clock
+        self.external_id_field = external_id_field
+        # (sObject, lower-case external id) -> Ids: upsert finds its match without a scan
+        self.by_external: dict[tuple[str, str], set[str]] = {}
         self._serial = itertools.count(1)
 
     def new_id(self, sobject: str) -> str:
@@ -123,7 +126,21 @@ class Store:
         row.update(checked)
         self._derive(sobject, row, user, now)
         self.rows[sobject][row["Id"]] = row
+        self._index(sobject, row)
         return row
+
+    def _index(self, sobject: str, row: dict[str, Any]) -> None:
+        key = str(row.get(self.external_id_field) or "").lower()
+        if key:
+            self.by_external.setdefault((sobject, key), set()).add(row["Id"])
+
+    def matching(self, sobject: str, key: str) -> list[dict[str, Any]]:
+        """Live records whose external id field holds `key` (case-insensitive, as Salesforce
+        compares a text External ID that is not marked case-sensitive)."""
+        ids = self.by_external.get((sobject, key.lower()), set())
+        rows = [self.rows[sobject][i] for i in sorted(ids)]
+        return [r for r in rows if not r["IsDeleted"]
+                and str(r.get(self.external_id_field) or "").lower() == key.lower()]
 
     def update(self, sobject: str, record_id: str, values: dict[str, Any], user: str,
                now: datetime | None = None) -> dict[str, Any]:
@@ -134,6 +151,7 @@ class Store:
             raise RecordError("ENTITY_IS_DELETED", "entity is deleted")
         row.update(self._checked(sobject, values, creating=False))
         self._derive(sobject, row, user, now or self.clock())
+        self._index(sobject, row)
         return row
 
     def delete(self, record_id: str, user: str, now: datetime | None = None) -> None:
