@@ -76,10 +76,14 @@ class SalesforceSync:
         self.clock = clock
         self.connect = connect
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        self.renewing = True
 
     def run(self, direction: str = "both", full: bool = False,
             dry_run: bool = False) -> SyncReport:
         state.ensure_tables()
+        if dry_run:  # reads only: no lease, no run row, every page rolled back
+            self.renewing = False
+            return self._run(direction, full, dry_run)
         if not take_lease(LEASE, self.holder, LEASE_SECONDS, self.clock()):
             raise SyncBusy("another Salesforce sync is running")
         try:
@@ -116,4 +120,5 @@ class SalesforceSync:
         return report
 
     def _renew(self) -> None:
-        take_lease(LEASE, self.holder, LEASE_SECONDS, self.clock())
+        if self.renewing:
+            take_lease(LEASE, self.holder, LEASE_SECONDS, self.clock())
