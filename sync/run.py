@@ -1,7 +1,8 @@
 """One sync run: settings in, a report out (SPEC 15).
 
-`SalesforceSync(settings).run(direction)` takes the sync's lease (one run at a time, across
-processes), connects, runs inbound then outbound for touchpoints and tasks, and records the run.
+`SalesforceSync(settings).run(direction)` takes the sync's lock (one run at a time, across
+processes; store.lock, so it dies with its holder), connects, runs inbound then outbound for
+touchpoints and tasks, and records the run.
 Inbound goes first so that a conflict is decided once, with both sides' changes in view.
 A SalesforceError stops the run: what was committed stays, watermarks stay where that left them.
 """
@@ -9,8 +10,6 @@ A SalesforceError stops the run: what was committed stays, watermarks stay where
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,19 +17,18 @@ from typing import Any
 
 from poller.errors import SalesforceError
 from poller.settings import Settings
-from store.ledger import release_lease, take_lease
+from store.lock import PassLock, lock_for
 from store.models import utcnow
 from sync import state
 from sync.state import TASK, TOUCHPOINT, Counts
 
 log = logging.getLogger(__name__)
 
-LEASE = "salesforce-sync"
-LEASE_SECONDS = 120  # renewed after every page; a killed run blocks the next for at most this
+LOCK = "salesforce-sync"
 
 
 class SyncBusy(Exception):
-    """Another run holds the lease."""
+    """Another run holds the lock."""
 
 
 @dataclass
@@ -59,7 +57,7 @@ class SyncContext:
     full: bool
     dry_run: bool
     now: datetime
-    renew: Callable[[], None]
+    renew: Callable[[], None]  # checks the run still holds its lock
     # Records whose conflict inbound already decided for touchlog's side (kind, local id):
     # outbound sends them without counting the conflict again.
     decided: set[tuple[str, int]] = field(default_factory=set)
@@ -75,21 +73,22 @@ class SalesforceSync:
         self.settings = settings
         self.clock = clock
         self.connect = connect
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
-        self.renewing = True
+        self.lock: PassLock | None = None
 
     def run(self, direction: str = "both", full: bool = False,
             dry_run: bool = False) -> SyncReport:
         state.ensure_tables()
-        if dry_run:  # reads only: no lease, no run row, every page rolled back
-            self.renewing = False
+        if dry_run:  # reads only: no lock, no run row, every page rolled back
             return self._run(direction, full, dry_run)
-        if not take_lease(LEASE, self.holder, LEASE_SECONDS, self.clock()):
-            raise SyncBusy("another Salesforce sync is running")
+        lock = lock_for(self.settings.database_url(), LOCK)
+        if not lock.take(self.clock()):
+            raise SyncBusy(f"another Salesforce sync is running ({lock.holder()})")
+        self.lock = lock
         try:
             return self._run(direction, full, dry_run)
         finally:
-            release_lease(LEASE, self.holder)
+            self.lock = None
+            lock.release()
 
     def _run(self, direction: str, full: bool, dry_run: bool) -> SyncReport:
         from sync.client import connect
@@ -120,5 +119,6 @@ class SalesforceSync:
         return report
 
     def _renew(self) -> None:
-        if self.renewing:
-            take_lease(LEASE, self.holder, LEASE_SECONDS, self.clock())
+        """After every page: a run whose lock was taken from it stops (LockLost)."""
+        if self.lock is not None:
+            self.lock.confirm()

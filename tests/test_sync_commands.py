@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import signal
 import time
+from datetime import datetime
 
 import pytest
 
 from poller.errors import ConfigError
 from poller.settings import settings_from_dict
-from store.ledger import take_lease
-from sync.run import LEASE
+from store.lock import lock_for
+from sync.run import LOCK
 from tests.builders import ACCOUNTS_CSV
 from tests.fake_salesforce import FakeSalesforce
 from tests.sf_world import TOKEN_ENV, SfWorld
@@ -74,10 +75,14 @@ def test_sync_needs_it_enabled_and_runs_one_at_a_time(sf_world: SfWorld):
     assert "salesforce.enabled is false" in result.output
     w.write_settings(enabled=True)
     w.sync()
-    w.open()
-    assert take_lease(LEASE, "another host:1", 120)
-    assert w.touchlog("sync", "salesforce").output.strip() == \
-        "another Salesforce sync is running"
+    other = lock_for(f"sqlite:///{w.folder / 'touchlog.db'}", LOCK)
+    assert other.take(datetime(2026, 12, 1, 9, 0))
+    try:
+        assert w.touchlog("sync", "salesforce").output.strip().startswith(
+            "another Salesforce sync is running (pid ")
+    finally:
+        other.release()
+    assert "Event in" in w.touchlog("sync", "salesforce").output
 
 
 def test_sync_status_shows_watermarks_last_run_and_counts(sf_world: SfWorld):
