@@ -68,7 +68,7 @@ def status(ctx: click.Context, fmt: str) -> None:
     Example:
       touchlog sync status --format json
     """
-    from store.touchpoints import iso_utc
+    from poller.utc import iso_utc
     from sync import state
 
     open_store(ctx)

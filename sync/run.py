@@ -17,8 +17,8 @@ from typing import Any
 
 from poller.errors import SalesforceError
 from poller.settings import Settings
+from poller.utc import utcnow
 from store.lock import PassLock, lock_for
-from store.models import utcnow
 from sync import state
 from sync.state import TASK, TOUCHPOINT, Counts
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from peewee import AutoField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
-from store.models import BaseModel, CharField, JSONField, database, utcnow
+from poller.utc import utcnow
+from store.models import BaseModel, CharField, JSONField, database
 
 TOUCHPOINT = "touchpoint"
 TASK = "task"
