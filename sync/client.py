@@ -39,13 +39,12 @@ class CaSession(requests.Session):
         self.ca_file = ca_file
         self.count = 0
 
-    def request(self, method: str | bytes, url: str | bytes,  # type: ignore[override]
-                *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", TIMEOUT)
         if self.ca_file:
             kwargs["verify"] = self.ca_file
         self.count += 1
-        return super().request(method, url, *args, **kwargs)
+        return super().request(*args, **kwargs)
 
 
 @dataclass(frozen=True)
