@@ -47,6 +47,9 @@ SPEC_OPTIONS = {
     ("poll",): ["--once"],
     ("process",): ["--dry-run"],
     ("check",): [],
+    ("sync", "salesforce"): ["--direction", "--full", "--dry-run"],
+    ("sync", "status"): ["--format"],
+    ("import",): ["--replace", "--dry-run"],
 }
 SPEC_CHOICES = {
     (("touchpoints", "edit"), "--notify"): ["none", "new", "all"],
@@ -54,6 +57,7 @@ SPEC_CHOICES = {
     (("tasks",), "--status"): ["Open", "Completed"],
     (("tasks", "add"), "--priority"): ["High", "Normal", "Low"],
     (("touchpoints",), "--format"): ["table", "json"],
+    (("sync", "salesforce"), "--direction"): ["in", "out", "both"],
 }
 
 
@@ -84,7 +88,7 @@ def test_choices_are_spelled_as_spec_writes_them(key):
     assert isinstance(kind, click.Choice) and list(kind.choices) == SPEC_CHOICES[key]
 
 
-# SPEC 11, 12, 13, 16, 17, 19: keys and their defaults, as a user with an empty file gets them.
+# SPEC 11, 12, 13, 15, 16, 17, 19: keys and their defaults, as a user with an empty file gets them.
 SPEC_DEFAULTS = {
     "trust.authserv_ids": (), "trust.require": "aligned",
     "database.encryption_key_file": "",
@@ -94,6 +98,14 @@ SPEC_DEFAULTS = {
     "schedule.idle": True, "schedule.interval_seconds": 60,
     "mailbox.max_attempts": 3, "notify.max_attempts": 5,
     "mailbox.auth": "password", "notify.smtp_auth": "password",
+    "salesforce.enabled": False, "salesforce.instance_url": "https://ourco.my.salesforce.com",
+    "salesforce.access_token_env": "", "salesforce.username": "",
+    "salesforce.password_env": "", "salesforce.security_token_env": "",
+    "salesforce.api_version": "62.0", "salesforce.ca_file": "",
+    "salesforce.touchpoints_object": "Event", "salesforce.tasks_object": "Task",
+    "salesforce.external_id_field": "Touchlog_Id__c", "salesforce.inbound_filter": "",
+    "salesforce.create_missing": True, "salesforce.outbound_days": 30,
+    "salesforce.interval_seconds": 300,
     **{f"mailbox.oauth2_{k}": "" for k in (
         "token_command", "token_env", "token_file", "provider", "authority", "tenant",
         "client_id", "client_secret_env", "client_secret_file", "service_account_file")},
