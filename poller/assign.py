@@ -26,7 +26,8 @@ from poller.signin import open_mailbox
 from poller.utc import iso_utc, utcnow
 from poller.verdict import Logged
 from store import ledger
-from store.models import MessageRecord, TeamMember
+from store.ledger_models import MessageRecord
+from store.models import TeamMember
 
 
 def assign(settings: Settings, uid: int, account_id: str, member: TeamMember,

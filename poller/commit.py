@@ -12,7 +12,8 @@ from poller import notices
 from poller.reasons import DUPLICATE, SKIPPED
 from poller.verdict import Failed, Logged, Outcome, RecordPlan, Replay, Verdict
 from store import ledger
-from store.models import MessageRecord, Touchpoint, database
+from store.ledger_models import MessageRecord
+from store.models import Touchpoint, database
 from store.touchpoints import create_touchpoint, keep_attachment
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from poller.settings import Settings
 from poller.signin import open_mailbox
 from poller.utc import iso_utc, naive_utc
 from store import ledger
-from store.models import MessageRecord
+from store.ledger_models import MessageRecord
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,8 @@ def _folders(settings: Settings, missing: list[str], labels: dict[str, str]) -> 
 
 def _database(settings: Settings) -> Check:
     from store.db import open_database
-    from store.models import MessageRecord, Touchpoint
+    from store.ledger_models import MessageRecord
+    from store.models import Touchpoint
 
     try:
         open_database(settings.database_url(), key_file=settings.encryption_key_path())

@@ -34,7 +34,7 @@ from poller.reasons import FAILED
 from poller.settings import NotifySettings, Settings
 from poller.smtp import close_smtp, one_line, open_smtp, smtp_text, where
 from poller.utc import iso_utc, naive_utc, utcnow
-from store.models import MessageRecord, Notice
+from store.ledger_models import MessageRecord, Notice
 
 log = logging.getLogger(__name__)
 

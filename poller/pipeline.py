@@ -39,7 +39,8 @@ from poller.threads import judge, thread_address
 from poller.verdict import Replay, Skipped, Verdict
 from store import ledger
 from store.directory import SqlDirectory
-from store.models import MessageRecord, TeamMember
+from store.ledger_models import MessageRecord
+from store.models import TeamMember
 
 log = logging.getLogger(__name__)
 

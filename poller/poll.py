@@ -31,8 +31,9 @@ from poller.signin import open_mailbox
 from poller.utc import naive_utc
 from store import ledger
 from store.db import database_error, is_read_only
+from store.ledger_models import Run
 from store.lock import PassLock, holder_text, lock_for
-from store.models import Run, database
+from store.models import database
 
 # What reads and decides mail (the parser, the rules, the workers) is imported when a pass
 # has mail: an empty `poll --once` from cron starts in a fraction of the time.

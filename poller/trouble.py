@@ -26,7 +26,8 @@ from poller.settings import Settings
 from poller.verdict import Outcome
 from store import ledger
 from store.db import database_error
-from store.models import MessageRecord, TeamMember, database
+from store.ledger_models import MessageRecord
+from store.models import TeamMember, database
 
 log = logging.getLogger(__name__)
 

@@ -20,13 +20,13 @@ from poller.message import Message
 from poller.participants import Understanding
 from poller.reasons import FAILED, keyword
 from poller.resolve import Decision
-from store.models import MessageRecord
+from store.ledger_models import MessageRecord
 from store.touchpoints import NewTouchpoint
 
 
 @dataclass(frozen=True)
 class RecordPlan:
-    """The ledger row for the message key (store.models.MessageRecord), minus the touchpoint
+    """The ledger row for the message key (store.ledger_models.MessageRecord), minus the touchpoint
     it points at, which only exists once written."""
 
     key: str

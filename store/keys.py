@@ -75,7 +75,8 @@ def rotate(ring: KeyRing, models: list[Any], attachments_dir: Path,
 
 def rotate_all(attachments_dir: Path) -> tuple[Rotation, KeyRing]:
     """`touchlog keys rotate`: every sealed column of every table, in one transaction."""
-    from store.models import MODELS, Touchpoint, database, tuples
+    from store.models import Touchpoint, database, tuples
+    from store.schema import MODELS
 
     ring = SEALING.ring
     if ring is None:

@@ -10,7 +10,8 @@ from peewee import IntegrityError
 
 from poller.utc import utcnow
 from store import compiled
-from store.models import BrokenMessage, MessageRecord, Run, database
+from store.ledger_models import BrokenMessage, MessageRecord, Run
+from store.models import database
 
 
 def find_record(key: str) -> MessageRecord | None:

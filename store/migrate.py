@@ -26,7 +26,8 @@ from peewee import (
 )
 from playhouse.migrate import SchemaMigrator
 
-from store.models import MODELS, KeptValue, Touchpoint
+from store.models import KeptValue, Touchpoint
+from store.schema import MODELS
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""The Peewee models: the customer directory, the timeline, and the message ledger.
+"""The Peewee models: the customer directory, the timeline and tasks (the message ledger's are
+in store.ledger_models, and the list of every table in store.schema).
 
 The database is bound late (`database.initialize(...)` in store.db) so tests bind the models to a
 fresh file. Lists and traces are JSON text: they are written once and read whole, never queried.
@@ -27,8 +28,6 @@ from poller.utc import utcnow
 from store.sealed import SealedJSONField, SealedMixin, SealedTextField
 
 database = DatabaseProxy()
-
-
 
 
 class CharField(peewee.CharField):
@@ -251,80 +250,9 @@ class KeptValue(BaseModel):
     value = TextField()
 
 
-# --- the ledger: one row per message key ----------------------------------------------------
-
-
-class MessageRecord(SealedMixin, BaseModel):
-    """What happened to a message, committed before the message is moved (SPEC section 7)."""
-
-    id = AutoField()
-    key = CharField(unique=True)
-    message_id = CharField(null=True, index=True)  # failures and explain look up by it
-    outcome = CharField()  # logged | skipped | failed
-    reason = CharField(null=True)  # the rule, skip reason or failure reason code
-    detail = SealedTextField(default="")
-    trace = SealedJSONField(default=dict)
-    touchpoint = ForeignKeyField(Touchpoint, null=True, backref="records")
-    touchpoint_id: int | None  # the key column peewee adds; declared for mypy
-    sender = CharField(default="")
-    subject = SealedTextField(default="")
-    date = DateTimeField(null=True)
-    mailbox = CharField(default="")
-    uid = IntegerField(null=True)
-    attempts = IntegerField(default=1)
-    processed_at = DateTimeField(default=utcnow)
-
-
-class Notice(SealedMixin, BaseModel):
-    """A failure notice; `pending` until the SMTP server took it, retried on every pass; `failed`
-    when the server refused it permanently `notify.max_attempts` times."""
-
-    id = AutoField()
-    record = ForeignKeyField(MessageRecord, backref="notices", on_delete="CASCADE")
-    record_id: int  # the key column peewee adds; declared for mypy
-    to_address = CharField(index=True)
-    subject = SealedTextField()
-    body = SealedTextField()
-    in_reply_to = CharField(null=True)
-    status = CharField(default="pending", index=True)  # pending|sent|suppressed|withdrawn|failed
-    attempts = IntegerField(default=0)
-    last_error = TextField(default="")
-    created_at = DateTimeField(default=utcnow)
-    sent_at = DateTimeField(null=True, index=True)
-
-
-class Run(SealedMixin, BaseModel):
-    """One poll pass: when, what came of each message, and what went wrong."""
-
-    id = AutoField()
-    started_at = DateTimeField(default=utcnow)
-    finished_at = DateTimeField(null=True)
-    counts = JSONField(default=dict)  # written after every batch, so a killed run keeps them
-    errors = SealedJSONField(default=list)
-    status = CharField(default="running")  # running | done | stopped | error | killed
-    # The mailbox the pass held the lock of, and who held it: a `running` row of this mailbox
-    # that the next lock holder finds belongs to a worker that died (closed as `killed`).
-    mailbox = CharField(null=True, index=True)
-    holder = CharField(null=True)
-
-
-class BrokenMessage(SealedMixin, BaseModel):
-    """A message that broke touchlog (an unexpected error while deciding or writing it): how
-    often, so that after `mailbox.max_attempts` tries it fails as `internal_error` (SPEC 17)."""
-
-    key = CharField(unique=True)
-    tries = IntegerField(default=0)
-    last_error = SealedTextField(default="")  # an exception's text may quote the message
-    last_at = DateTimeField(default=utcnow)
-
-
 class KeyCheck(SealedMixin, BaseModel):
     """One value sealed with the database's key: opening it proves a key file is the right
     one before a command writes anything (SPEC 12)."""
 
     id = AutoField()
     value = SealedTextField()
-
-
-MODELS = [Account, AccountDomain, CustomerUser, Association, TeamMember, TeamAlias, Touchpoint,
-          TouchpointMail, Task, MessageRecord, Notice, Run, BrokenMessage, KeptValue, KeyCheck]

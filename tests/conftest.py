@@ -146,7 +146,7 @@ def db(tmp_path: Path) -> Iterator[Database]:
     """A fresh SQLite database with every table, bound to the models; TOUCHLOG_TEST_POSTGRES_URL
     runs the same tests on PostgreSQL (tests/test_postgres.py does)."""
     from store.db import open_database
-    from store.models import MODELS
+    from store.schema import MODELS
 
     url = os.environ.get("TOUCHLOG_TEST_POSTGRES_URL")
     database = open_database(url or "sqlite:///" + str(tmp_path / "t.db"))

@@ -94,7 +94,7 @@ def test_a_notice_sent_again_after_a_lost_commit_keeps_its_message_id(world_with
     sends it again, and mail clients show one notice (same Message-ID)."""
     from poller.settings import load_settings
     from store.db import open_database
-    from store.models import Notice
+    from store.ledger_models import Notice
 
     world = world_with_smtp
     world.imap.append(make_mail(to="x@unknown-corp.com"))

@@ -23,7 +23,7 @@ from poller.notices import (
 from poller.settings import NotifySettings, Settings
 from poller.smtp import check_smtp
 from store.db import open_database
-from store.models import MessageRecord, Notice
+from store.ledger_models import MessageRecord, Notice
 from tests.smtpsink import SmtpSink, free_port
 
 T0 = datetime(2024, 5, 6, 9, 0, 0)

@@ -190,7 +190,7 @@ def test_two_workers_on_one_mailbox_log_each_message_once(any_world):
     # locked did nothing and recorded no run)
     from poller.settings import load_settings
     from store.db import open_database
-    from store.models import MessageRecord, Run
+    from store.ledger_models import MessageRecord, Run
 
     open_database(load_settings(world.config).database_url())
     assert MessageRecord.select().count() == 40

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from store.db import open_database
-from store.models import MODELS, Account, TeamMember, Touchpoint
+from store.models import Account, TeamMember, Touchpoint
+from store.schema import MODELS
 
 DATA = Path(__file__).parent / "data"
 OLD_ROWS = [

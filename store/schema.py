@@ -1,0 +1,21 @@
+"""Every table touchlog keeps, in creation order (a foreign key's table before its users)."""
+
+from __future__ import annotations
+
+from store.ledger_models import BrokenMessage, MessageRecord, Notice, Run
+from store.models import (
+    Account,
+    AccountDomain,
+    Association,
+    CustomerUser,
+    KeptValue,
+    KeyCheck,
+    Task,
+    TeamAlias,
+    TeamMember,
+    Touchpoint,
+    TouchpointMail,
+)
+
+MODELS = [Account, AccountDomain, CustomerUser, Association, TeamMember, TeamAlias, Touchpoint,
+          TouchpointMail, Task, MessageRecord, Notice, Run, BrokenMessage, KeptValue, KeyCheck]
