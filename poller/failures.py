@@ -14,7 +14,7 @@ from typing import Any
 from poller.errors import TouchlogError
 from poller.imapwire import FolderEntry
 from poller.mailbox import Mailbox
-from poller.message import message_key
+from poller.message_ids import message_key
 from poller.reasons import KEYWORD_PREFIX
 from poller.settings import Settings
 from poller.signin import open_mailbox

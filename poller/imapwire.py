@@ -29,7 +29,7 @@ class FolderEntry:
     date: datetime | None  # Date header in UTC, else the internal date
     sender: str  # the From address ("" when there is none)
     subject: str  # RFC 2047 decoded, whitespace-normalized
-    message_id: str  # normalized like the ledger's (poller.message.normalize_message_id)
+    message_id: str  # normalized like the ledger's (poller.message_ids.normalize_message_id)
 
 
 def uid_set(uids: Iterable[int]) -> str:
@@ -88,7 +88,7 @@ def folder_entry(uid: int, item: dict[bytes, Any]) -> FolderEntry:
 
 def _normalized_id(value: str) -> str:
     # Imported here: the parser's module is heavy, and a pass that lists no folder needs none.
-    from poller.message import normalize_message_id
+    from poller.message_ids import normalize_message_id
 
     return normalize_message_id(value)
 

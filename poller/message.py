@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.errors import HeaderParseError
 from email.message import Message as EmailMessage
-from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 
 from mailparser.dates import parse_mail_date
@@ -30,6 +29,7 @@ from mailparser.utils import get_addresses
 from poller.addresses import ADDRESS_RE
 from poller.errors import MessageError
 from poller.limits import MAX_SUBJECT_CHARS, cut
+from poller.message_ids import message_id_as_written, message_key, normalize_message_id, printable
 from poller.mimeparts import Parts, body_text, parse_tree, walk
 from poller.mimetext import decode_header_bytes, decode_words, unfold
 from poller.utc import aware_utc
@@ -79,56 +79,6 @@ class Message:
     # credited to neither (poller.trust), so the first one must not be all that is kept.
     authors: tuple[Address, ...] = ()
     from_headers: int = 0
-
-
-def message_id_as_written(value: str) -> str:
-    """`<Abc@Host>` → `Abc@Host`: brackets and spaces dropped, case kept (what people search
-    for, and what a reply's In-Reply-To must repeat)."""
-    value = value.strip()
-    match = re.search(r"<([^<>]+)>", value)
-    if match:
-        value = match.group(1)
-    return re.sub(r"\s+", "", value)
-
-
-def normalize_message_id(value: str) -> str:
-    """`<Abc@Host>` → `Abc@host`: brackets and spaces dropped; only the host is case-folded."""
-    value = message_id_as_written(value)
-    left, at, host = value.rpartition("@")
-    return f"{left}@{host.lower()}" if at else value
-
-
-MAX_KEY_CHARS = 255
-
-
-def message_key(message_id: str, raw: bytes) -> str:
-    """The normalized Message-ID, else the sha256 of the bytes. A Message-ID that is absurdly
-    long, or holds bytes that are no text (8-bit garbage, NUL, control characters), is hashed
-    too: a key must always encode, and two such ids must never fold into one key."""
-    if len(message_id) > MAX_KEY_CHARS or not message_id.isprintable() or "\ufffd" in message_id:
-        digest = hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()
-        return "mid-sha256:" + digest
-    return message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
-
-
-def printable(value: str) -> str:
-    """A header value that can be stored and shown: raw 8-bit bytes decoded as far as they go,
-    control characters (NUL included) as U+FFFD."""
-    text = decode_header_bytes(value)
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else "\ufffd" for c in text)
-
-
-def key_of(raw: bytes) -> str:
-    """The key `parse_message(raw)` gives, from the headers alone: for bytes that cannot be
-    read whole, or that broke touchlog while they were being read."""
-    try:
-        headers = BytesHeaderParser().parsebytes(raw)
-        message_id = normalize_message_id(str(headers.get("Message-ID", "") or ""))
-    except Exception:  # beyond even a header read: the bytes are the key
-        message_id = ""
-    return message_key(message_id, raw)
 
 
 # Attached messages within attached messages (a forward of a forward of ...): read this deep,

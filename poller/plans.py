@@ -12,15 +12,8 @@ from typing import TYPE_CHECKING, Any
 from poller import notices
 from poller.addresses import domain_of
 from poller.limits import MAX_SUBJECT_CHARS, cut
-from poller.message import (
-    Address,
-    Message,
-    depth_limit_hit,
-    message_id_as_written,
-    message_key,
-    normalize_message_id,
-    printable,
-)
+from poller.message import Address, Message, depth_limit_hit
+from poller.message_ids import message_id_as_written, message_key, normalize_message_id, printable
 from poller.notice_text import compose, compose_unauthenticated
 from poller.participants import Understanding
 from poller.reasons import FAILED, LOGGED, UNAUTHENTICATED_SENDER

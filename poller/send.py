@@ -19,7 +19,7 @@ from typing import Any
 
 from poller.addresses import domain_of
 from poller.errors import NoticeError, TouchlogError
-from poller.message import normalize_message_id
+from poller.message_ids import normalize_message_id
 from poller.settings import Settings
 from poller.smtp import close_smtp, open_smtp, smtp_refusal
 from poller.threads import reply_to

@@ -18,7 +18,7 @@ from peewee import IntegrityError, InterfaceError, OperationalError
 
 from poller import notices
 from poller.mailbox import Fetched
-from poller.message import key_of, normalize_message_id, printable
+from poller.message_ids import key_of, normalize_message_id, printable
 from poller.notice_text import compose
 from poller.pipeline import Context, Source
 from poller.reasons import FAILED, INTERNAL_ERROR, keyword

@@ -24,7 +24,7 @@ def find_record(key: str) -> MessageRecord | None:
 def records_by_message_id(message_ids: Iterable[str]) -> dict[str, MessageRecord]:
     """Records by normalized Message-ID, found through their key (the column keeps the id
     as the mail wrote it)."""
-    from poller.message import message_key  # the parser's module: only for the commands
+    from poller.message_ids import message_key
 
     keys = {message_key(m, b""): m for m in message_ids if m}
     if not keys:
@@ -52,7 +52,7 @@ def save_record(existing: MessageRecord | None, **fields: Any) -> MessageRecord:
 def find_by_key_or_touchpoint(value: str) -> MessageRecord | None:
     """`touchlog explain` takes a message key, a Message-ID (normalized exactly as keys are,
     so any case of the host and the brackets or not all find it) or a touchpoint id."""
-    from poller.message import message_key, normalize_message_id
+    from poller.message_ids import message_key, normalize_message_id
 
     value = value.strip()
     record = find_record(value)
