@@ -61,46 +61,36 @@ def salesforce(ctx: click.Context, direction: str, full: bool, dry_run: bool) ->
 @format_option
 @click.pass_context
 def status(ctx: click.Context, fmt: str) -> None:
-    """Per object and direction: watermark, last run, its counts; then the records Salesforce
-    refused in the last run, with its code and message.
+    """Per object and direction: watermark, the last run (when, how it ended, its counts) and
+    the records Salesforce refused in it, with its code and message.
 
     \b
     Example:
       touchlog sync status --format json
     """
-    from poller.utc import iso_utc
     from sync import state
 
-    open_store(ctx)
+    settings = open_store(ctx)
     state.ensure_tables()
-    run = state.last_run()
-    marks = [{"object": m.name.split(" ")[0], "direction": m.name.split(" ")[1],
-              "watermark": iso_utc(m.watermark), "last_run": iso_utc(m.last_run_at),
-              "status": m.last_status, "counts": m.counts} for m in state.marks()]
-    refused = [{"object": e.mark.split(" ")[0], "direction": e.mark.split(" ")[1],
-                "local_id": e.local_id, "salesforce_id": e.sf_id, "code": e.code,
-                "message": e.message} for e in (state.refusals(run) if run else [])]
-    last = None if run is None else {
-        "id": run.id, "started_at": iso_utc(run.started_at), "status": run.status,
-        "finished_at": iso_utc(run.finished_at), "direction": run.direction,
-        "error": run.error, "requests": run.requests}
+    sf = settings.salesforce
+    rows = state.status_rows((sf.touchpoints_object, sf.tasks_object))
     if fmt == "json":
-        print_json({"marks": marks, "last_run": last, "errors": refused})
+        print_json(rows)
         return
-    _show(marks, last, refused)
+    _show(rows)
 
 
-def _show(marks: list[dict[str, Any]], last: dict[str, Any] | None,
-          refused: list[dict[str, Any]]) -> None:
-    if last is None:
+def _show(rows: list[dict[str, Any]]) -> None:
+    if not any(r["last_run"] for r in rows):
         click.echo("no Salesforce sync has run yet")
         return
     print_table("salesforce sync", ["object", "direction", "watermark (UTC)", "last run (UTC)",
                                     "status", *COUNTS],
-                [[m["object"], m["direction"], m["watermark"], m["last_run"], m["status"],
-                  *[m["counts"].get(c, 0) for c in COUNTS]] for m in marks])
-    if last["error"]:
-        click.echo(f"last run stopped: {last['error']}")
-    for e in refused:
-        click.echo(f"refused: {e['object']} {e['direction']} local {e['local_id']} "
-                   f"{e['salesforce_id'] or ''}: {e['code']}: {e['message']}")
+                [[r["object"], r["direction"], r["watermark"], r["last_run"], r["status"],
+                  *[r["counts"].get(c, 0) for c in COUNTS]] for r in rows])
+    for stopped in dict.fromkeys(r["stopped"] for r in rows if r["stopped"]):
+        click.echo(f"last run stopped: {stopped}")
+    for r in rows:
+        for e in r["errors"]:
+            click.echo(f"refused: {r['object']} {r['direction']} local {e['local_id']} "
+                       f"{e['salesforce_id'] or ''}: {e['code']}: {e['message']}")

@@ -13,7 +13,7 @@ from typing import Any
 
 from peewee import AutoField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
-from poller.utc import utcnow
+from poller.utc import iso_utc, utcnow
 from store.models import BaseModel, CharField, JSONField, database
 
 TOUCHPOINT = "touchpoint"
@@ -181,3 +181,33 @@ def marks() -> list[SyncMark]:
 def refusals(run: SyncRun, limit: int = 50) -> list[SyncError]:
     return list(SyncError.select().where(SyncError.run == run).order_by(SyncError.id)
                 .limit(limit))
+
+
+def last_run_covering(direction: str) -> SyncRun | None:
+    """The newest run that went this way (`in`, `out`, or `both`)."""
+    return (SyncRun.select().where(SyncRun.direction.in_([direction, "both"]))
+            .order_by(SyncRun.id.desc()).first())
+
+
+def status_rows(objects: tuple[str, ...]) -> list[dict[str, Any]]:
+    """`touchlog sync status`: one row per object and direction, SPEC 15's watermark, last
+    run, counts and errors (the records Salesforce refused in that run)."""
+    watermarks = {m.name: m.watermark for m in marks()}
+    rows = []
+    for direction in DIRECTIONS:
+        run = last_run_covering(direction)
+        refused = refusals(run, limit=1000) if run else []
+        for sobject in objects:
+            name = mark_name(sobject, direction)
+            rows.append({
+                "object": sobject, "direction": direction,
+                "watermark": iso_utc(watermarks.get(name)),
+                "last_run": iso_utc(run.started_at) if run else None,
+                "status": run.status if run else None,
+                "stopped": (run.error or None) if run else None,
+                "requests": run.requests if run else 0,
+                "counts": (run.counts or {}).get(name, {}) if run else {},
+                "errors": [{"local_id": e.local_id, "salesforce_id": e.sf_id, "code": e.code,
+                            "message": e.message} for e in refused if e.mark == name],
+            })
+    return rows

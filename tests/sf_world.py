@@ -75,8 +75,10 @@ class SfWorld:
     def touchpoints(self, *args: str) -> list[dict[str, Any]]:
         return json.loads(self.touchlog("touchpoints", "--format", "json", *args).output)
 
-    def status(self) -> dict[str, Any]:
-        return json.loads(self.touchlog("sync", "status", "--format", "json").output)
+    def status(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """`sync status --format json`: its rows by (object, direction)."""
+        rows = json.loads(self.touchlog("sync", "status", "--format", "json").output)
+        return {(r["object"], r["direction"]): r for r in rows}
 
     # --- touchlog's side, through touchlog's own commands ----------------------------------
 

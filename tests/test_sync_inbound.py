@@ -103,7 +103,8 @@ def test_an_expired_token_stops_the_run_and_the_next_catches_up_exactly_once(
     assert result.output.strip().splitlines() == [
         f"touchlog: salesforce {fake.url[8:]}: the session was refused "
         "(INVALID_SESSION_ID: Session expired or invalid); renew the access token"]
-    assert w.status()["last_run"]["status"] == "error"
+    event_in = w.status()[("Event", "in")]
+    assert event_in["status"] == "error" and "INVALID_SESSION_ID" in event_in["stopped"]
     assert len(w.touchpoints("--limit", "500")) == 50
     fake.tokens[fake.token] = fake.integration_user  # a new token
     assert w.sync("--direction", "in")["Event in"]["created"] == 70
