@@ -42,11 +42,13 @@ def keys_rotate(ctx: click.Context) -> None:
       touchlog keys rotate     # then older keys can be removed from the file
     """
     from store.keys import rotate_all
+    from sync import state
 
     settings = open_store(ctx)
     if not settings.database.encryption_key_file:
         raise ConfigError("database.encryption_key_file is not set: make a key with "
                           "touchlog keys new and name its file there")
-    done, ring = rotate_all(settings.attachments_path())
+    state.ensure_tables()
+    done, ring = rotate_all(settings.attachments_path(), tuple(state.SYNC_MODELS))
     click.echo(f"re-encrypted {done.values} values and {done.files} attachment files with key "
                f"{ring.current_id}; older keys can now be removed from {ring.path}")

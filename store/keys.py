@@ -73,8 +73,10 @@ def rotate(ring: KeyRing, models: list[Any], attachments_dir: Path,
     return done
 
 
-def rotate_all(attachments_dir: Path) -> tuple[Rotation, KeyRing]:
-    """`touchlog keys rotate`: every sealed column of every table, in one transaction."""
+def rotate_all(attachments_dir: Path, extra_models: tuple[Any, ...] = ()
+               ) -> tuple[Rotation, KeyRing]:
+    """`touchlog keys rotate`: every sealed column of every table (the store's and the
+    `extra_models` of other workers, such as the sync's), in one transaction."""
     from store.models import Touchpoint, database, tuples
     from store.schema import MODELS
 
@@ -88,7 +90,7 @@ def rotate_all(attachments_dir: Path) -> tuple[Rotation, KeyRing]:
                 yield att["sha256"]
 
     with database.atomic():
-        done = rotate(ring, MODELS, attachments_dir, hashes())
+        done = rotate(ring, [*MODELS, *extra_models], attachments_dir, hashes())
     if isinstance(database.obj, SqliteDatabase):
         # Freed pages keep the old bytes until SQLite reuses them: rewrite the file.
         database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")

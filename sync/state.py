@@ -15,6 +15,7 @@ from peewee import AutoField, DateTimeField, ForeignKeyField, IntegerField, Text
 
 from poller.utc import iso_utc, utcnow
 from store.models import BaseModel, CharField, JSONField, database
+from store.sealed import SealedMixin, SealedTextField
 
 TOUCHPOINT = "touchpoint"
 TASK = "task"
@@ -63,8 +64,9 @@ class SyncRun(BaseModel):
         table_name = "sync_run"
 
 
-class SyncError(BaseModel):
-    """A record Salesforce (or touchlog) refused, with Salesforce's code and message."""
+class SyncError(SealedMixin, BaseModel):
+    """A record Salesforce (or touchlog) refused, with Salesforce's code and message (sealed
+    when encryption is on: Salesforce quotes the refused value, e.g. in STRING_TOO_LONG)."""
 
     id = AutoField()
     run = ForeignKeyField(SyncRun, backref="refusals", on_delete="CASCADE")
@@ -72,7 +74,7 @@ class SyncError(BaseModel):
     local_id = IntegerField(null=True)
     sf_id = CharField(null=True)
     code = CharField()
-    message = TextField()
+    message = SealedTextField()
     at = DateTimeField(default=utcnow)
 
     class Meta:

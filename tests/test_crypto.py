@@ -136,3 +136,29 @@ def test_attachment_names_are_keyed_and_stable_per_key(tmp_path):
     other = tmp_path / "o"
     other.mkdir()
     assert KeyRing.load(key_file(other, new_key())).keyed_name(digest) != ring.keyed_name(digest)
+
+
+def test_a_refused_salesforce_record_keeps_its_message_sealed(tmp_path):
+    """Salesforce quotes the refused value (STRING_TOO_LONG): the sync's error rows are sealed
+    like the store's, and `keys rotate` reaches them."""
+    from datetime import datetime
+
+    from store.db import open_database
+    from store.keys import rotate_all
+    from sync import state
+
+    keys = key_file(tmp_path, new_key())
+    db = open_database(f"sqlite:///{tmp_path / 't.db'}", key_file=keys)
+    try:
+        state.ensure_tables()
+        run = state.start_run("out", False, datetime(2026, 12, 1))
+        state.refuse(run, "Event out", 1, None, "STRING_TOO_LONG",
+                     "Subject: data value too large: CANARY-55 pricing (max length=255)")
+        done, _ = rotate_all(tmp_path / "attachments", tuple(state.SYNC_MODELS))
+        assert done.values >= 2  # the key check and the refusal at least
+        [refused] = state.refusals(run)
+        assert refused.message.startswith("Subject: data value too large: CANARY-55")
+    finally:
+        db.close()
+        SEALING.ring = None
+    assert b"CANARY-55" not in (tmp_path / "t.db").read_bytes()
