@@ -3,10 +3,12 @@ processes (one per core), while the pass commits and moves in order in its own p
 batch is fetched and handed to the workers before the current one is committed and moved, so
 they read ahead instead of waiting for the server or the database.
 
-Only the reading is parallel. Every step that reads the ledger or the directory, and every
-write, runs in the pass's own order, so each message sees exactly what the messages before it
-committed (a second copy, a thread's parent, the history tie-breaks): the exactly-once promises
-are those of a serial pass, and a pass gives the same results with one worker or with many.
+The workers also compute what the message alone decides (poller.ahead: the filters, the trusted
+server's verdict, who takes part), from the pass's own address book and trust settings. Every
+step that reads the ledger or the directory, and every write, runs in the pass's own order, so
+each message sees exactly what the messages before it committed (a second copy, a thread's
+parent, the history tie-breaks): the exactly-once promises are those of a serial pass, and a
+pass gives the same results with one worker or with many.
 
 A small pass (under PARALLEL_MIN messages: an IDLE wake-up, a cron minute's mail) is read in
 this process: starting the workers (~0.2 s on an idle 2-core machine, a second or more on a busy
@@ -28,6 +30,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
+from poller.ahead import Ahead, Knowledge, look_ahead
 from poller.errors import MessageError
 from poller.mailbox import Fetched, Mailbox
 from poller.message import Message, parse_message
@@ -46,7 +49,8 @@ class Broken:
     error: str
 
 
-Parsed = Message | MessageError | Broken
+Parsed = Message | Ahead | MessageError | Broken
+_known: Knowledge | None = None  # in a worker: what look_ahead needs, set by start_worker
 
 
 def read(raw: bytes) -> Parsed:
@@ -58,6 +62,21 @@ def read(raw: bytes) -> Parsed:
     except Exception as exc:
         log.debug("parser failed: %s", traceback.format_exc())
         return Broken(f"{type(exc).__name__}: {exc}")
+
+
+def read_ahead(raw: bytes) -> Parsed:
+    """What a worker does with one message: read it, then learn what it alone decides."""
+    parsed = read(raw)
+    if isinstance(parsed, Message) and _known is not None:
+        return look_ahead(parsed, _known)
+    return parsed
+
+
+def start_worker(pid: int, known: Knowledge | None) -> None:
+    """A worker's initializer: end with the pass (watch_parent), keep what look_ahead needs."""
+    global _known
+    _known = known
+    watch_parent(pid)
 
 
 def watch_parent(pid: int) -> None:
@@ -101,7 +120,8 @@ class Reader:
 
     Use as a context manager; the workers end with it (before the pass lets go of its lock)."""
 
-    def __init__(self, messages: int, workers: int | None = None) -> None:
+    def __init__(self, messages: int, workers: int | None = None,
+                 known: Knowledge | None = None) -> None:
         self.workers = workers or worker_count()
         self.pool: Executor | None = None
         if messages >= PARALLEL_MIN and self.workers > 1:
@@ -109,9 +129,10 @@ class Reader:
             # this process's threads (the IDLE session, the scheduler) nor its open files (the
             # database, the pass lock), and start with the parser already imported.
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["poller.message"])
+            context.set_forkserver_preload(["poller.ahead"])
             self.pool = ProcessPoolExecutor(self.workers, mp_context=context,
-                                            initializer=watch_parent, initargs=(os.getpid(),))
+                                            initializer=start_worker,
+                                            initargs=(os.getpid(), known))
 
     def __enter__(self) -> Reader:
         return self
@@ -143,7 +164,7 @@ class Reader:
         raws = [f.raw for f in fetched]
         if self.pool is None:
             return fetched, map(read, raws)
-        return fetched, self.pool.map(read, raws, chunksize=CHUNK)
+        return fetched, self.pool.map(read_ahead, raws, chunksize=CHUNK)
 
     def _pairs(self, fetched: Iterable[Fetched],
                parsed: Iterator[Parsed]) -> Iterator[tuple[Fetched, Parsed]]:

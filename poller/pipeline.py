@@ -16,6 +16,7 @@ from typing import Any
 
 from poller import filters, trust
 from poller.addresses import PersonalDomains, domain_of, normalize
+from poller.ahead import Ahead
 from poller.errors import MessageError
 from poller.message import Message, parse_message
 from poller.participants import AddressBook, Understanding, header_participants, understand
@@ -83,6 +84,7 @@ class Reading:
     existing: MessageRecord | None = None  # a failed record of this key, processed afresh
     creator: TeamMember | None = None  # set by _from_team
     understanding: Understanding | None = None  # set by _understood
+    ahead: Ahead | None = None  # what a worker learnt from the message alone (poller.ahead)
     trace: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -94,16 +96,20 @@ Step = Callable[[Reading, Context], "Reading | Verdict"]
 
 
 def decide(raw: bytes, ctx: Context, source: Source,
-           parsed: Message | MessageError | None = None) -> Verdict:
+           parsed: Message | Ahead | MessageError | None = None) -> Verdict:
     """Every step that only reads: parse, ledger, filter, sender, text, scenario, account.
 
     `parsed`: what parse_message made of `raw` (or the MessageError it raised) elsewhere, in a
-    worker process (poller.parallel); None parses here."""
+    worker process (poller.parallel), maybe with what the message alone decides (an Ahead);
+    None parses here."""
     steps: tuple[Step, ...] = STEPS
     try:
         if isinstance(parsed, MessageError):
             raise parsed
-        reading = Reading(parsed or parse_message(raw), source)
+        if isinstance(parsed, Ahead):
+            reading = Reading(parsed.message, source, ahead=parsed)
+        else:
+            reading = Reading(parsed or parse_message(raw), source)
     except MessageError as exc:
         # Still a record (its raw bytes stay in the failed folder) and, from whatever headers
         # can be read, a notice that answers it.
@@ -143,15 +149,17 @@ def _parse_error(exc: MessageError) -> Step:
 
 
 def _filtered(r: Reading, ctx: Context) -> Reading | Verdict:
-    reason = filters.skip_reason(r.message)
+    reason = r.ahead.skip_reason if r.ahead else filters.skip_reason(r.message)
     return Skipped(record_of(r, SKIPPED, reason)) if reason else r
 
 
 def _authenticated(r: Reading, ctx: Context) -> Reading | Verdict:
     """SPEC 11: the From must be proven before it is believed. A forward is judged by the
     forwarder's own (outer) message, a reply by its sender: both are `r.message`."""
+    ahead = r.ahead
     failure = trust.authenticate(r.message, ctx.settings.trust,
-                                 lambda a: ctx.directory.team_member(a) is not None)
+                                 lambda a: ctx.directory.team_member(a) is not None,
+                                 (lambda: ahead.verdict) if ahead else None)
     if failure is None:
         return r
     return failed(replace(r, trace={"authserv_ids_seen": list(failure.seen_ids)}), ctx,
@@ -195,7 +203,7 @@ def _not_empty(r: Reading, ctx: Context) -> Reading | Verdict:
 
 
 def _understood(r: Reading, ctx: Context) -> Reading | Verdict:
-    u = understand(r.message, ctx.book)
+    u = r.ahead.understanding if r.ahead else understand(r.message, ctx.book)
     r = replace(r, understanding=u)
     if u.failure:
         return failed(replace(r, trace={"scenario": u.scenario, "candidates": []}), ctx,

@@ -160,11 +160,13 @@ class Pass:
         self.report.total = len(uids)
         if not uids:
             return
+        from poller.ahead import Knowledge
         from poller.parallel import Reader
 
         # Read ahead in worker processes; decided, committed and moved here, in order.
         committed: list[tuple[int, Outcome]] = []
-        with Reader(len(uids)) as reader:
+        known = Knowledge(self.ctx.book, self.settings.trust)
+        with Reader(len(uids), known=known) as reader:
             for batch in reader.batches(box, mb.folder, uids, mb.batch_size):
                 committed += self._batch(batch, len(uids))
                 # Every MOVE makes the server rewrite the folder's index, a cost that grows

@@ -32,17 +32,25 @@ class TrustFailure:
     seen_ids: tuple[str, ...] = ()  # authserv-ids of the message's headers, topmost first
 
 
-def authenticate(msg: Message, trust: TrustSettings,
-                 is_team_member: Callable[[str], bool]) -> TrustFailure | None:
+def authenticate(msg: Message, trust: TrustSettings, is_team_member: Callable[[str], bool],
+                 ahead: Callable[[], TrustFailure | None] | None = None) -> TrustFailure | None:
     """None when the message's one author is authenticated (or the check is off), else why not.
 
     A message with no From address at all is left to the team check (`unknown_sender`): it
-    claims nobody, so there is nobody to impersonate."""
+    claims nobody, so there is nobody to impersonate. `ahead`: what `verdict` already said of
+    this message elsewhere (a worker process, poller.ahead)."""
     if msg.sender is None:
         return None
     failure = _one_author(msg, is_team_member)
     if failure or trust.require == "none":
         return failure
+    return ahead() if ahead is not None else _verdict(msg, trust)
+
+
+def verdict(msg: Message, trust: TrustSettings) -> TrustFailure | None:
+    """The part of `authenticate` that reads only the message: the trusted server's verdict."""
+    if msg.sender is None or trust.require == "none":
+        return None
     return _verdict(msg, trust)
 
 

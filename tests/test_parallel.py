@@ -10,6 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from poller import parallel
+from poller.ahead import Ahead
 from poller.mailbox import Fetched
 from poller.message import Message
 from poller.parallel import Reader
@@ -28,6 +29,14 @@ def _mailbox() -> list[bytes]:
     mail.append(make_mail(to="wile@acme.com", message_id="<m5@ourco.com>", subject="Rollout 5"))
     mail.append(make_mail(to="someone@nowhere-known.com", message_id="<stranger@ourco.com>"))
     mail.append(b"\x00\x01 not a mail at all\r\n")
+    # What the workers decide from the message alone (poller.ahead): a filter, the trusted
+    # server's verdict, who takes part (a note, and mail naming no customer).
+    mail.append(make_mail(to="wile@acme.com", subject="Automatic reply: away",
+                          headers={"X-Autoreply": "yes"}))
+    mail.append(make_mail(to="wile@acme.com", auth="dmarc=fail header.from=ourco.com"))
+    mail.append(make_mail(to="touchpoints@ourco.com", subject="Call with wile@acme.com",
+                          message_id="<note@ourco.com>"))
+    mail.append(make_mail(to="pat@ourco.com", subject="Lunch"))
     return mail
 
 
@@ -38,24 +47,27 @@ def test_a_pass_read_by_workers_ends_as_a_serial_one(world, monkeypatch, workers
     monkeypatch.setattr(parallel, "PARALLEL_MIN", 1 if workers == "parallel" else 10**9)
     world.imap.seed(_mailbox())
     summary = world.poll().strip()
-    assert summary.startswith("logged 25, skipped 1 (duplicate 1), failed 2 ("), summary
-    assert "no_account 1" in summary and "parse_error 1" in summary
+    assert summary.startswith("logged 26, skipped 2 (auto_generated 1, duplicate 1), failed 4 ("), \
+        summary
     tps = {tp["message_id"]: tp for tp in world.touchpoints()}
-    assert len(tps) == 25
+    assert len(tps) == 26
     assert tps["reply@ourco.com"]["thread_id"] == tps["m3@ourco.com"]["id"]
+    assert tps["note@ourco.com"]["scenario"] == "note"
     assert world.folder_contents("INBOX") == {}
-    assert len(world.folder_contents("Touchpoints/Logged")) == 26
-    assert sorted(f["reason"] for f in world.failures()) == ["no_account", "parse_error"]
+    assert len(world.folder_contents("Touchpoints/Logged")) == 28
+    assert sorted(f["reason"] for f in world.failures()) == [
+        "no_account", "no_customer_address", "parse_error", "unauthenticated_sender"]
 
 
 def test_the_workers_really_run_elsewhere(world, monkeypatch):
-    """The pool is used: the parse of each message happens in another process."""
-    seen: list[int] = []
+    """The pool is used: the parse of each message, and what the message alone decides (an
+    Ahead), happen in another process."""
+    seen: list[bool] = []
     original = Reader._pairs
 
     def spy(self, fetched, parsed):
         for item, result in original(self, fetched, parsed):
-            seen.append(self.pool is not None)
+            seen.append(self.pool is not None and isinstance(result, Ahead))
             yield item, result
 
     monkeypatch.setattr(parallel, "PARALLEL_MIN", 1)
