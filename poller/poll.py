@@ -165,7 +165,7 @@ class Pass:
 
         # Read ahead in worker processes; decided, committed and moved here, in order.
         committed: list[tuple[int, Outcome]] = []
-        known = Knowledge(self.ctx.book, self.settings.trust)
+        known = Knowledge(self.ctx.book, self.ctx.settings.trust)
         with Reader(len(uids), known=known) as reader:
             for batch in reader.batches(box, mb.folder, uids, mb.batch_size):
                 committed += self._batch(batch, len(uids))
