@@ -30,7 +30,7 @@ from poller.settings import Settings
 from poller.signin import open_mailbox
 from poller.utc import naive_utc
 from store import ledger
-from store.db import database_error, is_read_only
+from store.db import database_error, is_read_only, release_map
 from store.ledger_models import Run
 from store.lock import PassLock, holder_text, lock_for
 from store.models import database
@@ -176,6 +176,7 @@ class Pass:
                     self._move(box, committed)
                     committed = []
                 self._save_counts()
+                release_map()  # the pages this batch read: memory flat in the database's size
                 if self.report.stopped_early:
                     return
         self._move(box, committed)

@@ -24,6 +24,25 @@ SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", "foreign_keys"
                   "mmap_size": 2**32, "cache_size": -2 * 1024}
 
 
+def release_map() -> None:
+    """Let go of the database pages a pass has read through the map: SQLite unmaps the file
+    when its map limit changes, and maps it afresh at the next read. Every page read stays
+    mapped until then, so a pass's memory would grow with the database (65 -> 129 MB from
+    2,000 to 20,000 messages); released after each batch it stays flat. The pages stay in the
+    kernel's cache: reading them again costs a page fault, not a disk read. Call it outside a
+    transaction; on PostgreSQL (no map) it does nothing."""
+    db = database.obj
+    if not isinstance(db, SqliteDatabase) or db.in_transaction():
+        return
+    # Any change of the limit remaps: alternate between two limits a page apart. (SQLite
+    # caps the limit at its compile-time maximum, 2 GB in most builds: read what it took.)
+    current = db.execute_sql("PRAGMA mmap_size").fetchone()[0]
+    if current <= 0:
+        return  # not mapped at all
+    lower = current - 4096 if current % 8192 == 0 else current + 4096
+    db.execute_sql(f"PRAGMA mmap_size = {lower}")
+
+
 def open_database(url: str, create: bool = True, key_file: Path | None = None) -> Database:
     """Open the database at `url`, bind the models to it, create what is missing and bring an
     older schema up to date (store.migrate); with a key file, prove its key opens this
