@@ -125,7 +125,7 @@ def authentication_cost(mail: list[bytes], count: int) -> tuple[float, float, fl
     itself, the Public Suffix List's one-time read, and parsing the extra header."""
     from poller import suffixes, trust
     from poller.message import parse_message
-    from poller.settings import TrustSettings
+    from poller.settings_sections import TrustSettings
 
     settings = TrustSettings((AUTHSERV_ID,))
     messages = [parse_message(raw) for raw in mail]

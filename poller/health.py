@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from poller.errors import TouchlogError
-from poller.settings import Settings, TrustSettings
+from poller.settings import Settings
+from poller.settings_sections import TrustSettings
 
 
 class Check(NamedTuple):

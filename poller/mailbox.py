@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Self
 
 from imapclient import IMAPClient
-from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
+from imapclient.exceptions import IMAPClientError
 
-from poller.errors import MailboxError, TouchlogError
+from poller.errors import MailboxError
+from poller.imap_connect import Login, open_client, sign_in
 from poller.imapwire import (
     MAX_UIDS_PER_COMMAND,
     FolderEntry,
@@ -30,17 +31,12 @@ from poller.imapwire import (
     uid_chunks,
     uid_set,
 )
-from poller.settings import MailboxSettings
-from poller.tls import client_context
+from poller.settings_sections import MailboxSettings
 from poller.utc import aware_utc
 
 log = logging.getLogger(__name__)
 
 DELETED = b"\\Deleted"
-
-# Signs in on a connected client (e.g. with an OAuth2 token); returns how, for `touchlog check`.
-Login = Callable[[IMAPClient, str], str]
-
 
 @dataclass(frozen=True)
 class Fetched:
@@ -69,31 +65,8 @@ class Mailbox:
     def connect(cls, settings: MailboxSettings, password: str, timeout: float = 30.0,
                 use_move: bool | None = None, use_uidplus: bool | None = None,
                 login: Login | None = None) -> Self:
-        where = f"imap {settings.host}:{settings.port}"
-        context = (client_context(settings.ca_file, settings.verify_tls)
-                   if settings.tls != "none" else None)
-        try:
-            client = IMAPClient(settings.host, port=settings.port, ssl=settings.tls == "ssl",
-                                ssl_context=context, timeout=timeout)
-            # imaplib's debug formatting of every literal triples the fetch cost (SPEC 7).
-            client._imap.debug = 0
-            client.normalise_times = False  # aware datetimes, not naive local time
-            if settings.tls == "starttls":
-                client.starttls(context)
-        except CapabilityError:
-            raise MailboxError(f"{where}: server does not offer STARTTLS") from None
-        except (IMAPClientError, OSError) as exc:
-            raise MailboxError(f"{where}: {describe(exc)}") from None
-        try:
-            how = login(client, where) if login else client.login(settings.username, password)
-        except LoginError:
-            client.shutdown()
-            raise MailboxError(f"{where}: login refused for {settings.username}") from None
-        except TouchlogError:  # the OAuth2 sign-in's own one line (poller/signin.py)
-            client.shutdown()
-            raise
-        except (IMAPClientError, OSError) as exc:
-            raise MailboxError(f"{where}: login failed: {describe(exc)}") from None
+        client = open_client(settings, timeout)
+        how = sign_in(client, settings, password, login)
         box = cls(client, settings, use_move, use_uidplus)
         if login:
             box.signed_in = how

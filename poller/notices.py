@@ -31,7 +31,8 @@ from poller.errors import ConfigError, NoticeError
 # comes back to the mailbox is never processed: no mail loop.
 from poller.notice_text import NOTICE_HEADER, NOTICE_ID_PREFIX
 from poller.reasons import FAILED
-from poller.settings import NotifySettings, Settings
+from poller.settings import Settings
+from poller.settings_sections import NotifySettings
 from poller.smtp import close_smtp, one_line, open_smtp, smtp_text, where
 from poller.utc import iso_utc, naive_utc, utcnow
 from store.ledger_models import MessageRecord, Notice

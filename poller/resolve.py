@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from poller import reasons as R  # SPEC's names: R.CONTACT, R.NO_ACCOUNT, ...
 from poller.addresses import PersonalDomains, domain_of, has_plus, normalize, strip_plus
-from poller.settings import TouchpointSettings
+from poller.settings_sections import TouchpointSettings
 from poller.utc import naive_utc
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 
 from poller.errors import NoticeError
 from poller.neterrors import describe_network
-from poller.settings import NotifySettings, Settings
+from poller.settings import Settings
+from poller.settings_sections import NotifySettings
 from poller.tls import client_context
 
 SMTP_TIMEOUT = 30.0

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from poller.addresses import domain_of
 from poller.authres import NO_AUTHSERV_ID, AuthResults, parse
 from poller.message import Message
-from poller.settings import TrustSettings
+from poller.settings_sections import TrustSettings
 from poller.suffixes import organisational_domain
 
 MAX_IDS_NAMED = 3  # authserv-ids named in a detail; the topmost is the one that matters

@@ -101,7 +101,7 @@ def test_a_connection_killed_mid_idle_is_reconnected_and_followed_by_a_pass(worl
 
 
 def _settings(account: ImapAccount, **schedule: object) -> Settings:
-    from poller.settings import ScheduleSettings
+    from poller.settings_sections import ScheduleSettings
 
     return Settings(mailbox=account.settings(), schedule=ScheduleSettings(**schedule))
 

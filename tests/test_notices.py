@@ -20,7 +20,8 @@ from poller.notices import (
     send_pending,
     should_notify,
 )
-from poller.settings import NotifySettings, Settings
+from poller.settings import Settings
+from poller.settings_sections import NotifySettings
 from poller.smtp import check_smtp
 from store.db import open_database
 from store.ledger_models import MessageRecord, Notice

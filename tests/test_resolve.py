@@ -227,7 +227,7 @@ def test_trace_is_json(db):
 
 
 def test_policy_from_settings():
-    from poller.settings import TouchpointSettings
+    from poller.settings_sections import TouchpointSettings
 
     policy = Policy.from_settings(TouchpointSettings(plus_addresses="strip",
                                                      personal_domains=("corp-mail.example",),

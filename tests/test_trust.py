@@ -7,7 +7,7 @@ import functools
 import pytest
 
 from poller.message import parse_message
-from poller.settings import TrustSettings
+from poller.settings_sections import TrustSettings
 from poller.suffixes import organisational_domain
 from poller.trust import authenticate
 from tests.test_authres import AMAVIS, GMAIL, MICROSOFT, MICROSOFT_FAIL, OPENDKIM, RSPAMD
