@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from poller import filters, trust
 from poller.message import Message
 from poller.participants import AddressBook, Understanding, understand
-from poller.settings import TrustSettings
+from poller.settings_sections import TrustSettings
 from poller.trust import TrustFailure
 
 
