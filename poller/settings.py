@@ -286,16 +286,5 @@ def _secret_of(key: str, env_name: str, file_name: str, base_dir: Path) -> str:
 
 
 def _secret(key: str, env_name: str, file_name: str, base_dir: Path) -> str:
-    # A *_file wins over the *_env default, so setting only password_file is enough.
-    if file_name:
-        path = base_dir / file_name
-        try:
-            return path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"{key}password_file: cannot read {path}: {exc.strerror}") from None
-    if env_name:
-        value = os.environ.get(env_name)
-        if value is None:
-            raise ConfigError(f"{key}password_env: environment variable {env_name} is not set")
-        return value
-    return ""
+    """The password of `key`'s section (`mailbox.`, `notify.smtp_`)."""
+    return _secret_of(f"{key}password", env_name, file_name, base_dir)
