@@ -23,6 +23,16 @@ MAX_UIDS_PER_COMMAND = 1000
 
 
 @dataclass(frozen=True)
+class Fetched:
+    """One message as the server served it: UID, raw bytes, INTERNALDATE, flags."""
+
+    uid: int
+    raw: bytes
+    internal_date: datetime | None  # UTC-aware
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class FolderEntry:
     uid: int
     flags: tuple[str, ...]
@@ -95,6 +105,17 @@ def _normalized_id(value: str) -> str:
 
 def flags_of(raw: Iterable[bytes | str]) -> tuple[str, ...]:
     return tuple(text_of(flag) for flag in raw)
+
+
+def server_folder(name: str, prefix: str, delimiter: str | None) -> str:
+    """A settings folder name ("Touchpoints/Logged") in the server's delimiter, inside its
+    personal namespace prefix."""
+    server = name.strip("/")
+    if delimiter and delimiter != "/":
+        server = server.replace("/", delimiter)
+    if prefix and not server.startswith(prefix) and server.upper() != prefix.upper():
+        server = prefix + server
+    return server
 
 
 def selectable(folders: dict[str, tuple[bytes, ...]], name: str) -> bool:

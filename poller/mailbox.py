@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Self
 
 from imapclient import IMAPClient
@@ -21,12 +19,14 @@ from poller.errors import MailboxError
 from poller.imap_connect import Login, open_client, sign_in
 from poller.imapwire import (
     MAX_UIDS_PER_COMMAND,
+    Fetched,
     FolderEntry,
     describe,
     expand_uid_set,
     flags_of,
     folder_entry,
     selectable,
+    server_folder,
     text_of,
     uid_chunks,
     uid_set,
@@ -37,14 +37,6 @@ from poller.utc import aware_utc
 log = logging.getLogger(__name__)
 
 DELETED = b"\\Deleted"
-
-@dataclass(frozen=True)
-class Fetched:
-    uid: int
-    raw: bytes
-    internal_date: datetime | None  # UTC-aware
-    flags: tuple[str, ...]
-
 
 class Mailbox:
     """One logged-in IMAP session. Use `Mailbox.connect(...)` and close it (or `with`)."""
@@ -97,15 +89,13 @@ class Mailbox:
 
     @property
     def has_move(self) -> bool:
-        if self._use_move is not None:
-            return self._use_move
-        return "MOVE" in self.capabilities
+        forced = self._use_move  # None: as the server says
+        return "MOVE" in self.capabilities if forced is None else forced
 
     @property
     def has_uidplus(self) -> bool:
-        if self._use_uidplus is not None:
-            return self._use_uidplus
-        return "UIDPLUS" in self.capabilities
+        forced = self._use_uidplus  # None: as the server says
+        return "UIDPLUS" in self.capabilities if forced is None else forced
 
     @contextmanager
     def _guard(self, what: str) -> Iterator[None]:
@@ -120,13 +110,7 @@ class Mailbox:
         """A settings name ("Touchpoints/Logged") as this server spells it."""
         if name.upper() == "INBOX":
             return "INBOX"
-        prefix, delimiter = self._server_namespace()
-        server = name.strip("/")
-        if delimiter and delimiter != "/":
-            server = server.replace("/", delimiter)
-        if prefix and not server.startswith(prefix) and server.upper() != prefix.upper():
-            server = prefix + server
-        return server
+        return server_folder(name, *self._server_namespace())
 
     def folder_label(self, name: str) -> str:
         """How messages name a folder: the server's name, and the settings name beside it

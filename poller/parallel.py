@@ -32,7 +32,8 @@ from dataclasses import dataclass
 
 from poller.ahead import Ahead, Knowledge, look_ahead
 from poller.errors import MessageError
-from poller.mailbox import Fetched, Mailbox
+from poller.imapwire import Fetched
+from poller.mailbox import Mailbox
 from poller.message import Message, parse_message
 
 log = logging.getLogger(__name__)

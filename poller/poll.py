@@ -23,7 +23,8 @@ from peewee import InterfaceError, OperationalError
 
 from poller import notices
 from poller.errors import DatabaseError, TouchlogError
-from poller.mailbox import Fetched, Mailbox
+from poller.imapwire import Fetched
+from poller.mailbox import Mailbox
 from poller.reasons import FAILED
 from poller.report import PollReport
 from poller.settings import Settings

@@ -17,7 +17,7 @@ from typing import Protocol
 from peewee import IntegrityError, InterfaceError, OperationalError
 
 from poller import notices
-from poller.mailbox import Fetched
+from poller.imapwire import Fetched
 from poller.message_ids import key_of, normalize_message_id, printable
 from poller.notice_text import compose
 from poller.pipeline import Context, Source

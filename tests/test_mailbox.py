@@ -254,3 +254,16 @@ def test_list_entries_decodes_the_envelope(imap: ImapAccount, box: Mailbox) -> N
 def test_list_entries_of_an_empty_folder(box: Mailbox) -> None:
     box.ensure_folders("Touchpoints/Failed")
     assert box.list_entries("Touchpoints/Failed") == []
+
+
+@pytest.mark.parametrize("name, prefix, delimiter, server", [
+    ("Touchpoints/Logged", "", "/", "Touchpoints/Logged"),
+    ("Touchpoints/Logged", "", ".", "Touchpoints.Logged"),
+    ("/Touchpoints/Failed/", "INBOX.", ".", "INBOX.Touchpoints.Failed"),
+    ("INBOX.Touchpoints", "INBOX.", ".", "INBOX.Touchpoints"),
+    ("Archive", "", None, "Archive"),
+])
+def test_a_settings_folder_is_spelled_as_the_server_does(name, prefix, delimiter, server):
+    from poller.imapwire import server_folder
+
+    assert server_folder(name, prefix, delimiter) == server

@@ -11,7 +11,7 @@ import pytest
 
 from poller import parallel
 from poller.ahead import Ahead
-from poller.mailbox import Fetched
+from poller.imapwire import Fetched
 from poller.message import Message
 from poller.parallel import Reader
 from tests.builders import make_mail
