@@ -31,7 +31,7 @@ from poller.settings import Settings
 from poller.signin import open_mailbox
 from poller.utc import naive_utc
 from store import ledger
-from store.db import database_error, is_read_only, release_map
+from store.db import database_error, is_read_only
 from store.ledger_models import Run
 from store.lock import PassLock, holder_text, lock_for
 from store.models import database
@@ -177,7 +177,6 @@ class Pass:
                     self._move(box, committed)
                     committed = []
                 self._save_counts()
-                release_map()  # the pages this batch read: memory flat in the database's size
                 if self.report.stopped_early:
                     return
         self._move(box, committed)

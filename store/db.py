@@ -14,33 +14,16 @@ from store.models import KeyCheck, database
 
 # WAL + synchronous=NORMAL: ~3,500 commits/s instead of ~600 (SPEC section 7), and readers
 # (touchlog touchpoints) never block the poller.
+#
+# No memory map (mmap_size 0, SQLite's default) and SQLite's own 2 MB page cache: a pass's memory
+# stays flat as the database grows (60, 65 and 66 MB at 2,000, 20,000 and 50,000 messages in
+# bench/bench_peers.py). Through a map, every page a pass touched stayed resident, and the
+# kernel maps up to 16 neighbours with each one: 94 MB at 20,000 even when the map was dropped
+# after every batch. Reads go through the kernel's file cache instead, which is fast enough:
+# resolution at 1,000,000 customer users takes a median 0.053 ms, the same as at 10,000
+# (bench/bench_resolve.py --size full).
 SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1,
-                  "busy_timeout": 10000,
-                  # A per-message lookup in a 1,000,000-user directory touches a few pages deep in
-                  # large indexes: memory-mapped reads keep it a memory read instead of a read()
-                  # system call per page (bench/bench_resolve.py). The page cache stays SQLite's
-                  # 2 MB: through the map it holds little a lookup needs, and a 64 MB one grew a
-                  # pass's memory 65 -> 138 MB from 2,000 to 20,000 messages (bench_peers.py).
-                  "mmap_size": 2**32, "cache_size": -2 * 1024}
-
-
-def release_map() -> None:
-    """Let go of the database pages a pass has read through the map: SQLite unmaps the file
-    when its map limit changes, and maps it afresh at the next read. Every page read stays
-    mapped until then, so a pass's memory would grow with the database (65 -> 129 MB from
-    2,000 to 20,000 messages); released after each batch it stays flat. The pages stay in the
-    kernel's cache: reading them again costs a page fault, not a disk read. Call it outside a
-    transaction; on PostgreSQL (no map) it does nothing."""
-    db = database.obj
-    if not isinstance(db, SqliteDatabase) or db.in_transaction():
-        return
-    # Any change of the limit remaps: alternate between two limits a page apart. (SQLite
-    # caps the limit at its compile-time maximum, 2 GB in most builds: read what it took.)
-    current = db.execute_sql("PRAGMA mmap_size").fetchone()[0]
-    if current <= 0:
-        return  # not mapped at all
-    lower = current - 4096 if current % 8192 == 0 else current + 4096
-    db.execute_sql(f"PRAGMA mmap_size = {lower}")
+                  "busy_timeout": 10000, "mmap_size": 0, "cache_size": -2 * 1024}
 
 
 def open_database(url: str, create: bool = True, key_file: Path | None = None) -> Database:
