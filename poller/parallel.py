@@ -147,7 +147,7 @@ class Reader:
                 size: int) -> Iterator[Iterator[tuple[Fetched, Parsed]]]:
         """Each batch as (fetched, parsed) pairs in UID order. The caller moves a batch before
         asking for the next; the batch after it is already fetched and being read."""
-        chunks = iter([list(uids[i:i + size]) for i in range(0, len(uids), size)])
+        chunks = (list(uids[i:i + size]) for i in range(0, len(uids), size))
         ahead: deque[tuple[list[Fetched], Iterator[Parsed]]] = deque()
         first = next(chunks, None)
         if first is not None:
