@@ -6,6 +6,7 @@ error (one line, no traceback), 2 usage error.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any
 
@@ -16,7 +17,17 @@ from poller.errors import TouchlogError
 
 
 class TouchlogGroup(click.Group):
-    """Turns every TouchlogError into one line on stderr and exit status 1."""
+    """Turns every TouchlogError into one line on stderr and exit status 1, and imports a
+    command's module when the command is asked for (COMMANDS)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMANDS:
+            module, _, attr = COMMANDS[name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return self.commands.get(name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -53,27 +64,16 @@ def main(ctx: click.Context, config: str | None, verbose: int, width: int | None
     ctx.obj = {"config": config, "width": width}
 
 
-def _register() -> None:
-    """Each group of commands lives in its own module under commands/, named for what it does."""
-    from commands.accounts import accounts
-    from commands.check import check
-    from commands.directory import import_
-    from commands.explain import explain
-    from commands.failures import failures
-    from commands.keys import keys
-    from commands.poll import poll
-    from commands.process import process
-    from commands.runs import runs
-    from commands.sync import sync
-    from commands.tasks import tasks
-    from commands.timeline import touchpoints
+# Each group of commands lives in its own module under commands/, named for what it does, and is
+# imported only when it runs: cron's `poll --once` on an empty inbox must not pay for the
+# timeline, the Salesforce sync or the CSV imports (issue 10: an empty pass in < 0.25 s).
+COMMANDS = {"poll": "commands.poll:poll", "process": "commands.process:process",
+            "explain": "commands.explain:explain", "touchpoints": "commands.timeline:touchpoints",
+            "accounts": "commands.accounts:accounts", "tasks": "commands.tasks:tasks",
+            "failures": "commands.failures:failures", "runs": "commands.runs:runs",
+            "import": "commands.directory:import_", "check": "commands.check:check",
+            "keys": "commands.keys:keys", "sync": "commands.sync:sync"}
 
-    for command in (poll, process, explain, touchpoints, accounts, tasks, failures, runs,
-                    import_, check, keys, sync):
-        main.add_command(command)
-
-
-_register()
 
 if __name__ == "__main__":
     main()

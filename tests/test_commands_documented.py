@@ -17,7 +17,10 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def _walk(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         yield (*path, name)
         if isinstance(command, click.Group):
             yield from _walk(command, (*path, name))

@@ -1,0 +1,65 @@
+"""cron starts `touchlog poll --once` every few minutes, mostly on an empty inbox: that run
+imports only what it uses (issue 10), and a pass over mail still finds everything it needs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.builders import make_mail
+from tests.world import PASSWORD_ENV, ROOT, installed
+
+# What a pass over mail, or another command, needs and an empty pass never does.
+NOT_FOR_AN_EMPTY_PASS = ("mailparser", "poller.pipeline", "poller.parallel", "poller.resolve",
+                         "apscheduler", "multiprocessing", "commands.timeline", "commands.sync",
+                         "commands.directory", "commands.accounts", "sync", "rich", "smtplib",
+                         "poller.oauth2", "playhouse.migrate")
+
+
+def _imports(world, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    env = {**os.environ, PASSWORD_ENV: world.imap.password}
+    done = subprocess.run([sys.executable, "-X", "importtime", str(ROOT / "cli.py"),
+                           "--config", str(world.config), *args], cwd=world.folder, env=env,
+                          capture_output=True, text=True, timeout=120)
+    modules = {line.rpartition("|")[2].strip() for line in done.stderr.splitlines()
+               if line.startswith("import time:")}
+    return done, modules
+
+
+def _needless(modules: set[str]) -> set[str]:
+    return {m for m in modules for name in NOT_FOR_AN_EMPTY_PASS
+            if m == name or m.startswith(name + ".")}
+
+
+def test_an_empty_pass_imports_only_what_it_uses(world_with_smtp):
+    world = world_with_smtp  # notices on: with none pending, no SMTP code is loaded either
+    world.poll()  # the first pass creates the folders
+    done, modules = _imports(world, "poll", "--once")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "poller.poll" in modules and "imapclient" in modules
+    assert _needless(modules) == set()
+
+
+def test_a_pass_over_mail_still_loads_what_it_needs(world_with_smtp):
+    world = world_with_smtp
+    world.imap.append(make_mail(to="Wile E. Coyote <wile@acme.com>"))
+    world.imap.append(make_mail(to="someone@unknown-corp.com", subject="Hello there"))
+    done, modules = _imports(world, "poll", "--once")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "logged 1" in done.stdout and "failed 1 (no_account 1)" in done.stdout
+    assert {"mailparser", "poller.pipeline", "poller.resolve", "smtplib"} <= modules
+    assert "commands.timeline" not in modules
+    assert world.touchpoints()[0]["account_id"] == "ACME"
+    [notice] = world.smtp.messages  # the failure's notice went out, through smtplib
+    assert notice.rcpt_tos == ["sam@ourco.com"]
+    assert "Hello there" in notice.message["Subject"]
+
+
+def test_the_help_still_lists_every_command(imap, tmp_path):
+    world = installed(tmp_path, imap)
+    done, _ = _imports(world, "--help")
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in ("poll", "process", "explain", "touchpoints", "accounts", "tasks", "failures",
+                 "runs", "import", "check", "keys", "sync"):
+        assert f"  {name} " in done.stdout, name
