@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from typing import TYPE_CHECKING
 
 from peewee import ModelSelect, fn
 
@@ -33,9 +31,12 @@ from poller.notice_text import NOTICE_HEADER, NOTICE_ID_PREFIX
 from poller.reasons import FAILED
 from poller.settings import Settings
 from poller.settings_sections import NotifySettings
-from poller.smtp import close_smtp, one_line, open_smtp, smtp_text, where
 from poller.utc import iso_utc, naive_utc, utcnow
 from store.ledger_models import MessageRecord, Notice
+
+if TYPE_CHECKING:  # smtplib and email only when a notice is sent: an empty pass needs neither
+    import smtplib
+    from email.message import EmailMessage
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,10 @@ class _Batch:
     def _send(self, notice: Notice) -> tuple[str, bool]:
         """('', False) when the server took the notice, else why not and whether the refusal
         is permanent (5xx); the connection is given up when the failure is not this notice's."""
+        import smtplib
+
+        from poller.smtp import one_line, open_smtp, smtp_text, where
+
         try:
             if self.smtp is None:
                 self.smtp = open_smtp(self.settings)
@@ -185,10 +190,15 @@ class _Batch:
 
     def close(self) -> None:
         if self.smtp is not None:
+            from poller.smtp import close_smtp
+
             close_smtp(self.smtp)
 
 
 def build_message(notice: Notice, notify: NotifySettings, now: datetime) -> EmailMessage:
+    from email.message import EmailMessage
+    from email.utils import format_datetime, formataddr
+
     """The notice as mail: plain text, marked as an auto-reply in the original's thread."""
     msg = EmailMessage()
     msg["From"] = formataddr(("touchlog", notify.from_address))

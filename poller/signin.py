@@ -7,17 +7,20 @@ itself never appears in what is raised or returned.
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Iterable
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
 from poller.errors import MailboxError, NoticeError, TokenError, TouchlogError
 from poller.mailbox import Mailbox
-from poller.oauth2 import OAuth2Config, Token, imap_config, redact, session_for
 from poller.settings import Settings
+
+if TYPE_CHECKING:  # a password sign-in, the common one, needs neither
+    import smtplib
+
+    from poller.oauth2 import OAuth2Config, Token
 
 MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
 M = TypeVar("M", bound=Mailbox)
@@ -59,6 +62,8 @@ def open_mailbox(settings: Settings, kind: type[Mailbox] = Mailbox, **options: A
         box = kind.connect(mb, settings.imap_password(), **options)
         box.signed_in = password_origin(mb.password_env, mb.password_file)
         return box
+    from poller.oauth2 import imap_config
+
     config = imap_config(settings)
     return kind.connect(mb, "", login=lambda client, where: imap_login(client, config, where),
                         **options)
@@ -67,6 +72,8 @@ def open_mailbox(settings: Settings, kind: type[Mailbox] = Mailbox, **options: A
 def imap_login(client: IMAPClient, config: OAuth2Config, where: str) -> str:
     offered = [c.decode("ascii", "replace")[5:] for c in client.capabilities()
                if c.upper().startswith(b"AUTH=")]
+    from poller.oauth2 import session_for
+
     mechanism = choose_mechanism(offered, where, MailboxError)
     session = session_for(config)
     token = session.token()
@@ -94,6 +101,8 @@ def _imap_authenticate(client: IMAPClient, mechanism: str, user: str, token: Tok
 
 def smtp_login(smtp: smtplib.SMTP, config: OAuth2Config, where: str) -> str:
     """AUTH over an EHLO'd (and, if configured, STARTTLS'd) connection; NoticeError if not."""
+    from poller.oauth2 import session_for
+
     try:
         smtp.ehlo_or_helo_if_needed()
         offered = smtp.esmtp_features.get("auth", "").split()
@@ -114,6 +123,8 @@ def smtp_login(smtp: smtplib.SMTP, config: OAuth2Config, where: str) -> str:
 def _smtp_authenticate(smtp: smtplib.SMTP, mechanism: str, user: str, token: Token) -> str:
     """'' when the server took the token, else its answer (the JSON challenge it sent, which
     names the problem, and the final reply)."""
+    import smtplib
+
     challenges: list[str] = []
 
     def respond(challenge: bytes | None = None) -> str:
@@ -142,6 +153,8 @@ def _sasl_string(mechanism: str, user: str, token: str) -> str:
 
 def _refused_twice(where: str, mechanism: str, config: OAuth2Config, token: Token,
                    answer: str) -> str:
+    from poller.oauth2 import redact
+
     return redact(f"{where}: {mechanism} sign-in as {config.username} refused twice (token from "
                   f"{token.origin}, fetched again after the first refusal): "
                   f"{' '.join(answer.split())}")

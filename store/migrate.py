@@ -14,7 +14,7 @@ import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from peewee import (
     Database,
@@ -24,10 +24,12 @@ from peewee import (
     PostgresqlDatabase,
     SqliteDatabase,
 )
-from playhouse.migrate import SchemaMigrator
 
 from store.models import KeptValue, Touchpoint
 from store.schema import MODELS
+
+if TYPE_CHECKING:
+    from playhouse.migrate import SchemaMigrator
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ def upgrade(db: Database) -> None:
     with _exclusive(db):
         if _current(db) == wanted:  # another process did it while we waited
             return
+        from playhouse.migrate import SchemaMigrator  # only when the schema changes
+
         existing = set(db.get_tables())
         migrator = SchemaMigrator.from_database(db)
         for model in MODELS:
