@@ -6,8 +6,12 @@ error (one line, no traceback), 2 usage error.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
+import os
+import sys
+import threading
 from typing import Any
 
 import click
@@ -75,5 +79,43 @@ COMMANDS = {"poll": "commands.poll:poll", "process": "commands.process:process",
             "keys": "commands.keys:keys", "sync": "commands.sync:sync"}
 
 
+def run() -> None:
+    """The `touchlog` command: main(), then a quick exit. Once a command has finished, its
+    atexit handlers have run, its output is flushed and its database is closed, tearing the
+    interpreter down only frees memory the system frees anyway: ~30 ms of an empty
+    `poll --once`, 0.2 s in all (issue 10). With a thread still running, the normal exit waits
+    for it."""
+    try:
+        main()
+        status: str | int | None = 0
+    except SystemExit as exc:
+        status = exc.code
+    if threading.active_count() > 1 or not _closed_database():
+        sys.exit(status)
+    if isinstance(status, str):  # what sys.exit would print
+        click.echo(status, err=True)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`): nothing more to say
+            pass
+    os._exit(status if isinstance(status, int) else 0 if status is None else 1)
+
+
+def _closed_database() -> bool:
+    """Close the store if a command opened it (the last SQLite connection's close checkpoints
+    the WAL and removes it; PostgreSQL sees a clean goodbye). False if it would not close."""
+    models = sys.modules.get("store.models")
+    database = getattr(models, "database", None)
+    if database is None or database.obj is None or database.is_closed():
+        return True
+    try:
+        database.close()
+    except peewee.PeeweeException:
+        return False
+    return True
+
+
 if __name__ == "__main__":
-    main()
+    run()

@@ -7,8 +7,8 @@ import os
 import subprocess
 import sys
 
-from tests.builders import make_mail
-from tests.world import PASSWORD_ENV, ROOT, installed
+from tests.builders import make_mail, write_directory
+from tests.world import PASSWORD_ENV, ROOT, World, installed
 
 # What a pass over mail, or another command, needs and an empty pass never does.
 NOT_FOR_AN_EMPTY_PASS = ("mailparser", "poller.pipeline", "poller.parallel", "poller.resolve",
@@ -63,3 +63,31 @@ def test_the_help_still_lists_every_command(imap, tmp_path):
     for name in ("poll", "process", "explain", "touchpoints", "accounts", "tasks", "failures",
                  "runs", "import", "check", "keys", "sync"):
         assert f"  {name} " in done.stdout, name
+
+
+def _run(world, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, PASSWORD_ENV: world.imap.password}
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), "--config", str(world.config),
+                           *args], cwd=world.folder, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_the_quick_exit_keeps_exit_statuses_output_and_a_closed_database(imap, tmp_path):
+    world = World(tmp_path, imap)  # set up by commands alone: no connection of this process
+    world.write_settings()
+    for kind, path in write_directory(tmp_path).items():
+        assert _run(world, "import", kind, str(path)).returncode == 0
+    imap.append(make_mail(to="Wile E. Coyote <wile@acme.com>"))
+    done = _run(world, "poll", "--once")
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert done.stdout.startswith("logged 1, skipped 0, failed 0")
+    # Closed as a normal exit would: the last connection checkpoints the WAL and removes it.
+    assert not (tmp_path / "touchlog.db-wal").exists()
+    shown = _run(world, "touchpoints", "--format", "json")
+    assert shown.returncode == 0 and '"account_id": "ACME"' in shown.stdout
+    assert shown.stdout.rstrip().endswith("]")  # flushed whole
+    usage = _run(world, "touchpoints", "--no-such-option")
+    assert usage.returncode == 2 and "No such option" in usage.stderr
+    unknown = _run(world, "touchpoints", "--account", "NOPE")
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith("touchlog: no account 'NOPE'")
