@@ -88,8 +88,10 @@ def main() -> None:
                                 str(paths[kind])], env=env, check=True, capture_output=True)
             command = [*TOUCHLOG, "--config", str(config), "poll", "--once"]
             timed(command, env)  # the first pass creates the folders: not an empty pass's work
-            ours = [timed(command, env) for _ in range(count)]
-            bare = [timed([sys.executable, "-c", "pass"], env) for _ in range(count)]
+            ours, bare = [], []
+            for _ in range(count):  # interleaved: the machine's speed drifts from minute to minute
+                ours.append(timed(command, env))
+                bare.append(timed([sys.executable, "-c", "pass"], env))
             modules = imported(command, env)
         finally:
             server.stop()
