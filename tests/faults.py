@@ -88,10 +88,12 @@ class KillLog:
 
 
 def kill_at_random_moments(spawn: Callable[[], subprocess.Popen[str]], db_path: Path,
-                           total: int, kills: int, seed: int) -> KillLog:
+                           total: int, kills: int, seed: int,
+                           before_kill: Callable[[int], None] | None = None) -> KillLog:
     """`kills` runs of `poll --once`, each killed with SIGKILL once the ledger holds a seeded
     random number of messages (then a random few ms more, so kills land in commits, moves and
-    notice sending alike); the last ones after everything is committed."""
+    notice sending alike); the last ones after everything is committed. `before_kill` sees the
+    pid of each run about to be killed."""
     rng = random.Random(seed)
     targets = sorted(rng.sample(range(1, total), kills - 2)) + [total, total]
     log = KillLog()
@@ -101,6 +103,8 @@ def kill_at_random_moments(spawn: Callable[[], subprocess.Popen[str]], db_path: 
         wait_for(lambda t=target, p=proc: committed(db_path) >= t or p.poll() is not None, 120)
         time.sleep(rng.uniform(0, 0.08))
         if proc.poll() is None:
+            if before_kill is not None:
+                before_kill(proc.pid)
             proc.send_signal(signal.SIGKILL)
             log.kills += 1
         output = proc.communicate(timeout=60)[0]

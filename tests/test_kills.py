@@ -59,6 +59,56 @@ def test_ten_kills_lose_nothing_and_double_nothing(world_with_smtp):
     assert '"status": "running"' not in runs and '"status": "killed"' in runs
 
 
+def _descendants(pid: int) -> set[int]:
+    """Every process under `pid` (Linux /proc): the forkserver and the worker processes."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return set()
+    found = {int(c) for c in children}
+    for child in list(found):
+        found |= _descendants(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_kills_while_the_worker_processes_read_lose_nothing(world):
+    """A pass of 500+ messages reads ahead in worker processes (SPEC 17: both cores). Killed
+    with SIGKILL mid-pass, it loses and doubles nothing, and its workers die with it."""
+    from poller.parallel import PARALLEL_MIN
+
+    _settings(world)
+    total = PARALLEL_MIN + 100
+    messages, expected = mixed_inbox(total, tag="p")
+    world.imap.seed(messages)
+    db = world.folder / "touchlog.db"
+    pools: list[set[int]] = []
+    # Kills while fewer than 100 are committed: at least PARALLEL_MIN are still in the inbox,
+    # so every killed run had started its workers.
+    log = kill_at_random_moments(lambda: world.spawn("poll", "--once"), db, 100, 5, SEED,
+                                 before_kill=lambda pid: pools.append(_descendants(pid)))
+    assert log.kills >= 4, log.outputs
+    # Some runs die before their pool is up (their target was met at once): the others had
+    # the forkserver and its workers running.
+    assert sum(len(pool) >= 2 for pool in pools) >= 2, pools
+    assert wait_for(lambda: not any(_alive(p) for pool in pools for p in pool), 30), \
+        "a worker outlived its killed pass"
+    outputs = _clean_passes(world)
+    assert all("Traceback" not in out for out in log.outputs + outputs)
+    figures = census(world.imap, db, None).figures(expected)
+    assert {k: figures[k] for k in ("lost", "doubled", "left_in_inbox", "touchpoints_missing",
+                                    "touchpoints_doubled", "wrong_outcome")} == dict.fromkeys(
+        ("lost", "doubled", "left_in_inbox", "touchpoints_missing", "touchpoints_doubled",
+         "wrong_outcome"), 0), figures
+
+
 def test_a_stalled_worker_never_moves_what_another_handles(world):
     """SIGSTOP mid-batch (a VM pause, a long GC): the next worker waits its turn instead of
     moving the same UIDs; woken with SIGCONT, the first finishes its pass."""
