@@ -196,10 +196,10 @@ class _Batch:
 
 
 def build_message(notice: Notice, notify: NotifySettings, now: datetime) -> EmailMessage:
+    """The notice as mail: plain text, marked as an auto-reply in the original's thread."""
     from email.message import EmailMessage
     from email.utils import format_datetime, formataddr
 
-    """The notice as mail: plain text, marked as an auto-reply in the original's thread."""
     msg = EmailMessage()
     msg["From"] = formataddr(("touchlog", notify.from_address))
     msg["To"] = notice.to_address

@@ -70,10 +70,10 @@ def open_mailbox(settings: Settings, kind: type[Mailbox] = Mailbox, **options: A
 
 
 def imap_login(client: IMAPClient, config: OAuth2Config, where: str) -> str:
-    offered = [c.decode("ascii", "replace")[5:] for c in client.capabilities()
-               if c.upper().startswith(b"AUTH=")]
     from poller.oauth2 import session_for
 
+    offered = [c.decode("ascii", "replace")[5:] for c in client.capabilities()
+               if c.upper().startswith(b"AUTH=")]
     mechanism = choose_mechanism(offered, where, MailboxError)
     session = session_for(config)
     token = session.token()

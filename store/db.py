@@ -16,14 +16,15 @@ from store.models import KeyCheck, database
 # (touchlog touchpoints) never block the poller.
 #
 # No memory map (mmap_size 0, SQLite's default) and SQLite's own 2 MB page cache: a pass's memory
-# stays flat as the database grows (60, 65 and 66 MB at 2,000, 20,000 and 50,000 messages in
+# stays flat as the database grows (59, 64 and 70 MB at 2,000, 20,000 and 50,000 messages in
 # bench/bench_peers.py). Through a map, every page a pass touched stayed resident, and the
 # kernel maps up to 16 neighbours with each one: 94 MB at 20,000 even when the map was dropped
 # after every batch. Reads go through the kernel's file cache instead, which is fast enough:
 # resolution at 1,000,000 customer users takes a median 0.053 ms, the same as at 10,000
 # (bench/bench_resolve.py --size full).
-SQLITE_PRAGMAS: dict[str, Any] = {"journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1,
-                  "busy_timeout": 10000, "mmap_size": 0, "cache_size": -2 * 1024}
+SQLITE_PRAGMAS: dict[str, Any] = {
+    "journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1, "busy_timeout": 10000,
+    "mmap_size": 0, "cache_size": -2 * 1024}
 
 
 def open_database(url: str, create: bool = True, key_file: Path | None = None) -> Database:
