@@ -217,6 +217,10 @@ def test_a_stalled_worker_whose_session_ended_stops_before_moving(pg_world, pg_u
         [(backend,)] = sql("SELECT pid FROM pg_stat_activity WHERE application_name LIKE %s",
                            f"touchlog pid {first.pid} %")
         sql("SELECT pg_terminate_backend(%s)", backend)
+        # It only signals the session: wait until it is gone with its lock, or the next worker
+        # may still find the lock held (seen once on a loaded machine).
+        assert wait_for(lambda: not sql("SELECT 1 FROM pg_stat_activity WHERE pid = %s",
+                                        backend), 30)
         second = world.spawn("poll", "--once")
         out = second.communicate(timeout=120)[0]
         assert second.returncode == 0 and "another worker" not in out, out

@@ -124,6 +124,13 @@ def test_advisory_lock_goes_to_one_racer_and_dies_with_its_session(pg_url):
     assert "touchlog pid" in mine.holder()
     [pid] = pids.values()
     database.execute_sql("SELECT pg_terminate_backend(%s)", (pid,))
+    # pg_terminate_backend only signals the session: wait until it is gone, or the holder's
+    # confirm() may still be answered by it (seen once on a loaded machine).
+    for _ in range(300):
+        if not database.execute_sql("SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+                                    (pid,)).fetchone()[0]:
+            break
+        threading.Event().wait(0.1)
     barrier_done.set()
     for t in threads:
         t.join(30)
