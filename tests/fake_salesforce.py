@@ -23,6 +23,9 @@ Where it differs from Salesforce (on purpose, to stay small):
 - query cursors never expire (Salesforce drops one after 15 minutes unused) and are snapshots
   taken at the first page; SOQL is the subset fake_soql.py names; no API limits, no gzip;
 - `allOrNone = true` is not implemented (touchlog always sends false);
+- an all-day Event reads back with ActivityDateTime null, as the Event reference describes the
+  field (a real org may hold its midnight there: touchlog reads either as that day at 00:00 UTC),
+  and an update keeps it all-day whatever ActivityDateTime it sends;
 - two calls that are not Salesforce's, for tests and the benchmark: GET /_fake/stats (request
   counts) and the Python methods below (insert/update/delete as a Salesforce user, tokens).
 """

@@ -2,7 +2,8 @@
 
 Modelled on Salesforce's documented behaviour for Event and Task: 18-character Ids with a
 prefix per object; AccountId read-only and derived from WhatId; Events need ActivityDateTime
-and DurationInMinutes; text fields refuse longer values with STRING_TOO_LONG; every write moves
+and DurationInMinutes, or for an all-day Event (IsAllDayEvent) an ActivityDate and no time;
+text fields refuse longer values with STRING_TOO_LONG; every write moves
 LastModifiedDate and SystemModstamp (one timestamp per request, as one transaction in
 Salesforce); deleted records keep IsDeleted = true in the recycle bin. See fake_salesforce.py
 for where it differs from Salesforce.
@@ -62,8 +63,8 @@ def schema(external_id_field: str) -> dict[str, dict[str, Field]]:
                  Field("IsActive", "boolean")],
         "Contact": [Field("Email", "string", 80), Field("LastName", "string", 80),
                     Field("AccountId", "reference", 18, references="Account")],
-        "Event": _ACTIVITY + [Field("ActivityDateTime", "datetime"),
-                              Field("ActivityDate", "date", 0, False, False),
+        "Event": _ACTIVITY + [Field("ActivityDateTime", "datetime"), Field("ActivityDate", "date"),
+                              Field("IsAllDayEvent", "boolean"),
                               Field("DurationInMinutes", "int"), ext],
         "Task": _ACTIVITY + [Field("ActivityDate", "date"),
                              Field("Priority", "picklist", 40), Field("Status", "picklist", 40),
@@ -122,7 +123,7 @@ class Store:
         if sobject == "Task":
             row.update(Priority="Normal", Status="Not Started", OwnerId=user)
         if sobject == "Event":
-            row.update(OwnerId=user)
+            row.update(OwnerId=user, IsAllDayEvent=False)
         row.update(checked)
         self._derive(sobject, row, user, now)
         self.rows[sobject][row["Id"]] = row
@@ -169,7 +170,11 @@ class Store:
             return
         what = row.get("WhatId") or ""
         row["AccountId"] = what if what.startswith(PREFIX["Account"]) else None
-        if sobject == "Event" and row.get("ActivityDateTime") is not None:
+        if sobject == "Event" and row.get("IsAllDayEvent"):
+            # An all-day Event has a date, no time (Salesforce's Event reference:
+            # ActivityDateTime holds the due date only when IsAllDayEvent is false).
+            row["ActivityDateTime"] = None
+        elif sobject == "Event" and row.get("ActivityDateTime") is not None:
             row["ActivityDate"] = row["ActivityDateTime"].date()
         if sobject == "Task":
             row["IsClosed"] = TASK_STATUSES.get(row.get("Status") or "", False)
@@ -188,7 +193,8 @@ class Store:
                                   "read/write for your profile or permission set.", [name])
             out[name] = self._value(spec, raw)
         if sobject == "Event" and creating:
-            missing = [n for n in ("ActivityDateTime", "DurationInMinutes") if out.get(n) is None]
+            when = "ActivityDate" if out.get("IsAllDayEvent") else "ActivityDateTime"
+            missing = [n for n in (when, "DurationInMinutes") if out.get(n) is None]
             if missing:
                 raise RecordError("REQUIRED_FIELD_MISSING",
                                   f"Required fields are missing: [{', '.join(missing)}]", missing)

@@ -40,6 +40,21 @@ def test_events_and_tasks_made_in_salesforce_become_touchpoints_and_tasks(sf_wor
     assert w.sync("--direction", "in")["Event in"]["created"] == 0
 
 
+def test_an_all_day_event_becomes_a_touchpoint_on_its_day(sf_world: SfWorld):
+    """An all-day Event has an ActivityDate and no ActivityDateTime (SPEC 15: "ActivityDateTime
+    or else ActivityDate"): logged at midnight UTC of its day."""
+    w = sf_world
+    event = w.fake.insert("Event", {"WhatId": w.acme_sf, "Subject": "Offsite",
+                                    "IsAllDayEvent": True, "ActivityDate": "2026-11-20",
+                                    "DurationInMinutes": 1440}, by=w.mia_sf)
+    [record] = [r for r in w.fake.records("Event") if r["Id"] == event]
+    assert record["ActivityDateTime"] is None  # as Salesforce keeps an all-day Event
+    assert w.sync("--direction", "in")["Event in"]["created"] == 1
+    [tp] = w.touchpoints()
+    assert (tp["external_id"], tp["subject"], tp["occurred_at"], tp["account_id"]) == \
+        (event.lower(), "Offsite", "2026-11-20T00:00:00Z", "ACME")
+
+
 def test_edits_and_deletes_in_salesforce_reach_touchlog_once(sf_world: SfWorld):
     w, fake = sf_world, sf_world.fake
     event = _event(w)
