@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class MailboxSettings:
+    """SPEC 9 and 19: the shared mailbox, its folders, and how touchlog signs in to it."""
+
     host: str = "imap.ourco.com"
     port: int = 993
     tls: str = "ssl"
@@ -42,6 +44,8 @@ class MailboxSettings:
 
 @dataclass(frozen=True)
 class DatabaseSettings:
+    """SPEC 9 and 12: where touchpoints are kept, with their attachments and key."""
+
     url: str = "sqlite:///touchlog.db"
     # Where attachment bytes are kept, one file per sha256 (relative to the settings file).
     attachments_dir: str = "attachments"
@@ -51,6 +55,9 @@ class DatabaseSettings:
 
 @dataclass(frozen=True)
 class TouchpointSettings:
+    """SPEC 3, 4 and 13: the mailbox's own address, the team's domains and what a touchpoint may
+    hold."""
+
     mailbox_address: str = "touchpoints@ourco.com"
     internal_domains: tuple[str, ...] = ("ourco.com",)
     default_flow: str = "Default"
@@ -70,6 +77,8 @@ class TouchpointSettings:
 
 @dataclass(frozen=True)
 class NotifySettings:
+    """SPEC 8, 17 and 19: failure notices, the SMTP server they go through and its sign-in."""
+
     enabled: bool = True
     smtp_host: str = "smtp.ourco.com"
     smtp_port: int = 587
@@ -107,6 +116,8 @@ class TrustSettings:
 
 @dataclass(frozen=True)
 class ScheduleSettings:
+    """SPEC 9 and 16: how often `touchlog poll` runs a pass, and IDLE between passes."""
+
     interval_seconds: int = 60
     # SPEC 16: wait in IMAP IDLE between passes and start one within 2 s of new mail.
     idle: bool = True
