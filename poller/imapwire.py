@@ -34,6 +34,8 @@ class Fetched:
 
 @dataclass(frozen=True)
 class FolderEntry:
+    """One message of a folder as `failures` lists it: its UID, flags and date, no body."""
+
     uid: int
     flags: tuple[str, ...]
     date: datetime | None  # Date header in UTC, else the internal date

@@ -45,6 +45,8 @@ RATE_WINDOW = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class NoticeReport:
+    """What one round of sending the queued notices did, for the pass's summary and `runs`."""
+
     sent: int = 0
     suppressed: int = 0
     failed: int = 0  # send attempts that failed in this pass (those notices stay pending)

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class PollReport:
+    """What a pass did: counts by outcome and reason, errors, notices, how it ended."""
+
     # logged / skipped / failed / recovered / error
     counts: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)  # per rule, skip reason, failure code

@@ -31,6 +31,8 @@ CONFIG_ENV = "TOUCHLOG_CONFIG"
 
 @dataclass(frozen=True)
 class Settings:
+    """The whole settings file, read and checked once (load_settings): one section a table."""
+
     mailbox: MailboxSettings = field(default_factory=MailboxSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     touchpoints: TouchpointSettings = field(default_factory=TouchpointSettings)

@@ -40,6 +40,8 @@ def key_id(key: bytes) -> str:
 
 @dataclass(frozen=True)
 class KeyRing:
+    """The keys of an encryption key file (SPEC 12), one a line: the first seals, any opens."""
+
     path: Path
     keys: tuple[bytes, ...]  # the first encrypts
 
