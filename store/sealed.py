@@ -77,8 +77,15 @@ class SealedJSONField(SealedTextField):
         return json.loads(text)
 
 
-def sealed_fields(model: Any) -> list[SealedTextField]:
-    return [f for f in model._meta.sorted_fields if isinstance(f, SealedTextField)]
+_SEALED: dict[Any, tuple[SealedTextField, ...]] = {}  # a model's columns never change
+
+
+def sealed_fields(model: Any) -> tuple[SealedTextField, ...]:
+    found = _SEALED.get(model)
+    if found is None:
+        found = _SEALED[model] = tuple(f for f in model._meta.sorted_fields
+                                       if isinstance(f, SealedTextField))
+    return found
 
 
 def seal_instance(instance: Any, ring: KeyRing, names: list[str]) -> dict[str, str]:
