@@ -105,7 +105,7 @@ class KeyRing:
                         hashlib.sha256).hexdigest()
 
     # A pass seals several values a message: the cipher of each key is made once, not per
-    # value (with the key's id, a sha256, it was two thirds of sealing's cost).
+    # value: making it, and the key id (a sha256), was most of what sealing a value cost.
     @cached_property
     def _sealing(self) -> tuple[bytes, Any]:
         return self.current_id.encode() + b":", _cipher(self.keys[0])
