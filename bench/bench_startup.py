@@ -29,13 +29,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_peers import PASSWORD, TOUCHLOG, settings_text  # noqa: E402
 from mailgen import Mix  # noqa: E402
 
+from tests.test_startup import modules_imported, needless  # noqa: E402
 from tools.dovecot import Dovecot  # noqa: E402
 
 SIZES = {"tiny": 3, "full": 30}
-# Imported by a pass over mail, never by an empty one: seeing one here is a start-up regression.
-NOT_FOR_AN_EMPTY_PASS = ("mailparser", "poller.pipeline", "poller.parallel", "apscheduler",
-                         "poller.resolve", "multiprocessing", "commands.timeline",
-                         "commands.sync", "sync")
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -51,12 +48,11 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, cpu
 
 
-def imported(command: list[str], env: dict[str, str]) -> list[str]:
+def imported(command: list[str], env: dict[str, str]) -> set[str]:
     """The modules `command` imports, from Python's -X importtime report."""
     done = subprocess.run([command[0], "-X", "importtime", *command[1:]], env=env,
                           capture_output=True, text=True)
-    return [line.rpartition("|")[2].strip() for line in done.stderr.splitlines()
-            if line.startswith("import time:") and "|" in line]
+    return modules_imported(done.stderr)
 
 
 def line(name: str, runs: list[tuple[float, float]]) -> str:
@@ -101,10 +97,9 @@ def main() -> None:
     print("|---|---|---|---|---|")
     print(line("touchlog poll --once, empty inbox", ours))
     print(line("python -c pass", bare))
-    needless = sorted({m for m in modules for name in NOT_FOR_AN_EMPTY_PASS
-                       if m == name or m.startswith(name + ".")})
+    extra = sorted(needless(modules))  # the list tests/test_startup.py keeps
     print(f"modules imported: {len(modules)}; of those an empty pass never needs: "
-          + (", ".join(needless) if needless else "none"))
+          + (", ".join(extra) if extra else "none"))
 
 
 if __name__ == "__main__":
