@@ -4,9 +4,7 @@ back after its connection is killed, and a server without IDLE is said once."""
 from __future__ import annotations
 
 import logging
-import shutil
 import signal
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -16,8 +14,7 @@ import pytest
 from poller.idle import Watcher
 from poller.settings import Settings
 from tests.builders import make_mail
-from tests.world import PASSWORD, ImapAccount, World, new_account
-from tools.dovecot import DOVECOT, Dovecot
+from tests.world import PASSWORD, ImapAccount, World, new_account, running_dovecot
 
 # The interval is far longer than any wait below: only IDLE can explain a quick pass.
 LONG = 600
@@ -122,16 +119,8 @@ def test_idle_is_renewed_and_still_wakes(imap):
 
 @pytest.fixture
 def no_idle_server():
-    if not Path(DOVECOT).exists():
-        pytest.skip(f"{DOVECOT} is not installed")
-    directory = Path(tempfile.mkdtemp(prefix="touchlog-test-dovecot-"))
-    server = Dovecot(directory, capabilities="IMAP4rev1 LITERAL+ UIDPLUS MOVE NAMESPACE")
-    try:
-        server.start()
+    with running_dovecot(capabilities="IMAP4rev1 LITERAL+ UIDPLUS MOVE NAMESPACE") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_without_idle_on_the_server_it_says_so_once(no_idle_server, monkeypatch, caplog):

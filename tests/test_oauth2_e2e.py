@@ -6,9 +6,7 @@ and an SMTP server that takes nothing but XOAUTH2/OAUTHBEARER."""
 from __future__ import annotations
 
 import json
-import shutil
 import signal
-import tempfile
 import time
 import traceback
 from collections.abc import Iterator
@@ -23,8 +21,15 @@ from poller.settings import load_settings
 from poller.signin import open_mailbox
 from tests.builders import make_mail
 from tests.fakeidp import FakeIdentity, OAuthSmtpSink
-from tests.world import PASSWORD, PASSWORD_ENV, ImapAccount, installed, new_account
-from tools.dovecot import DOVECOT, Dovecot
+from tests.world import (
+    PASSWORD,
+    PASSWORD_ENV,
+    ImapAccount,
+    installed,
+    new_account,
+    running_dovecot,
+)
+from tools.dovecot import Dovecot
 
 SECRET_ENV = "TOUCHLOG_TEST_CLIENT_SECRET"
 TOKEN_ENV = "TOUCHLOG_TEST_TOKEN"
@@ -36,17 +41,10 @@ pytestmark = pytest.mark.imap
 @contextmanager
 def oauth2_dovecot(idp: FakeIdentity, mechanisms: tuple[str, ...] = ("xoauth2", "oauthbearer")
                    ) -> Iterator[Dovecot]:
-    if not Path(DOVECOT).exists():
-        pytest.skip(f"{DOVECOT} is not installed")
-    directory = Path(tempfile.mkdtemp(prefix="touchlog-test-dovecot-oauth2-"))
-    server = Dovecot(directory, 0, {}, oauth2_introspection_url=idp.introspection_url,
-                     oauth2_mechanisms=mechanisms)
-    try:
-        server.start()
+    with running_dovecot(users={}, imaps_port=None,
+                         oauth2_introspection_url=idp.introspection_url,
+                         oauth2_mechanisms=mechanisms) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

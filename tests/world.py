@@ -36,8 +36,9 @@ _user_numbers = itertools.count(1)
 
 
 @contextmanager
-def running_dovecot(separator: str = "/", prefix: str = "") -> Iterator[Dovecot]:
-    """A Dovecot with TLS (STARTTLS and implicit) in a fresh folder under /tmp.
+def running_dovecot(separator: str = "/", prefix: str = "", **options: Any) -> Iterator[Dovecot]:
+    """A Dovecot in a fresh folder under /tmp: by default with MAIN_USER and TLS (STARTTLS and
+    implicit); `options` go to tools.dovecot.Dovecot as they are (users, capabilities, OAuth2).
 
     /tmp rather than pytest's tmp_path: as root the mail is read as `nobody`, who cannot enter
     pytest's 0700 folders.
@@ -45,15 +46,14 @@ def running_dovecot(separator: str = "/", prefix: str = "") -> Iterator[Dovecot]
     if not Path(DOVECOT).exists():
         pytest.skip(f"{DOVECOT} is not installed")
     directory = Path(tempfile.mkdtemp(prefix="touchlog-test-dovecot-"))
-    server = Dovecot(directory, 0, {MAIN_USER: PASSWORD}, separator, imaps_port=0,
-                     prefix=prefix)
+    options = {"users": {MAIN_USER: PASSWORD}, "imaps_port": 0, **options}
+    server = Dovecot(directory, 0, separator=separator, prefix=prefix, **options)
     try:
         server.start()
         yield server
     finally:
         server.stop()
         shutil.rmtree(directory, ignore_errors=True)
-
 
 @dataclass
 class ImapAccount:
