@@ -17,7 +17,7 @@ from typing import Any
 import click
 import peewee
 
-from poller.errors import TouchlogError
+from core.errors import TouchlogError
 
 
 class TouchlogGroup(click.Group):

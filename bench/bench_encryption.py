@@ -27,10 +27,10 @@ sys.path.insert(0, str(ROOT))
 from bench_poll import PASSWORD, sample  # noqa: E402
 from bench_poll import write_directory as import_bench_directory  # noqa: E402
 
-from poller.poll import poll_once  # noqa: E402
-from poller.settings import SECTIONS, settings_from_dict  # noqa: E402
-from store.crypto import new_key  # noqa: E402
+from core.settings import SECTIONS, settings_from_dict  # noqa: E402
+from poller.passes.poll import poll_once  # noqa: E402
 from store.db import open_database  # noqa: E402
+from store.encryption.keyring import new_key  # noqa: E402
 from tools.dovecot import Dovecot  # noqa: E402
 
 SIZES = {"tiny": 200, "small": 2000, "full": 10000}

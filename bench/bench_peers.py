@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from mailgen import AUTHSERV_ID, Mix  # noqa: E402
 
-from poller import parallel  # noqa: E402
+from poller.passes import workers as parallel  # noqa: E402
 from tools.dovecot import Dovecot  # noqa: E402
 
 SIZES = {"tiny": (100, 300), "small": (2_000, 5_000), "medium": (2_000, 20_000),

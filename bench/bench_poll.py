@@ -34,12 +34,12 @@ sys.path.insert(0, str(ROOT))
 
 from imapclient import IMAPClient  # noqa: E402
 
-from poller.poll import poll_once  # noqa: E402
-from poller.settings import settings_from_dict  # noqa: E402
+from core.settings import settings_from_dict  # noqa: E402
+from poller.passes.poll import poll_once  # noqa: E402
 from store.db import open_database  # noqa: E402
-from store.import_accounts import import_accounts  # noqa: E402
-from store.import_team import import_team  # noqa: E402
-from store.imports import import_users  # noqa: E402
+from store.directory.import_accounts import import_accounts  # noqa: E402
+from store.directory.import_team import import_team  # noqa: E402
+from store.directory.import_users import import_users  # noqa: E402
 from tools.dovecot import Dovecot  # noqa: E402
 
 SIZES = {"tiny": 200, "small": 2000, "full": 10000}
@@ -123,9 +123,9 @@ def poll_rate(server: Dovecot, user: str, folder: Path, count: int) -> tuple[flo
 def authentication_cost(mail: list[bytes], count: int) -> tuple[float, float, float]:
     """Seconds the sender authentication check adds to a pass of these messages: the check
     itself, the Public Suffix List's one-time read, and parsing the extra header."""
-    from poller import suffixes, trust
-    from poller.message import parse_message
-    from poller.settings_sections import TrustSettings
+    from core.sections import TrustSettings
+    from poller.mail.message import parse_message
+    from poller.understand import suffixes, trust
 
     settings = TrustSettings((AUTHSERV_ID,))
     messages = [parse_message(raw) for raw in mail]
@@ -147,7 +147,7 @@ def _header_parse_time(count: int) -> float:
     headers: the difference between two whole 12 KB parses is lost in their noise."""
     import timeit
 
-    from poller.message import parse_message
+    from poller.mail.message import parse_message
 
     bare = b"From: Sam Seller <sam@ourco.com>\r\nSubject: x\r\n\r\nx\r\n"
     stamped = f"Authentication-Results: {GMAIL_LAYOUT}\r\n".encode() + bare

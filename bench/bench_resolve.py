@@ -27,11 +27,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from poller.resolve import Policy, resolve  # noqa: E402
+from poller.decide.resolve import Policy, resolve  # noqa: E402
 from store.db import open_database  # noqa: E402
-from store.directory import SqlDirectory  # noqa: E402
-from store.import_accounts import import_accounts  # noqa: E402
-from store.imports import import_users  # noqa: E402
+from store.directory.import_accounts import import_accounts  # noqa: E402
+from store.directory.import_users import import_users  # noqa: E402
+from store.directory.lookups import SqlDirectory  # noqa: E402
 from store.models import Touchpoint  # noqa: E402
 
 # size: (users in the small directory, users in the large one, users.csv rows to import)

@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from poller.settings import settings_from_dict  # noqa: E402
+from core.settings import settings_from_dict  # noqa: E402
 from store.db import open_database  # noqa: E402
 from store.models import Account, TeamMember, Touchpoint, database  # noqa: E402
 from sync.run import SalesforceSync  # noqa: E402

@@ -31,9 +31,9 @@ from click.testing import CliRunner  # noqa: E402
 from peewee import Database, SqliteDatabase  # noqa: E402
 
 from cli import main  # noqa: E402
-from store.accounts import summary  # noqa: E402
 from store.db import open_database  # noqa: E402
-from store.touchpoints import Filter, as_json, timeline, timeline_query  # noqa: E402
+from store.timeline.accounts import summary  # noqa: E402
+from store.timeline.touchpoints import Filter, as_json, timeline, timeline_query  # noqa: E402
 
 SIZES = {"tiny": 2_000, "small": 100_000, "full": 1_000_000}
 OTHERS = 20

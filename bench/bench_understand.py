@@ -24,12 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from poller.filters import skip_reason  # noqa: E402
-from poller.message import parse_message  # noqa: E402
+from poller.mail.message import parse_message  # noqa: E402
+from poller.understand.filters import skip_reason  # noqa: E402
 from tools.shared import shared_dir  # noqa: E402
 
 try:  # written alongside; the bench measures it once it exists
-    from poller.forwards import find_forwards  # noqa: E402
+    from poller.mail.forwards import find_forwards  # noqa: E402
 except ImportError:
     find_forwards = None
 

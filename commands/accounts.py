@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from commands.common import format_option, open_store
-from poller.output import print_json, print_table
+from commands.output import print_json, print_table
 
 
 @click.command()
@@ -21,8 +21,8 @@ def accounts(ctx: click.Context, account_id: str | None, fmt: str) -> None:
       touchlog accounts
       touchlog accounts --account ACME --format json
     """
-    from store.accounts import summary
-    from store.directory import require_account
+    from store.directory.lookups import require_account
+    from store.timeline.accounts import summary
 
     open_store(ctx)
     if account_id is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from commands.common import settings_of
-from poller.errors import TouchlogError
+from core.errors import TouchlogError
 
 
 @click.command()
@@ -20,7 +20,7 @@ def check(ctx: click.Context) -> None:
       touchlog check
       TOUCHLOG_CONFIG=/etc/touchlog/settings.toml touchlog check
     """
-    from poller.health import run_checks
+    from commands.health import run_checks
 
     try:
         settings = settings_of(ctx)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import click
 
-from poller.settings import Settings, config_path, load_settings
+from core.settings import Settings, config_path, load_settings
 
 
 def settings_of(ctx: click.Context) -> Settings:

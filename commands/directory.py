@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from commands.common import open_store
-from poller.output import progress_reporter
-from store.csvfile import ImportOptions, ImportReport
+from commands.output import progress_reporter
+from store.directory.csvfile import ImportOptions, ImportReport
 
 
 @click.command("import")
@@ -42,9 +42,9 @@ def import_(ctx: click.Context, kind: str, file: Path, replace: bool, dry_run: b
       touchlog import users users.csv
       touchlog import team team.csv --replace --dry-run
     """
-    from store.import_accounts import import_accounts
-    from store.import_team import import_team
-    from store.imports import import_users
+    from store.directory.import_accounts import import_accounts
+    from store.directory.import_team import import_team
+    from store.directory.import_users import import_users
 
     t = open_store(ctx).touchpoints
     options = ImportOptions(replace=replace, dry_run=dry_run,

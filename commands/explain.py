@@ -7,8 +7,8 @@ from typing import Any
 import click
 
 from commands.common import format_option, open_store
-from poller.errors import TouchlogError
-from poller.output import print_json
+from commands.output import print_json
+from core.errors import TouchlogError
 
 
 @click.command()
@@ -26,7 +26,7 @@ def explain(ctx: click.Context, key_or_id: str, fmt: str) -> None:
       touchlog explain CAF=abc@mail.gmail.com  # a message key or Message-ID
       touchlog explain '<CAF=abc@mail.gmail.com>' --format json
     """
-    from store.ledger import find_by_key_or_touchpoint
+    from store.ledger.records import find_by_key_or_touchpoint
 
     open_store(ctx)
     record = find_by_key_or_touchpoint(key_or_id)
@@ -51,8 +51,8 @@ def explain(ctx: click.Context, key_or_id: str, fmt: str) -> None:
 def explanation(record: Any) -> dict[str, Any]:
     """A ledger record as `explain --format json` shows it: the Message-ID as the mail wrote
     it, the outcome, the trace as stored and the trace in words."""
-    from poller.explain import explain as explain_trace
-    from poller.utc import iso_utc
+    from core.utc import iso_utc
+    from poller.decide.explain import explain as explain_trace
 
     return {"key": record.key, "message_id": record.message_id, "outcome": record.outcome,
             "reason": record.reason, "detail": record.detail, "sender": record.sender,
@@ -67,9 +67,9 @@ def explanation(record: Any) -> dict[str, Any]:
 def _no_message(key_or_id: str, fmt: str) -> None:
     """A touchpoint no mail made (added by hand, or from Salesforce) has no resolution trace:
     say where it came from instead of claiming it does not exist."""
-    from poller.utc import iso_utc
-    from store.manage import tombstone_line
+    from core.utc import iso_utc
     from store.models import Touchpoint
+    from store.timeline.manage import tombstone_line
 
     tp = (Touchpoint.get_or_none(Touchpoint.id == int(key_or_id))
           if key_or_id.strip().isdigit() else None)

@@ -6,7 +6,7 @@ import click
 
 from commands.common import format_option, open_store
 from commands.options import as_option
-from poller.output import print_json, print_table
+from commands.output import print_json, print_table
 
 
 @click.group(invoke_without_command=True)
@@ -25,7 +25,7 @@ def failures(ctx: click.Context, fmt: str) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from poller.failures import list_failures
+    from poller.failed.folder import list_failures
 
     rows = [f.as_json() for f in list_failures(open_store(ctx))]
     if fmt == "json":
@@ -49,10 +49,10 @@ def failures_show(ctx: click.Context, uid: int, fmt: str) -> None:
       touchlog failures show 12
       touchlog failures show 12 --format json   # the list's fields, explanation and trace
     """
-    from poller import notices
-    from poller.assign import candidate_accounts
-    from poller.explain import explain as explain_trace
-    from poller.failures import find_failure
+    from poller.decide.explain import explain as explain_trace
+    from poller.failed.assign import candidate_accounts
+    from poller.failed.folder import find_failure
+    from poller.notify import notices
 
     failure = find_failure(open_store(ctx), uid)
     trace = failure.record.trace if failure.record is not None and failure.record.trace else {}
@@ -91,7 +91,7 @@ def failures_retry(ctx: click.Context, uids: tuple[int, ...], retry_all: bool) -
       touchlog failures retry 12 13
       touchlog failures retry --all
     """
-    from poller.failures import retry
+    from poller.failed.folder import retry
 
     if bool(uids) == retry_all:
         raise click.UsageError("give UIDs or --all")
@@ -113,9 +113,9 @@ def failures_assign(ctx: click.Context, uid: int, account_id: str, as_email: str
     Example:
       touchlog failures assign 12 --account INITECH --as ann@ourco.com
     """
-    from poller.assign import assign
-    from store.directory import require_account
-    from store.manage import author
+    from poller.failed.assign import assign
+    from store.directory.lookups import require_account
+    from store.timeline.manage import author
 
     settings = open_store(ctx)
     member = author(as_email)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from commands.common import open_store
-from poller.errors import ConfigError
+from core.errors import ConfigError
 
 
 @click.group()
@@ -27,7 +27,7 @@ def keys_new() -> None:
     Example:
       touchlog keys new > keys.new && cat /etc/touchlog/keys >> keys.new
     """
-    from store.crypto import new_key
+    from store.encryption.keyring import new_key
 
     click.echo(new_key())
 
@@ -41,7 +41,7 @@ def keys_rotate(ctx: click.Context) -> None:
     Example:
       touchlog keys rotate     # then older keys can be removed from the file
     """
-    from store.keys import rotate_all
+    from store.encryption.keys import rotate_all
     from sync import state
 
     settings = open_store(ctx)

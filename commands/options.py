@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from poller.utc import naive_utc
+from core.utc import naive_utc
 
 
 class When(click.ParamType):

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 import click
 
 from commands.common import open_store
-from poller.output import progress_reporter
-from poller.settings import Settings
+from commands.output import progress_reporter
+from core.settings import Settings
 
 if TYPE_CHECKING:
-    from poller.scheduler import Job
+    from poller.passes.scheduler import Job
 
 
 @click.command()
@@ -27,8 +27,8 @@ def poll(ctx: click.Context, once: bool) -> None:
       touchlog poll --once     # one pass (cron), prints counts per outcome
       touchlog poll            # every schedule.interval_seconds until SIGINT/SIGTERM
     """
-    from poller.poll import poll_once
-    from poller.scheduler import Poller, StopOnSignal
+    from poller.passes.poll import poll_once
+    from poller.passes.scheduler import Poller, StopOnSignal
 
     settings = open_store(ctx)
     if once:

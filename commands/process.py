@@ -22,11 +22,12 @@ def process(ctx: click.Context, file: Path, dry_run: bool) -> None:
     Example:
       touchlog process customer-mail.eml --dry-run
     """
-    from poller.commit import commit
-    from poller.explain import explain
-    from poller.pipeline import Context, Source, decide
-    from poller.plans import as_json
-    from poller.verdict import Replay
+    from poller.decide.explain import explain
+    from poller.decide.pipeline import decide
+    from poller.decide.reading import Context, Source
+    from poller.decide.records import as_json
+    from poller.decide.verdict import Replay
+    from poller.passes.commit import commit
 
     settings = open_store(ctx)
     # A local file has no mailbox to answer: the failure is recorded, no notice is queued.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from commands.common import format_option, open_store
-from poller.output import print_json, print_table
+from commands.output import print_json, print_table
 
 
 @click.command()
@@ -22,8 +22,8 @@ def runs(ctx: click.Context, limit: int, fmt: str) -> None:
     Example:
       touchlog runs --limit 5 --format json
     """
-    from poller.utc import iso_utc
-    from store.ledger import recent_runs
+    from core.utc import iso_utc
+    from store.ledger.records import recent_runs
 
     open_store(ctx)
     rows = [{"id": r.id, "started_at": iso_utc(r.started_at),

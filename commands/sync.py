@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from commands.common import format_option, open_store
-from poller.output import print_json, print_table
+from commands.output import print_json, print_table
 
 COUNTS = ("created", "updated", "deleted", "skipped", "conflicts", "errors")
 

@@ -8,8 +8,8 @@ import click
 
 from commands.common import format_option, open_store
 from commands.options import Day, allowed, as_option
-from poller.output import print_json, print_table
-from poller.settings import Settings
+from commands.output import print_json, print_table
+from core.settings import Settings
 
 _PRIORITY = click.Choice(["High", "Normal", "Low"])
 _STATUS = click.Choice(["Open", "Completed"])
@@ -32,9 +32,9 @@ def tasks(ctx: click.Context, account_id: str | None, assignee: str | None,
     """
     if ctx.invoked_subcommand is not None:
         return
-    from store.directory import require_account
-    from store.tasks import as_json
-    from store.tasks import tasks as live_tasks
+    from store.directory.lookups import require_account
+    from store.timeline.tasks import as_json
+    from store.timeline.tasks import tasks as live_tasks
 
     open_store(ctx)
     if account_id is not None:
@@ -68,9 +68,9 @@ def add(ctx: click.Context, account_id: str, as_email: str, title: str, descript
       touchlog tasks add --account ACME --as sam@ourco.com --title "Send the renewal quote" \\
           --due 2026-11-20 --priority High --assign ann@ourco.com
     """
-    from store.directory import require_account
-    from store.manage import author
-    from store.tasks import TaskFields, add_task
+    from store.directory.lookups import require_account
+    from store.timeline.manage import author
+    from store.timeline.tasks import TaskFields, add_task
 
     settings = open_store(ctx)
     _check_flow(settings, flow)
@@ -101,8 +101,8 @@ def edit(ctx: click.Context, task_id: int, as_email: str, title: str | None,
     Example:
       touchlog tasks edit 7 --as sam@ourco.com --due 2026-11-27 --priority Normal
     """
-    from store.manage import author
-    from store.tasks import TaskFields, edit_task
+    from store.timeline.manage import author
+    from store.timeline.tasks import TaskFields, edit_task
 
     settings = open_store(ctx)
     _check_flow(settings, flow)
@@ -128,8 +128,8 @@ def delete(ctx: click.Context, task_id: int, as_email: str) -> None:
     Example:
       touchlog tasks delete 7 --as ann@ourco.com
     """
-    from store.manage import author
-    from store.tasks import delete_task
+    from store.timeline.manage import author
+    from store.timeline.tasks import delete_task
 
     open_store(ctx)
     delete_task(task_id, author(as_email))
@@ -153,8 +153,8 @@ def done(ctx: click.Context, task_id: int, as_email: str, subject: str | None,
     Example:
       touchlog tasks done 7 --as sam@ourco.com --touchpoint "Quote sent" --type email
     """
-    from store.manage import author
-    from store.tasks import complete_with_followup
+    from store.timeline.manage import author
+    from store.timeline.tasks import complete_with_followup
 
     settings = open_store(ctx)
     t = settings.touchpoints

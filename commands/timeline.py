@@ -10,9 +10,9 @@ import click
 
 from commands.common import format_option, open_store
 from commands.options import When, allowed
+from commands.output import print_json, print_table
 from commands.touchpoint_edits import add, delete, edit
 from commands.touchpoint_send import send
-from poller.output import print_json, print_table
 
 
 @click.group(invoke_without_command=True)
@@ -40,8 +40,8 @@ def touchpoints(ctx: click.Context, account_id: str | None, type_: str | None,
     """
     if ctx.invoked_subcommand is not None:
         return
-    from store.directory import require_account
-    from store.touchpoints import Filter, as_json, timeline
+    from store.directory.lookups import require_account
+    from store.timeline.touchpoints import Filter, as_json, timeline
 
     settings = open_store(ctx)
     if account_id is not None:
@@ -75,8 +75,8 @@ def show(ctx: click.Context, tp_id: int, fmt: str) -> None:
     Example:
       touchlog touchpoints show 42
     """
-    from store.manage import find_touchpoint
-    from store.touchpoints import details
+    from store.timeline.manage import find_touchpoint
+    from store.timeline.touchpoints import details
 
     open_store(ctx)
     whole = details(find_touchpoint(tp_id))

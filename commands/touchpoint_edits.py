@@ -10,12 +10,12 @@ import click
 
 from commands.common import open_store
 from commands.options import When, allowed, as_option, no_account_option
-from poller.errors import TouchlogError
-from poller.settings import Settings
+from core.errors import TouchlogError
+from core.settings import Settings
 
 if TYPE_CHECKING:
-    from store.manage import Changes
     from store.models import TeamMember
+    from store.timeline.manage import Changes
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -49,9 +49,9 @@ def add(ctx: click.Context, account_id: str, as_email: str, type_: str, when: da
       touchlog touchpoints add --account ACME --as sam@ourco.com --type internal_note \\
           --content "Champion leaves in January"
     """
-    from poller.utc import utcnow
-    from store.directory import require_account
-    from store.manage import Draft, add_touchpoint, attachments_of, author, participants_of
+    from core.utc import utcnow
+    from store.directory.lookups import require_account
+    from store.timeline.manage import Draft, add_touchpoint, attachments_of, author, participants_of
 
     settings = open_store(ctx)
     t = settings.touchpoints
@@ -99,7 +99,7 @@ def edit(ctx: click.Context, tp_id: int, as_email: str, type_: str | None,
           --notify new --yes
     """
     from commands.touchpoint_send import deliver, recipients_for_edit
-    from store.manage import (
+    from store.timeline.manage import (
         Changes,
         author,
         edit_touchpoint,
@@ -130,7 +130,7 @@ def _confirm_before_edit(settings: Settings, tp_id: int, member: TeamMember, cha
     """Asked before anything is written: a refused confirmation leaves the touchpoint as it
     was (and one the member may not edit is refused before anyone is asked)."""
     from commands.touchpoint_send import recipients_for_edit
-    from store.manage import live_touchpoint, require_creator_or_admin
+    from store.timeline.manage import live_touchpoint, require_creator_or_admin
 
     before = live_touchpoint(tp_id)
     require_creator_or_admin(before, member, "edit")
@@ -157,7 +157,7 @@ def delete(ctx: click.Context, tp_id: int, as_email: str) -> None:
     Example:
       touchlog touchpoints delete 42 --as ann@ourco.com
     """
-    from store.manage import author, delete_touchpoint
+    from store.timeline.manage import author, delete_touchpoint
 
     open_store(ctx)
     tp = delete_touchpoint(tp_id, author(as_email))

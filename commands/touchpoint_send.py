@@ -10,8 +10,8 @@ import click
 
 from commands.common import open_store
 from commands.options import as_option
-from poller.errors import TouchlogError
-from poller.settings import Settings
+from core.errors import TouchlogError
+from core.settings import Settings
 
 
 @click.command("send")
@@ -34,8 +34,8 @@ def send(ctx: click.Context, tp_id: int, as_email: str, audiences: tuple[str, ..
       touchlog touchpoints send 42 --as sam@ourco.com --to internal --to me
       touchlog touchpoints send 42 --as sam@ourco.com --to external --yes
     """
-    from poller.send import copies_to
-    from store.manage import author, live_touchpoint
+    from poller.notify.copies import copies_to
+    from store.timeline.manage import author, live_touchpoint
 
     settings = open_store(ctx)
     member = author(as_email)
@@ -62,7 +62,7 @@ def confirm_external(recipients: Sequence[str], yes: bool) -> None:
 def deliver(ctx: click.Context, settings: Settings, tp: Any, member: Any,
             recipients: dict[str, list[str]]) -> None:
     """Send what `recipients` holds per audience and say what went where."""
-    from poller.send import Copy, send_copies
+    from poller.notify.copies import Copy, send_copies
 
     copies = [Copy(audience, tuple(people)) for audience, people in recipients.items() if people]
     if not copies:
@@ -76,7 +76,7 @@ def recipients_for_edit(settings: Settings, tp: Any, changes: Any, notify: str,
                         added: Sequence[dict[str, str]] | None = None) -> dict[str, list[str]]:
     """`edit --notify new`: the participants the edit adds; `all`: every participant after it.
     Before the edit (`added` None) the added ones are worked out from `changes`."""
-    from poller.send import copies_for
+    from poller.notify.copies import copies_for
 
     if notify == "all":
         removed = {e.lower() for e in changes.remove_participants}

@@ -11,8 +11,8 @@ from typing import Any, TypeVar, cast
 
 from peewee import Model
 
+from store.encryption.sealed import PLACEHOLDER, SEALING, seal_instance, sealed_fields
 from store.models import database
-from store.sealed import PLACEHOLDER, SEALING, seal_instance, sealed_fields
 
 _compiled: dict[tuple[object, ...], tuple[str, list[Any]]] = {}
 _inserts: dict[tuple[object, ...], tuple[str, list[Any]]] = {}
@@ -35,7 +35,8 @@ def insert(model: type[M], **values: Any) -> M:
     return it as a model instance with its new primary key, as `model.create` would.
 
     With encryption on, sealed columns go in as placeholders and are sealed, bound to the new
-    row's id, by one prepared UPDATE in the same transaction (as store.sealed's save does)."""
+    row's id, by one prepared UPDATE in the same transaction (as store.encryption.sealed's save
+    does)."""
     sql, fields = _insert_statement(model)
     ring = SEALING.ring
     sealed = {f.name for f in sealed_fields(model)} if ring is not None else set()

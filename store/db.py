@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 
-from poller.errors import DatabaseError
+from core.errors import DatabaseError
 from store.migrate import upgrade
 from store.models import KeyCheck, database
 
@@ -34,8 +34,8 @@ def open_database(url: str, create: bool = True, key_file: Path | None = None) -
 
     A SQLite file touchlog may not write (a read-only file, folder or disk) is opened read-only
     instead: the read commands work, and the first write says "read-only" in one line."""
-    from store.crypto import KeyRing
-    from store.keys import bind
+    from store.encryption.keyring import KeyRing
+    from store.encryption.keys import bind
 
     ring = KeyRing.load(key_file) if key_file else None
     db = _database_for(url)
@@ -111,7 +111,7 @@ def _database_for(url: str) -> Database:
 def storable(params: Any) -> Any:
     """Parameters as every database can store them: NUL (PostgreSQL text cannot hold it) and
     lone surrogates (raw 8-bit header bytes, which no UTF-8 encoder takes) become U+FFFD. Mail
-    text arrives clean already (poller.message); this is the last guard, so an odd byte in a
+    text arrives clean already (poller.mail.message); this is the last guard, so an odd byte in a
     CSV cell or a display name never leaves a message failing on every pass."""
     if not params or not isinstance(params, list | tuple):
         return params
@@ -135,7 +135,7 @@ class _Sqlite(SqliteDatabase):
 
 class _Postgresql(PostgresqlDatabase):
     """PostgreSQL text cannot hold NUL (0x00). Mail text arrives without it already (see
-    poller.message); this catches whatever else carries one (a CSV cell, a display name), which
+    poller.mail.message); this catches whatever else carries one (a CSV cell, a display name), which
     would otherwise fail with psycopg2's ValueError and leave the message failing every pass."""
 
     def execute_sql(self, sql: str, params: Any = None) -> Any:

@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from poller.errors import LockLost
+from core.errors import LockLost
 from store.models import database
 
 # The first key of PostgreSQL's two-key advisory locks: "tlog", so other applications' locks

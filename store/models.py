@@ -1,5 +1,5 @@
 """The Peewee models: the customer directory, the timeline and tasks (the message ledger's are
-in store.ledger_models, and the list of every table in store.schema).
+in store.ledger.models, and the list of every table in store.schema).
 
 The database is bound late (`database.initialize(...)` in store.db) so tests bind the models to a
 fresh file. Lists and traces are JSON text: they are written once and read whole, never queried.
@@ -24,8 +24,8 @@ from peewee import (
     TextField,
 )
 
-from poller.utc import utcnow
-from store.sealed import SealedJSONField, SealedMixin, SealedTextField
+from core.utc import utcnow
+from store.encryption.sealed import SealedJSONField, SealedMixin, SealedTextField
 
 database = DatabaseProxy()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from store.ledger_models import BrokenMessage, MessageRecord, Notice, Run
+from store.ledger.models import BrokenMessage, MessageRecord, Notice, Run
 from store.models import (
     Account,
     AccountDomain,

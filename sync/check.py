@@ -3,8 +3,8 @@ external id field is there on each (two describe calls and one tiny query per ob
 
 from __future__ import annotations
 
-from poller.errors import TouchlogError
-from poller.settings import Settings
+from core.errors import TouchlogError
+from core.settings import Settings
 from sync.client import Client, connect
 
 

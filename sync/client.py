@@ -17,8 +17,8 @@ from xml.sax.saxutils import escape
 
 import requests
 
-from poller.errors import SalesforceError
-from poller.settings import Settings
+from core.errors import SalesforceError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from store.directory import SqlDirectory
+from store.directory.lookups import SqlDirectory
 from store.models import database
 from sync import mapping, soql, state
+from sync.context import SyncContext
 from sync.local import Side, linked_accounts, local_time, side
 from sync.mapping import Remote
-from sync.run import SyncContext
 from sync.state import Counts
 
 # SystemModstamp is when a write started; a long transaction commits later, so a record can

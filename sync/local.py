@@ -2,7 +2,7 @@
 
 One `Side` per kind (touchpoint, task) with the same few operations, so outbound and inbound
 are written once for both. Sealed columns (SPEC 12) are read and written through model
-instances only, as store.sealed requires.
+instances only, as store.encryption.sealed requires.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from poller.settings import Settings
-from store.directory import SqlDirectory
+from core.settings import Settings
+from store.directory.lookups import SqlDirectory
 from store.models import PRIORITIES, Account, Task, TeamMember, Touchpoint, database
 from sync import mapping, soql
 from sync.mapping import Remote

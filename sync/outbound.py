@@ -15,12 +15,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from store.directory import SqlDirectory
+from store.directory.lookups import SqlDirectory
 from store.models import database
 from sync import mapping, soql, state
 from sync.client import Result
+from sync.context import SyncContext
 from sync.local import Side, changed, local_time, side
-from sync.run import SyncContext
 from sync.state import Counts, SyncLink
 
 LOOKBACK = timedelta(minutes=5)  # a change committed while the last run read is sent again

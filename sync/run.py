@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from poller.errors import SalesforceError
-from poller.settings import Settings
-from poller.utc import utcnow
+from core.errors import SalesforceError
+from core.settings import Settings
+from core.utc import utcnow
 from store.lock import PassLock, lock_for
 from sync import state
-from sync.state import TASK, TOUCHPOINT, Counts
+from sync.context import SyncContext, SyncReport
+from sync.state import TASK, TOUCHPOINT
 
 log = logging.getLogger(__name__)
 
@@ -29,42 +29,6 @@ LOCK = "salesforce-sync"
 
 class SyncBusy(Exception):
     """Another run holds the lock."""
-
-
-@dataclass
-class SyncReport:
-    counts: dict[str, Counts] = field(default_factory=dict)  # "Event in" -> Counts
-    requests: int = 0
-    dry_run: bool = False
-
-    def of(self, name: str) -> Counts:
-        return self.counts.setdefault(name, Counts())
-
-    def lines(self) -> list[str]:
-        prefix = "dry run, nothing written: " if self.dry_run else ""
-        out = [f"{prefix}{name}: {c.summary()}" for name, c in self.counts.items()]
-        return out + [f"{self.requests} Salesforce API requests"]
-
-
-@dataclass
-class SyncContext:
-    """What the steps of one run share."""
-
-    settings: Settings
-    client: Any  # sync.client.Client
-    report: SyncReport
-    run: state.SyncRun | None  # None in a dry run: nothing is written
-    full: bool
-    dry_run: bool
-    now: datetime
-    renew: Callable[[], None]  # checks the run still holds its lock
-    # Records whose conflict inbound already decided for touchlog's side (kind, local id):
-    # outbound sends them without counting the conflict again.
-    decided: set[tuple[str, int]] = field(default_factory=set)
-
-    def sobject(self, kind: str) -> str:
-        sf = self.settings.salesforce
-        return sf.tasks_object if kind == TASK else sf.touchpoints_object
 
 
 class SalesforceSync:

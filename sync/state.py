@@ -13,9 +13,9 @@ from typing import Any
 
 from peewee import AutoField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
-from poller.utc import iso_utc, utcnow
+from core.utc import iso_utc, utcnow
+from store.encryption.sealed import SealedMixin, SealedTextField
 from store.models import BaseModel, CharField, JSONField, database
-from store.sealed import SealedMixin, SealedTextField
 
 TOUCHPOINT = "touchpoint"
 TASK = "task"

@@ -8,7 +8,7 @@ from email.parser import BytesHeaderParser
 from email.utils import format_datetime, getaddresses, make_msgid
 from pathlib import Path
 
-from poller.settings import Settings, settings_from_dict
+from core.settings import Settings, settings_from_dict
 
 # The authserv-id of the test's own receiving mail server (SPEC 11): every test installation
 # trusts it (settings_for, World.write_settings), and test mail carries its verdict on top.
@@ -45,9 +45,9 @@ def write_directory(folder: Path, team: str = TEAM_CSV, accounts: str = ACCOUNTS
 
 
 def import_directory(folder: Path, **csv_texts: str) -> None:
-    from store.import_accounts import import_accounts
-    from store.import_team import import_team
-    from store.imports import import_users
+    from store.directory.import_accounts import import_accounts
+    from store.directory.import_team import import_team
+    from store.directory.import_users import import_users
 
     paths = write_directory(folder, **csv_texts)
     import_team(paths["team"])

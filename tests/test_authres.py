@@ -1,4 +1,4 @@
-"""poller.authres: Authentication-Results as real servers write them (RFC 8601).
+"""poller.understand.authres: Authentication-Results as real servers write them (RFC 8601).
 
 The samples keep each server's own layout — folding, comments, quoting, Microsoft's missing
 authserv-id and stray segments — with the domains changed to the test's own.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from poller.authres import NO_AUTHSERV_ID, parse
+from poller.understand.authres import NO_AUTHSERV_ID, parse
 
 GMAIL = """mx.google.com;
        dkim=pass header.i=@ourco.com header.s=20230601 header.b=fpxRepVP;

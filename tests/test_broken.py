@@ -16,16 +16,16 @@ def _runs(world) -> list[dict]:
 def test_a_message_that_breaks_touchlog_fails_internal_error_after_three_tries(
         world_with_smtp, monkeypatch):
     world = world_with_smtp
-    import poller.filters
+    import poller.understand.filters
 
-    real = poller.filters.skip_reason
+    real = poller.understand.filters.skip_reason
 
     def buggy(msg):  # a bug that only this message meets
         if "boom" in msg.subject:
             raise RuntimeError("something touchlog did not expect")
         return real(msg)
 
-    monkeypatch.setattr(poller.filters, "skip_reason", buggy)
+    monkeypatch.setattr(poller.understand.filters, "skip_reason", buggy)
     raw = make_mail(to="wile@acme.com", subject="boom pricing", message_id="<boom@ourco.com>")
     world.imap.append(raw)
     world.imap.append(make_mail(to="wile@acme.com", message_id="<fine@ourco.com>"))
@@ -92,9 +92,9 @@ def test_a_temporary_refusal_stays_pending_past_max_attempts(world_with_smtp):
 def test_a_notice_sent_again_after_a_lost_commit_keeps_its_message_id(world_with_smtp):
     """The server took it, then the worker died before `sent` was committed: the next pass
     sends it again, and mail clients show one notice (same Message-ID)."""
-    from poller.settings import load_settings
+    from core.settings import load_settings
     from store.db import open_database
-    from store.ledger_models import Notice
+    from store.ledger.models import Notice
 
     world = world_with_smtp
     world.imap.append(make_mail(to="x@unknown-corp.com"))

@@ -147,7 +147,7 @@ def test_process_of_bytes_that_are_no_mail_is_a_parse_error(workdir, content):
 
 
 def test_a_long_chain_of_attached_forwards_is_read_to_the_customer(workdir):
-    from poller.message import MAX_DEPTH
+    from poller.mail.message import MAX_DEPTH
     from tests.test_message import forward_chain
 
     bottom = make_mail(sender="wile@acme.com", to="sam@ourco.com", subject="Rockets")
@@ -301,7 +301,7 @@ def test_the_timeline_is_read_in_one_query(workdir, caplog):
     import logging
 
     from store.db import open_database
-    from store.touchpoints import as_json, timeline
+    from store.timeline.touchpoints import as_json, timeline
 
     for n in range(3):
         eml = workdir / f"q{n}.eml"

@@ -8,8 +8,8 @@ from functools import cache
 
 import pytest
 
-from poller.filters import skip_reason
-from poller.message import Message, parse_message
+from poller.mail.message import Message, parse_message
+from poller.understand.filters import skip_reason
 from tools.shared import shared_dir
 
 CORPUS = shared_dir() / "corpus"

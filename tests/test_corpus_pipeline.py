@@ -1,4 +1,4 @@
-"""Issue 4's check: every real-world corpus message through `poller.pipeline.decide`.
+"""Issue 4's check: every real-world corpus message through `poller.decide.pipeline.decide`.
 
 Two passes over a temp SQLite database:
 - as they come, against the default test directory: every message gets an outcome and a reason;
@@ -17,10 +17,11 @@ from functools import cache
 
 import pytest
 
-from poller.addresses import ADDRESS_RE, PersonalDomains
-from poller.message import parse_message
-from poller.pipeline import Context, Source, decide
-from poller.verdict import Verdict
+from core.addresses import ADDRESS_RE, PersonalDomains
+from poller.decide.pipeline import decide
+from poller.decide.reading import Context, Source
+from poller.decide.verdict import Verdict
+from poller.mail.message import parse_message
 from tests.builders import (
     ACCOUNTS_CSV,
     TEAM_CSV,

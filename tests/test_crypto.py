@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from peewee import AutoField, Model, SqliteDatabase
 
-from poller.errors import ConfigError
-from store.crypto import KeyRing, SealError, is_sealed, new_key
-from store.sealed import SEALING, SealedJSONField, SealedMixin, SealedTextField
+from core.errors import ConfigError
+from store.encryption.keyring import KeyRing, SealError, is_sealed, new_key
+from store.encryption.sealed import SEALING, SealedJSONField, SealedMixin, SealedTextField
 
 
 def key_file(tmp_path: Path, *keys: str, mode: int = 0o600) -> Path:
@@ -144,7 +144,7 @@ def test_a_refused_salesforce_record_keeps_its_message_sealed(tmp_path):
     from datetime import datetime
 
     from store.db import open_database
-    from store.keys import rotate_all
+    from store.encryption.keys import rotate_all
     from sync import state
 
     keys = key_file(tmp_path, new_key())

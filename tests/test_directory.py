@@ -8,13 +8,13 @@ from datetime import datetime
 import pytest
 from peewee import SqliteDatabase
 
-from poller.errors import ConfigError
-from poller.resolve import Link
-from store.csvfile import ImportOptions
-from store.directory import SqlDirectory
-from store.import_accounts import import_accounts
-from store.import_team import import_team
-from store.imports import import_users
+from core.directory import Link
+from core.errors import ConfigError
+from store.directory.csvfile import ImportOptions
+from store.directory.import_accounts import import_accounts
+from store.directory.import_team import import_team
+from store.directory.import_users import import_users
+from store.directory.lookups import SqlDirectory
 from store.models import (
     Account,
     AccountDomain,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from store.crypto import new_key
+from store.encryption.keyring import new_key
 from tests.world import World
 
 pytestmark = pytest.mark.imap

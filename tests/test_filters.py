@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from poller.filters import skip_reason
-from poller.message import parse_message
-from poller.notice_text import NOTICE_HEADER
+from core.own_mail import NOTICE_HEADER
+from poller.mail.message import parse_message
+from poller.understand.filters import skip_reason
 
 HEAD = "From: Wile Coyote <wile@acme.com>\nTo: sam@ourco.com\nMessage-ID: <m1@acme.com>\n"
 
@@ -125,7 +125,7 @@ def test_forwarded_bounce_is_the_senders_mail() -> None:
 
 
 def test_a_reply_to_a_notice_is_skipped_as_own_notice():
-    from poller.message import parse_message
+    from poller.mail.message import parse_message
 
     raw = (b"From: sam@ourco.com\r\nTo: touchpoints@ourco.com\r\nSubject: Re: Touchpoint not "
            b"logged: hi\r\nIn-Reply-To: <touchlog-notice.7.abc@ourco.com>\r\n\r\nthanks!\r\n")

@@ -54,8 +54,9 @@ def test_five_hundred_mutants_each_end_with_an_outcome(world):
     b"To: wile@acme.com\nSubject: x\n\nhi\n",
 ], ids=["nul-charset", "iso2022-junk", "bad-base64-name"])
 def test_damage_the_fuzz_found_is_read_not_raised(tmp_path, raw):
-    from poller.commit import commit
-    from poller.pipeline import Context, Source, decide
+    from poller.decide.pipeline import decide
+    from poller.decide.reading import Context, Source
+    from poller.passes.commit import commit
     from store.db import open_database
     from tests.builders import import_directory, settings_for
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from poller.idle import Watcher
-from poller.settings import Settings
+from core.settings import Settings
+from poller.imap.idle import Watcher
 from tests.builders import make_mail
 from tests.world import PASSWORD, ImapAccount, World, new_account, running_dovecot
 
@@ -98,7 +98,7 @@ def test_a_connection_killed_mid_idle_is_reconnected_and_followed_by_a_pass(worl
 
 
 def _settings(account: ImapAccount, **schedule: object) -> Settings:
-    from poller.settings_sections import ScheduleSettings
+    from core.sections import ScheduleSettings
 
     return Settings(mailbox=account.settings(), schedule=ScheduleSettings(**schedule))
 
@@ -129,7 +129,7 @@ def test_without_idle_on_the_server_it_says_so_once(no_idle_server, monkeypatch,
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     account = new_account(no_idle_server)
     woken: list[str] = []
-    with caplog.at_level(logging.WARNING, logger="poller.idle"):
+    with caplog.at_level(logging.WARNING, logger="poller.imap.idle"):
         watcher = Watcher(_settings(account, interval_seconds=45), woken.append,
                           threading.Event()).start()
         watcher.thread.join(timeout=MARGIN)

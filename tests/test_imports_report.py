@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from poller.errors import ConfigError
-from store.csvfile import MAX_SHOWN, ImportOptions
-from store.import_accounts import import_accounts
-from store.import_team import import_team
-from store.imports import import_users
+from core.errors import ConfigError
+from store.directory.csvfile import MAX_SHOWN, ImportOptions
+from store.directory.import_accounts import import_accounts
+from store.directory.import_team import import_team
+from store.directory.import_users import import_users
 from store.models import Account, Association, CustomerUser, TeamAlias, TeamMember
 
 ACCOUNTS = "account_id,name,email_domains\nA,Alpha,alpha.com\nB,Beta,beta.com\nC,Gamma,\n"

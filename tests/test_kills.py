@@ -82,7 +82,7 @@ def _alive(pid: int) -> bool:
 def test_kills_while_the_worker_processes_read_lose_nothing(world):
     """A pass of 500+ messages reads ahead in worker processes (SPEC 17: both cores). Killed
     with SIGKILL mid-pass, it loses and doubles nothing, and its workers die with it."""
-    from poller.parallel import PARALLEL_MIN
+    from poller.passes.workers import PARALLEL_MIN
 
     _settings(world)
     total = PARALLEL_MIN + 100

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from poller.errors import LockLost
+from core.errors import LockLost
 from store.lock import AdvisoryLock, FileLock, ProcessLock, lock_for, lock_path
 
 ROOT = Path(__file__).resolve().parents[1]

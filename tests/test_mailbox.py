@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from poller.errors import MailboxError
-from poller.imapwire import uid_set
-from poller.mailbox import Mailbox
+from core.errors import MailboxError
+from poller.imap.session import Mailbox
+from poller.imap.wire import uid_set
 from tests.world import PASSWORD, ImapAccount, new_account, running_dovecot
 from tools.dovecot import Dovecot, free_port
 
@@ -264,6 +264,6 @@ def test_list_entries_of_an_empty_folder(box: Mailbox) -> None:
     ("Archive", "", None, "Archive"),
 ])
 def test_a_settings_folder_is_spelled_as_the_server_does(name, prefix, delimiter, server):
-    from poller.imapwire import server_folder
+    from poller.imap.wire import server_folder
 
     assert server_folder(name, prefix, delimiter) == server

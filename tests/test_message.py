@@ -11,8 +11,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from poller.errors import MessageError
-from poller.message import Address, parse_message
+from core.errors import MessageError
+from poller.mail.message import Address, parse_message
 
 HEAD = "From: Sam Seller <sam@ourco.com>\nTo: wile@acme.com\nMessage-ID: <Abc.1@Mail.OurCo.com>\n"
 
@@ -254,7 +254,7 @@ def forward_chain(levels: int, bottom: bytes = b"From: a@b.com\nSubject: bottom\
 
 
 def test_attached_messages_nest_to_a_limit_that_says_so() -> None:
-    from poller.message import MAX_DEPTH, depth_limit_hit
+    from poller.mail.message import MAX_DEPTH, depth_limit_hit
 
     for levels, expected in ((10, 10), (MAX_DEPTH, MAX_DEPTH), (MAX_DEPTH + 3, MAX_DEPTH)):
         msg = top = parse_message(forward_chain(levels))

@@ -11,20 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from poller import notices
-from poller.errors import NoticeError
-from poller.notice_text import compose
-from poller.notices import (
+from core.errors import NoticeError
+from core.sections import NotifySettings
+from core.settings import Settings
+from poller.notify import notices
+from poller.notify.notice_text import compose
+from poller.notify.notices import (
     NoticeReport,
     queue_notice,
     send_pending,
     should_notify,
 )
-from poller.settings import Settings
-from poller.settings_sections import NotifySettings
-from poller.smtp import check_smtp
+from poller.notify.smtp import check_smtp
 from store.db import open_database
-from store.ledger_models import MessageRecord, Notice
+from store.ledger.models import MessageRecord, Notice
 from tests.smtpsink import SmtpSink, free_port
 
 T0 = datetime(2024, 5, 6, 9, 0, 0)
@@ -131,7 +131,7 @@ def test_should_notify_only_our_own_people(sender, member, expected):
 
 
 def test_header_name_matches_filters():
-    filters = pytest.importorskip("poller.filters")
+    filters = pytest.importorskip("poller.understand.filters")
     assert filters.NOTICE_HEADER == notices.NOTICE_HEADER
 
 

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from poller.errors import ConfigError, TokenError
-from poller.oauth2 import Token, TokenSession, imap_config, jwt_expiry, keep_secret, redact
-from poller.settings import settings_from_dict
+from core.errors import ConfigError, TokenError
+from core.oauth2_config import imap_config
+from core.settings import settings_from_dict
+from poller.net.oauth2 import Token, TokenSession, jwt_expiry
+from poller.net.secrets import keep_secret, redact
 
 ROOT = Path(__file__).resolve().parents[1]
 MS = {"oauth2_provider": "microsoft", "oauth2_tenant": "t", "oauth2_client_id": "c",
@@ -76,7 +78,7 @@ def test_expiry_comes_from_a_jwt_or_a_json_answer_and_is_renewed_early(tmp_path,
     monkeypatch.setenv("TOKEN_JSON", json.dumps({"access_token": "abcdefgh-1", "expires_in": 60}))
     settings = settings_from_dict({"mailbox": {"auth": "oauth2", "oauth2_token_env": "TOKEN_JSON"}},
                                   base_dir=tmp_path)
-    token = TokenSession(imap_config(settings)).token()
+    token = TokenSession(imap_config(settings.mailbox, settings.base_dir)).token()
     assert token.value == "abcdefgh-1" and token.expires_at == pytest.approx(time.time() + 60, 2)
     now = token.fetched_at
     assert token.usable(now + 40) and not token.usable(now + 46)  # a quarter of 60 s early
@@ -91,7 +93,7 @@ def test_a_failing_token_command_is_one_line_naming_the_key(tmp_path):
         "auth": "oauth2", "oauth2_token_command": "echo 'helper: no session' >&2; exit 3"}},
         base_dir=tmp_path)
     with pytest.raises(TokenError) as info:
-        TokenSession(imap_config(settings)).token()
+        TokenSession(imap_config(settings.mailbox, settings.base_dir)).token()
     assert str(info.value) == ("mailbox.oauth2_token_command: the command failed (exit status 3):"
                                " helper: no session")
 
@@ -123,8 +125,9 @@ def test_tokens_stay_out_of_reprs_logs_and_tracebacks(caplog):
 
 
 def test_provider_libraries_load_only_when_a_token_is_fetched():
-    code = ("import sys, cli, poller.poll, poller.signin, poller.notices, poller.health, "
-            "poller.oauth2; print(sorted({m.split('.')[0] for m in sys.modules} & "
+    code = ("import sys, cli, poller.passes.poll, poller.imap.login, poller.notify.notices, "
+            "commands.health, poller.net.oauth2; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'msal', 'google', 'requests', 'jwt'}))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout
@@ -132,8 +135,8 @@ def test_provider_libraries_load_only_when_a_token_is_fetched():
 
 
 def test_xoauth2_is_preferred_and_a_server_with_neither_is_named():
-    from poller.errors import NoticeError
-    from poller.signin import choose_mechanism
+    from core.errors import NoticeError
+    from poller.net.sasl import choose_mechanism
 
     assert choose_mechanism(["PLAIN", "OAUTHBEARER", "XOAUTH2"], "x", NoticeError) == "XOAUTH2"
     assert choose_mechanism(["oauthbearer"], "x", NoticeError) == "OAUTHBEARER"
@@ -145,7 +148,7 @@ def test_xoauth2_is_preferred_and_a_server_with_neither_is_named():
 
 def test_every_imap_session_starts_where_oauth2_is_handled():
     """A new Mailbox.connect(..., settings.imap_password()) elsewhere would sign in with a
-    password when mailbox.auth = "oauth2": poller/signin.py's open_mailbox is the one way in."""
+    password when mailbox.auth = "oauth2": poller/imap/login.py's open_mailbox is the one way in."""
     offenders = [str(path.relative_to(ROOT)) for folder in ("poller", "commands", "store")
                  for path in (ROOT / folder).glob("*.py")
                  if "imap_password()" in path.read_text() and path.name != "signin.py"]

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from poller.errors import MailboxError
-from poller.settings import load_settings
-from poller.signin import open_mailbox
+from core.errors import MailboxError
+from core.settings import load_settings
+from poller.imap.login import open_mailbox
 from tests.builders import make_mail
 from tests.fakeidp import FakeIdentity, OAuthSmtpSink
 from tests.world import (

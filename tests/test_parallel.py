@@ -9,11 +9,11 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from poller import parallel
-from poller.ahead import Ahead
-from poller.imapwire import Fetched
-from poller.message import Message
-from poller.parallel import Reader
+from poller.imap.wire import Fetched
+from poller.mail.message import Message
+from poller.passes import workers as parallel
+from poller.passes.workers import Reader
+from poller.understand.early import Ahead
 from tests.builders import make_mail
 
 
@@ -29,8 +29,8 @@ def _mailbox() -> list[bytes]:
     mail.append(make_mail(to="wile@acme.com", message_id="<m5@ourco.com>", subject="Rollout 5"))
     mail.append(make_mail(to="someone@nowhere-known.com", message_id="<stranger@ourco.com>"))
     mail.append(b"\x00\x01 not a mail at all\r\n")
-    # What the workers decide from the message alone (poller.ahead): a filter, the trusted
-    # server's verdict, who takes part (a note, and mail naming no customer).
+    # What the workers decide from the message alone (poller.understand.early): a filter, the
+    # trusted server's verdict, who takes part (a note, and mail naming no customer).
     mail.append(make_mail(to="wile@acme.com", subject="Automatic reply: away",
                           headers={"X-Autoreply": "yes"}))
     mail.append(make_mail(to="wile@acme.com", auth="dmarc=fail header.from=ourco.com"))

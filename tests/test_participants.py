@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from poller.addresses import PersonalDomains
-from poller.message import Address, Message, parse_message
-from poller.participants import AddressBook, Participant, Understanding, understand
+from core.addresses import PersonalDomains
+from poller.mail.message import Address, Message, parse_message
+from poller.understand.participants import AddressBook, Participant, Understanding, understand
 
 MAILBOX = "touchpoints@ourco.com"
 BOOK = AddressBook(

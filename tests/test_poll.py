@@ -90,9 +90,10 @@ def test_second_pass_logs_nothing_twice(any_world):
 
 
 def test_crash_between_commit_and_move_only_moves(world):
-    from poller.commit import commit
-    from poller.pipeline import Context, Source, decide
-    from poller.settings import load_settings
+    from core.settings import load_settings
+    from poller.decide.pipeline import decide
+    from poller.decide.reading import Context, Source
+    from poller.passes.commit import commit
     from store.db import open_database
 
     raw = make_mail(to="wile@acme.com", message_id="<crash@ourco.com>")
@@ -188,9 +189,9 @@ def test_two_workers_on_one_mailbox_log_each_message_once(any_world):
                for flags, _ in world.folder_contents("Touchpoints/Failed").values())
     # one record per message, every pass that ran finished (a worker that found the mailbox
     # locked did nothing and recorded no run)
-    from poller.settings import load_settings
+    from core.settings import load_settings
     from store.db import open_database
-    from store.ledger_models import MessageRecord, Run
+    from store.ledger.models import MessageRecord, Run
 
     open_database(load_settings(world.config).database_url())
     assert MessageRecord.select().count() == 40

@@ -1,4 +1,4 @@
-"""Every SPEC name has one home (poller/reasons.py), and every failure reason is explained twice:
+"""Every SPEC name has one home (core/reasons.py), and every failure reason is explained twice:
 in the notice its sender gets, and in the README's list."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from poller import reasons
-from poller.notice_text import WHY_AND_FIX, compose
+from core import reasons
+from poller.notify.notice_text import WHY_AND_FIX, compose
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -1,4 +1,5 @@
-"""SPEC section 4, row by row, over a real SQLite directory (store.directory.SqlDirectory)."""
+"""SPEC section 4, row by row, over a real SQLite directory
+(store.directory.lookups.SqlDirectory)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from poller.addresses import PersonalDomains
-from poller.explain import explain
-from poller.resolve import Decision, Policy, resolve
-from store.directory import SqlDirectory
+from core.addresses import PersonalDomains
+from poller.decide.explain import explain
+from poller.decide.resolve import Decision, Policy, resolve
+from store.directory.lookups import SqlDirectory
 from store.models import (
     Account,
     AccountDomain,
@@ -227,7 +228,7 @@ def test_trace_is_json(db):
 
 
 def test_policy_from_settings():
-    from poller.settings_sections import TouchpointSettings
+    from core.sections import TouchpointSettings
 
     policy = Policy.from_settings(TouchpointSettings(plus_addresses="strip",
                                                      personal_domains=("corp-mail.example",),

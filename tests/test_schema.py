@@ -60,7 +60,7 @@ def old_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def test_a_database_of_the_previous_schema_opens_and_keeps_its_touchpoints(old_database):
-    from store.touchpoints import as_json, timeline
+    from store.timeline.touchpoints import as_json, timeline
 
     db = open_database(old_database)
     [old] = timeline()
@@ -107,7 +107,7 @@ def _plan(db, query) -> str:
 
 
 def test_history_tie_breaks_are_index_only_scans_of_live_rows(db):
-    from store.directory import _latest_query
+    from store.directory.lookups import _latest_query
 
     for kind, name in (("sender", "tp_live_sender_history"),
                        ("domain_history", "tp_live_domain_history")):
@@ -116,7 +116,7 @@ def test_history_tie_breaks_are_index_only_scans_of_live_rows(db):
 
 
 def test_history_ignores_tombstoned_touchpoints(db):
-    from store.directory import SqlDirectory
+    from store.directory.lookups import SqlDirectory
 
     Account.create(account_id="A", name="A")
     Account.create(account_id="B", name="B")
@@ -142,7 +142,7 @@ def test_history_ignores_tombstoned_touchpoints(db):
     ({"limit": 50}, "tp_live_timeline"),
 ])
 def test_the_timeline_reads_its_first_page_from_an_index_in_order(db, where, index):
-    from store.touchpoints import Filter, timeline_query
+    from store.timeline.touchpoints import Filter, timeline_query
 
     plan = _plan(db, timeline_query(Filter(**where)))
     assert f"INDEX {index}" in plan and "TEMP B-TREE" not in plan, plan
@@ -159,8 +159,8 @@ def test_the_accounts_summary_is_one_index_only_pass(db):
 
 
 def test_postgres_can_answer_the_timeline_and_history_from_the_partial_indexes(pg_url):
-    from store.directory import _latest_query
-    from store.touchpoints import Filter, timeline_query
+    from store.directory.lookups import _latest_query
+    from store.timeline.touchpoints import Filter, timeline_query
 
     db = open_database(pg_url)
     accounts = ["A", *(f"X{i}" for i in range(29))]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from poller.errors import ConfigError
-from poller.settings import SECTIONS, Settings, load_settings, settings_from_dict
+from core.errors import ConfigError
+from core.settings import SECTIONS, Settings, load_settings, settings_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 

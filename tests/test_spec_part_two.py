@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from poller.settings import settings_from_dict
+from core.settings import settings_from_dict
 from tests.builders import make_mail, write_directory
 from tests.world import World
 

@@ -12,10 +12,11 @@ from tests.builders import make_mail, write_directory
 from tests.world import PASSWORD_ENV, ROOT, World, installed
 
 # What a pass over mail, or another command, needs and an empty pass never does.
-NOT_FOR_AN_EMPTY_PASS = ("mailparser", "poller.pipeline", "poller.parallel", "poller.resolve",
+NOT_FOR_AN_EMPTY_PASS = ("mailparser", "poller.decide.pipeline", "poller.passes.workers",
+                         "poller.decide.resolve",
                          "apscheduler", "multiprocessing", "commands.timeline", "commands.sync",
                          "commands.directory", "commands.accounts", "sync", "rich", "smtplib",
-                         "poller.oauth2", "playhouse.migrate")
+                         "poller.net.oauth2", "playhouse.migrate")
 
 
 def _run(world, *args: str, python: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
@@ -48,7 +49,7 @@ def test_an_empty_pass_imports_only_what_it_uses(world_with_smtp):
     world.poll()  # the first pass creates the folders
     done, modules = _imports(world, "poll", "--once")
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "poller.poll" in modules and "imapclient" in modules
+    assert "poller.passes.poll" in modules and "imapclient" in modules
     assert needless(modules) == set()
 
 
@@ -59,7 +60,7 @@ def test_a_pass_over_mail_still_loads_what_it_needs(world_with_smtp):
     done, modules = _imports(world, "poll", "--once")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "logged 1" in done.stdout and "failed 1 (no_account 1)" in done.stdout
-    assert {"mailparser", "poller.pipeline", "poller.resolve", "smtplib"} <= modules
+    assert {"mailparser", "poller.decide.pipeline", "poller.decide.resolve", "smtplib"} <= modules
     assert "commands.timeline" not in modules
     assert world.touchpoints()[0]["account_id"] == "ACME"
     [notice] = world.smtp.messages  # the failure's notice went out, through smtplib

@@ -7,11 +7,12 @@ import logging
 import pytest
 from peewee import SqliteDatabase
 
-from poller.commit import commit
-from poller.pipeline import Context, Source, decide
-from store import ledger
+from poller.decide.pipeline import decide
+from poller.decide.reading import Context, Source
+from poller.passes.commit import commit
+from store.ledger import records as ledger
 from store.models import Touchpoint
-from store.touchpoints import thread_parent
+from store.timeline.touchpoints import thread_parent
 from tests.builders import import_directory, make_mail, settings_for
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from poller.errors import SalesforceError
-from poller.settings import settings_from_dict
+from core.errors import SalesforceError
+from core.settings import settings_from_dict
 from sync.client import connect
 
 EXT = "Touchlog_Id__c"

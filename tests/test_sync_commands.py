@@ -8,8 +8,8 @@ from datetime import datetime
 
 import pytest
 
-from poller.errors import ConfigError
-from poller.settings import settings_from_dict
+from core.errors import ConfigError
+from core.settings import settings_from_dict
 from store.lock import lock_for
 from sync.run import LOCK
 from tests.builders import ACCOUNTS_CSV

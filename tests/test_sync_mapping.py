@@ -4,8 +4,8 @@ from datetime import date, datetime
 
 import pytest
 
+from core.salesforce_ids import restore_case, with_suffix
 from sync import mapping, soql
-from sync.ids import restore_case, with_suffix
 from sync.mapping import LocalTask, LocalTouchpoint
 
 EXT = "Touchlog_Id__c"

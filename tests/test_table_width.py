@@ -5,7 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from cli import main
-from poller.output import print_table
+from commands.output import print_table
 
 SENDER = "someone.with.a.long.name@customer-example-international.com"
 STAMP = "2026-11-02T14:30:00Z"

@@ -1,4 +1,4 @@
-"""poller.trust: SPEC 11's `aligned`, the topmost trusted header only, and one author."""
+"""poller.understand.trust: SPEC 11's `aligned`, the topmost trusted header only, and one author."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import functools
 
 import pytest
 
-from poller.message import parse_message
-from poller.settings_sections import TrustSettings
-from poller.suffixes import organisational_domain
-from poller.trust import authenticate
+from core.sections import TrustSettings
+from poller.mail.message import parse_message
+from poller.understand.suffixes import organisational_domain
+from poller.understand.trust import authenticate
 from tests.test_authres import AMAVIS, GMAIL, MICROSOFT, MICROSOFT_FAIL, OPENDKIM, RSPAMD
 
 TEAM = {"sam@ourco.com", "ann@ourco.com"}
@@ -150,7 +150,7 @@ def _psl():
 
 
 def test_the_shipped_list_reads_as_whole_lines():
-    from poller import suffixes
+    from poller.understand import suffixes
 
     lines = [line.decode("utf-8") for line in suffixes._list()]
     rules = {line for line in lines if line and not line.startswith("//")}

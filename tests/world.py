@@ -23,7 +23,7 @@ from click.testing import CliRunner, Result
 from imapclient import IMAPClient
 
 from cli import main
-from poller.settings_sections import MailboxSettings
+from core.sections import MailboxSettings
 from tests.builders import TEST_AUTHSERV_ID, authenticated, write_directory
 from tests.smtpsink import SmtpSink
 from tools.dovecot import DOVECOT, Dovecot

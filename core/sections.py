@@ -1,0 +1,148 @@
+"""The sections of settings.toml, one frozen dataclass each, with every key's default.
+
+The section and key names are the interface of SPEC sections 9-19: keep them exactly.
+core/settings.py reads the file into them and validates it once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MailboxSettings:
+    """SPEC 9 and 19: the shared mailbox, its folders, and how touchlog signs in to it."""
+
+    host: str = "imap.ourco.com"
+    port: int = 993
+    tls: str = "ssl"
+    verify_tls: bool = True
+    username: str = "touchpoints@ourco.com"
+    password_env: str = "TOUCHLOG_IMAP_PASSWORD"
+    password_file: str = ""
+    folder: str = "INBOX"
+    logged_folder: str = "Touchpoints/Logged"
+    failed_folder: str = "Touchpoints/Failed"
+    batch_size: int = 200
+    # Tries of a message that breaks touchlog before it fails as internal_error (SPEC 17).
+    max_attempts: int = 3
+    # Not in SPEC's example but needed to trust a private CA (e.g. the demo's self-signed cert).
+    ca_file: str = ""
+    # SPEC section 19: "oauth2" signs in with an access token (poller/net/oauth2.py).
+    auth: str = "password"
+    oauth2_token_command: str = ""
+    oauth2_token_env: str = ""
+    oauth2_token_file: str = ""
+    oauth2_provider: str = ""
+    oauth2_authority: str = ""
+    oauth2_tenant: str = ""
+    oauth2_client_id: str = ""
+    oauth2_client_secret_env: str = ""
+    oauth2_client_secret_file: str = ""
+    oauth2_service_account_file: str = ""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """SPEC 9 and 12: where touchpoints are kept, with their attachments and key."""
+
+    url: str = "sqlite:///touchlog.db"
+    # Where attachment bytes are kept, one file per sha256 (relative to the settings file).
+    attachments_dir: str = "attachments"
+    # "" = off; else a file of keys made by `touchlog keys new`, one a line (SPEC 12).
+    encryption_key_file: str = ""
+
+
+@dataclass(frozen=True)
+class TouchpointSettings:
+    """SPEC 3, 4 and 13: the mailbox's own address, the team's domains and what a touchpoint may
+    hold."""
+
+    mailbox_address: str = "touchpoints@ourco.com"
+    internal_domains: tuple[str, ...] = ("ourco.com",)
+    default_flow: str = "Default"
+    default_reasons: tuple[str, ...] = ()
+    max_content_chars: int = 20000
+    case_sensitive_local_part: bool = False
+    plus_addresses: str = "reject"
+    personal_domains: tuple[str, ...] = ()
+    domain_history_days: int = 7
+    # What people may choose when they add or edit a touchpoint (SPEC 13); an empty list of
+    # flows or reasons allows any value. Mail still gets `email`, default_flow, default_reasons.
+    types: tuple[str, ...] = ("web_meeting", "in_person_meeting", "telephone_call", "email",
+                              "internal_note")
+    flows: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """SPEC 8, 17 and 19: failure notices, the SMTP server they go through and its sign-in."""
+
+    enabled: bool = True
+    smtp_host: str = "smtp.ourco.com"
+    smtp_port: int = 587
+    smtp_tls: str = "starttls"
+    smtp_username: str = ""
+    smtp_password_env: str = ""
+    smtp_password_file: str = ""
+    from_address: str = "touchpoints@ourco.com"
+    max_per_sender_per_hour: int = 10
+    # Permanent (5xx) refusals of one notice before it is marked failed (SPEC 17).
+    max_attempts: int = 5
+    verify_tls: bool = True
+    ca_file: str = ""
+    # SPEC section 19, the [mailbox] keys with the prefix smtp_.
+    smtp_auth: str = "password"
+    smtp_oauth2_token_command: str = ""
+    smtp_oauth2_token_env: str = ""
+    smtp_oauth2_token_file: str = ""
+    smtp_oauth2_provider: str = ""
+    smtp_oauth2_authority: str = ""
+    smtp_oauth2_tenant: str = ""
+    smtp_oauth2_client_id: str = ""
+    smtp_oauth2_client_secret_env: str = ""
+    smtp_oauth2_client_secret_file: str = ""
+    smtp_oauth2_service_account_file: str = ""
+
+
+@dataclass(frozen=True)
+class TrustSettings:
+    """SPEC 11: whose Authentication-Results verdict counts, and what it must say."""
+
+    authserv_ids: tuple[str, ...] = ()
+    require: str = "aligned"
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """SPEC 9 and 16: how often `touchlog poll` runs a pass, and IDLE between passes."""
+
+    interval_seconds: int = 60
+    # SPEC 16: wait in IMAP IDLE between passes and start one within 2 s of new mail.
+    idle: bool = True
+
+
+@dataclass(frozen=True)
+class SalesforceSettings:
+    """SPEC section 15; `access_token_file`, `password_file` and `security_token_file` follow
+    the *_env / *_file habit of the other secrets."""
+
+    enabled: bool = False
+    instance_url: str = "https://ourco.my.salesforce.com"
+    access_token_env: str = ""
+    access_token_file: str = ""
+    username: str = ""
+    password_env: str = ""
+    password_file: str = ""
+    security_token_env: str = ""
+    security_token_file: str = ""
+    api_version: str = "62.0"
+    ca_file: str = ""
+    touchpoints_object: str = "Event"
+    tasks_object: str = "Task"
+    external_id_field: str = "Touchlog_Id__c"
+    inbound_filter: str = ""
+    create_missing: bool = True
+    outbound_days: int = 30
+    interval_seconds: int = 300

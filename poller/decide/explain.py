@@ -1,0 +1,135 @@
+"""A resolution trace (poller.decide.resolve) in plain words: what `touchlog explain` prints.
+
+Reads only the trace's JSON, so a trace stored months ago still explains itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.reasons import (
+    AMBIGUOUS_ACCOUNT,
+    CONTACT,
+    DOMAIN,
+    MANUAL,
+    REPLY,
+    SENDER_HISTORY,
+    THREAD,
+)
+
+
+def explain(trace: dict[str, Any]) -> list[str]:
+    """The trace as plain sentences, one per step, ending with the decision."""
+    names = trace.get("names", {})
+    if "authserv_ids_seen" in trace:  # SPEC 11 stopped it before anyone looked for customers
+        seen = ", ".join(trace["authserv_ids_seen"]) or "none"
+        return [f"the sender was not authenticated; Authentication-Results (topmost first) "
+                f"from: {seen}"]
+    # A reply names its thread, not customer candidates.
+    lines = [] if trace.get("scenario") == REPLY else [
+        _candidates_line(trace.get("candidates", []))]
+    lines += [_candidate_note(c) for c in trace.get("candidates", []) if c.get("note")]
+    lines += [_step_line(step, names) for step in trace.get("steps", [])]
+    if trace.get("account_id"):
+        acc = trace["account_id"]
+        lines.append(f"decided: {_label(acc, names)} ({acc}) by rule {trace.get('rule')}")
+    elif trace.get("reason"):
+        lines.append(f"not logged: {trace['reason']}: {trace.get('detail', '')}".rstrip(": "))
+    return lines
+
+
+def _candidates_line(candidates: list[dict[str, Any]]) -> str:
+    if not candidates:
+        return "no customer address was found"
+    return "customer addresses, in order: " + ", ".join(c["address"] for c in candidates)
+
+
+def _candidate_note(c: dict[str, Any]) -> str:
+    return {"plus_rejected": f"{c['address']} has a +extension: not used (plus_addresses = reject)",
+            "plus_stripped": f"{c['address']} is looked up as {c['lookup']} "
+                             "(plus_addresses = strip)",
+            "repeated": f"{c['address']} repeats an earlier address"}.get(c["note"], "")
+
+
+def _step_line(step: dict[str, Any], names: dict[str, str]) -> str:
+    rule, result = step.get("rule"), step.get("result")
+    if rule == CONTACT:
+        return _contact_line(step, names)
+    if rule == DOMAIN:
+        return _domain_line(step, names)
+    if rule == THREAD:
+        return _thread_line(step, names)
+    if rule == MANUAL:
+        was = f" (it had failed {step['was']})" if step.get("was") else ""
+        return (f"chosen by hand by {step.get('by')} at {_when(step.get('at'))}: "
+                f"{_label(step.get('account_id', ''), names)}{was} → rule {MANUAL}")
+    history = step.get("accounts", {})
+    who = ("the sender's touchpoints" if rule == SENDER_HISTORY else
+           f"touchpoints by anyone at {step.get('domain')} since {_when(step.get('since'))}")
+    if not history:
+        return f"{who}: none on these accounts"
+    seen = "; ".join(f"{_label(acc, names)} {_when(ts)}" for acc, ts in history.items())
+    return f"{who}, latest per account: {seen}{_arrow(result)}"
+
+
+def _thread_line(step: dict[str, Any], names: dict[str, str]) -> str:
+    text = f"a reply to thread {step.get('thread_id')} ({step.get('address')})"
+    if step.get("sender_is"):
+        text += (f" from {step.get('sender')}, {step['sender_is']} of "
+                 f"{_label(step.get('account_id', ''), names)}")
+    if step.get("parent_id"):
+        text += f", answering touchpoint {step['parent_id']}"
+    result = step.get("result")
+    return text + (f" → rule {THREAD}" if result == THREAD else f" → {result}" if result else "")
+
+
+def _contact_line(step: dict[str, Any], names: dict[str, str]) -> str:
+    links = step.get("accounts", [])
+    if not links:
+        return f"{step['address']} is not a contact of any account"
+    if len(links) == 1:
+        return (f"{step['address']} is a contact of 1 account: "
+                f"{_label(links[0]['account_id'], names)}{_arrow(step.get('result'))}")
+    shown = ", ".join(_link_words(link, names) for link in links)
+    return (f"{step['address']} is a contact of {len(links)} accounts: {shown}"
+            f"{_arrow(step.get('result'))}")
+
+
+def _link_words(link: dict[str, Any], names: dict[str, str]) -> str:
+    default = " (default_bcc)" if link.get("default_bcc") else ""
+    when = _when(link["last_activity"])
+    return f"{_label(link['account_id'], names)}{default} last active {when}"
+
+
+def _domain_line(step: dict[str, Any], names: dict[str, str]) -> str:
+    domain, accounts = step["domain"], step.get("accounts", [])
+    if step.get("result") == "personal_domain":
+        return f"{domain} is a personal mail domain: never used for a domain match"
+    if not accounts and step.get("contacts_only"):
+        shown = ", ".join(_label(acc, names) for acc in step["contacts_only"])
+        return (f"{domain} belongs to {shown}, which takes only its known contacts "
+                "(contact_matches_only): the address is not one of them; add the person as "
+                "a customer user of that account")
+    if not accounts:
+        return f"no account has the domain {domain}"
+    shown = ", ".join(_label(acc, names) for acc in accounts)
+    if step.get("result") == "tie":
+        return f"{len(accounts)} accounts have the domain {domain}: {shown} → tie-break"
+    return f"1 account has the domain {domain}: {shown}{_arrow(step.get('result'))}"
+
+
+def _arrow(result: str | None) -> str:
+    if result == AMBIGUOUS_ACCOUNT:
+        return " → ambiguous_account"
+    return f" → rule {result}" if result and result != "none" else ""
+
+
+def _label(account_id: str, names: dict[str, str]) -> str:
+    return names.get(account_id) or account_id
+
+
+def _when(value: str | None) -> str:
+    """`2026-11-15T21:23:51.966620` → `2026-11-15 21:23`; midnight (a date) → `2026-11-15`."""
+    if not value:
+        return "unknown"
+    return value.replace("T", " ")[:16].removesuffix(" 00:00")

@@ -1,0 +1,176 @@
+"""One message → one typed verdict (poller.decide.verdict): a fixed list of small steps that
+only read.
+
+`decide` parses the message and runs `STEPS` in order; each step returns the message as read so
+far (`Reading`), with what it learnt, or a verdict that ends the chain. The verdict holds
+everything that will be stored; `poller.passes.commit.commit` writes it in one transaction, and
+`process --dry-run` prints it. A new check is a new step in `STEPS`, in SPEC's order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from core.addresses import domain_of
+from core.errors import MessageError
+from core.reasons import (
+    DUPLICATE,
+    EMPTY,
+    LOGGED,
+    NO_ACCOUNT,
+    PARSE_ERROR,
+    REPLY,
+    SKIPPED,
+    THREAD,
+    UNAUTHENTICATED_SENDER,
+    UNKNOWN_SENDER,
+    UNKNOWN_THREAD,
+)
+from poller.decide.reading import Context, Reading, Source, Step
+from poller.decide.records import failed, logged, record_of, unreadable
+from poller.decide.resolve import Decision, resolve
+from poller.decide.verdict import Replay, Skipped, Verdict
+from poller.mail.message import Message, parse_message
+from poller.understand import filters, trust
+from poller.understand.early import Ahead
+from poller.understand.participants import (
+    Understanding,
+    header_participants,
+    understand,
+)
+from poller.understand.threads import judge, thread_address
+from store.ledger import records as ledger
+
+log = logging.getLogger(__name__)
+
+
+def decide(raw: bytes, ctx: Context, source: Source,
+           parsed: Message | Ahead | MessageError | None = None) -> Verdict:
+    """Every step that only reads: parse, ledger, filter, sender, text, scenario, account.
+
+    `parsed`: what parse_message made of `raw` (or the MessageError it raised) elsewhere, in a
+    worker process (poller.passes.workers), maybe with what the message alone decides (an Ahead);
+    None parses here."""
+    steps: tuple[Step, ...] = STEPS
+    try:
+        if isinstance(parsed, MessageError):
+            raise parsed
+        if isinstance(parsed, Ahead):
+            reading = Reading(parsed.message, source, ahead=parsed)
+        else:
+            reading = Reading(parsed or parse_message(raw), source)
+    except MessageError as exc:
+        # Still a record (its raw bytes stay in the failed folder) and, from whatever headers
+        # can be read, a notice that answers it.
+        reading, steps = Reading(unreadable(raw), source), (_against_ledger, _parse_error(exc))
+    for step in steps:
+        result = step(reading, ctx)
+        if not isinstance(result, Reading):
+            return result
+        reading = result
+    raise AssertionError("the last step always decides")  # pragma: no cover
+
+
+def _against_ledger(r: Reading, ctx: Context) -> Reading | Verdict:
+    existing = ledger.find_record(r.message.key)
+    if existing is None:
+        return r
+    # This very message, committed by an earlier pass that could not move it (a crash, a lost
+    # connection): nothing is written or sent again, it is only moved (counted `recovered`).
+    same = existing.uid is not None and existing.uid == r.source.uid \
+        and existing.mailbox == r.source.mailbox
+    if existing.outcome in (LOGGED, SKIPPED) and same:
+        return Replay(record_of(r, existing.outcome, existing.reason, existing.detail,
+                                existing.trace), recovered=True)
+    if existing.outcome in (LOGGED, SKIPPED):
+        # A second copy: nothing to write.
+        return Replay(record_of(r, SKIPPED, DUPLICATE,
+                                f"already {existing.outcome} ({existing.reason})"))
+    if same:
+        # Committed as failed, then the move did not happen: do not notify twice.
+        return Replay(record_of(r, existing.outcome, existing.reason, existing.detail,
+                                existing.trace), recovered=True)
+    return replace(r, existing=existing)  # failed before, back in the inbox: afresh
+
+
+def _parse_error(exc: MessageError) -> Step:
+    return lambda r, ctx: failed(r, ctx, PARSE_ERROR, str(exc))
+
+
+def _filtered(r: Reading, ctx: Context) -> Reading | Verdict:
+    reason = r.ahead.skip_reason if r.ahead else filters.skip_reason(r.message)
+    return Skipped(record_of(r, SKIPPED, reason)) if reason else r
+
+
+def _authenticated(r: Reading, ctx: Context) -> Reading | Verdict:
+    """SPEC 11: the From must be proven before it is believed. A forward is judged by the
+    forwarder's own (outer) message, a reply by its sender: both are `r.message`."""
+    ahead = r.ahead
+    failure = trust.authenticate(r.message, ctx.settings.trust,
+                                 lambda a: ctx.directory.team_member(a) is not None,
+                                 (lambda: ahead.verdict) if ahead else None)
+    if failure is None:
+        return r
+    return failed(replace(r, trace={"authserv_ids_seen": list(failure.seen_ids)}), ctx,
+                  UNAUTHENTICATED_SENDER, failure.detail)
+
+
+def _thread_reply(r: Reading, ctx: Context) -> Reading | Verdict:
+    """Scenario `reply` (SPEC 14): mail to a thread's Reply-To joins that thread, from a team
+    member, a participant of the thread or a customer user of its account."""
+    msg = r.message
+    addr = thread_address((a.email for a in msg.to + msg.cc), ctx.book.mailbox_address)
+    if addr is None:
+        return r
+    member = ctx.directory.team_member(r.sender) if r.sender else None
+    reply = judge(addr, r.sender, member is not None, msg.references)
+    r = replace(r, creator=member, trace=reply.trace)
+    if reply.failure or reply.first is None:
+        return failed(r, ctx, reply.failure or UNKNOWN_THREAD, reply.detail)
+    not_empty = _not_empty(r, ctx)
+    if not isinstance(not_empty, Reading):
+        return not_empty
+    people = header_participants(msg, ctx.book, leave_out=[addr.address])
+    u = Understanding(REPLY, people, (), msg.subject, None, "")
+    decision = Decision(reply.first.account_id, THREAD, None, "", reply.trace)
+    return logged(replace(r, understanding=u), ctx, u, decision, parent_id=reply.parent_id)
+
+
+def _from_team(r: Reading, ctx: Context) -> Reading | Verdict:
+    member = ctx.directory.team_member(r.sender) if r.sender else None
+    if member is None:
+        return failed(r, ctx, UNKNOWN_SENDER,
+                      f"{r.sender or 'the sender'} is not a team member or an alias of one")
+    return replace(r, creator=member)
+
+
+def _not_empty(r: Reading, ctx: Context) -> Reading | Verdict:
+    msg = r.message
+    if msg.subject.strip() or msg.text.strip() or msg.attached_messages:
+        return r
+    return failed(r, ctx, EMPTY, "the message has no subject and no text")
+
+
+def _understood(r: Reading, ctx: Context) -> Reading | Verdict:
+    u = r.ahead.understanding if r.ahead else understand(r.message, ctx.book)
+    r = replace(r, understanding=u)
+    if u.failure:
+        return failed(replace(r, trace={"scenario": u.scenario, "candidates": []}), ctx,
+                      u.failure, u.detail)
+    return r
+
+
+def _resolved(r: Reading, ctx: Context) -> Reading | Verdict:
+    u, creator = r.understanding, r.creator
+    assert u is not None and creator is not None, "runs after _understood and _from_team"
+    decision: Decision = resolve(u.candidates, creator.id, domain_of(creator.email),
+                                 ctx.directory, ctx.policy, ctx.clock())
+    r = replace(r, trace={"scenario": u.scenario, **decision.trace})
+    if decision.account_id is None or decision.rule is None:
+        return failed(r, ctx, decision.reason or NO_ACCOUNT, decision.detail, decision)
+    return logged(r, ctx, u, decision)
+
+
+STEPS: tuple[Step, ...] = (_against_ledger, _filtered, _authenticated, _thread_reply, _from_team,
+                           _not_empty, _understood, _resolved)

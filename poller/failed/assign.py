@@ -1,0 +1,107 @@
+"""Fixing a failure by hand (SPEC 13): `failures assign UID --account ID --as EMAIL` logs a
+message of the failed folder on the account a person chose — rule `manual`, the trace saying
+who chose it — and moves it to the logged folder, where `failures` no longer lists it.
+
+The commit comes first and the move after it, as in a pass: if the move fails the message is
+still in the failed folder, already logged, and the next `failures retry` + pass moves it as a
+duplicate, never logging it twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from core.errors import MessageError, TouchlogError
+from core.reasons import KEYWORD_PREFIX, LOGGED, MANUAL
+from core.settings import Settings
+from core.utc import iso_utc, utcnow
+from poller.decide.reading import Context, Reading, Source
+from poller.decide.records import logged
+from poller.decide.resolve import Decision
+from poller.decide.verdict import Logged
+from poller.imap.login import open_mailbox
+from poller.mail.message import Message, parse_message
+from poller.passes.commit import commit
+from poller.understand.participants import header_participants, understand
+from store.ledger import records as ledger
+from store.ledger.models import MessageRecord
+from store.models import TeamMember
+
+
+def assign(settings: Settings, uid: int, account_id: str, member: TeamMember,
+           now: datetime | None = None) -> int:
+    """Log failed message `uid` on `account_id` as chosen by `member`; its touchpoint id."""
+    mb = settings.mailbox
+    with open_mailbox(settings) as box:
+        box.ensure_folders(mb.failed_folder, mb.logged_folder)
+        entries = {e.uid: e for e in box.list_entries(mb.failed_folder)}
+        raw = box.fetch_raw(mb.failed_folder, uid) if uid in entries else None
+        if raw is None:
+            raise TouchlogError(f"no message with UID {uid} in {mb.failed_folder}")
+        source = Source(mailbox=mb.failed_folder, uid=uid, internal_date=entries[uid].date)
+        tp_id = log_by_hand(raw, Context(settings), source, account_id, member, now)
+        keywords = [f for f in entries[uid].flags if f.lower().startswith(KEYWORD_PREFIX)]
+        if keywords:
+            box.remove_keywords(mb.failed_folder, [uid], keywords)
+        box.move(mb.failed_folder, [uid], mb.logged_folder)
+    return tp_id
+
+
+def log_by_hand(raw: bytes, ctx: Context, source: Source, account_id: str,
+                member: TeamMember, now: datetime | None = None) -> int:
+    try:
+        msg = parse_message(raw)
+    except MessageError as exc:
+        raise TouchlogError(f"UID {source.uid} cannot be read, so it cannot be logged: "
+                            f"{exc}") from None
+    existing = ledger.find_record(msg.key)
+    if existing is not None and existing.outcome == LOGGED and existing.touchpoint_id:
+        return int(existing.touchpoint_id)  # logged already (a move that did not happen)
+    verdict = _verdict(msg, ctx, source, existing, account_id, member, now or utcnow())
+    outcome = commit(verdict)
+    if outcome.touchpoint_id is None:
+        raise TouchlogError(f"UID {source.uid} was logged by another worker meanwhile")
+    return outcome.touchpoint_id
+
+
+def _verdict(msg: Message, ctx: Context, source: Source, existing: MessageRecord | None,
+             account_id: str, member: TeamMember, now: datetime) -> Logged:
+    u = understand(msg, ctx.book)
+    people = u.participants or header_participants(msg, ctx.book)
+    # The sender is the creator when on the team; otherwise the person who chose takes it.
+    creator = ctx.directory.team_member(msg.sender.email if msg.sender else "") or member
+    trace = _manual_trace(existing, account_id, member, now, ctx)
+    understanding = replace(u, participants=people, failure=None, detail="")
+    # A person chose: no notice is due, whatever the mailbox (a retried failure is overwritten).
+    reading = Reading(msg, replace(source, notices=False), existing=existing, creator=creator,
+                      understanding=understanding, trace=trace)
+    return logged(reading, ctx, understanding, Decision(account_id, MANUAL, None, "", trace))
+
+
+def _manual_trace(existing: MessageRecord | None, account_id: str, member: TeamMember,
+                  now: datetime, ctx: Context) -> dict[str, Any]:
+    """What the rules saw, then who chose which account instead."""
+    trace: dict[str, Any] = dict(existing.trace) if existing and existing.trace else {}
+    trace.setdefault("candidates", [])
+    steps = list(trace.get("steps", []))
+    steps.append({"rule": MANUAL, "by": member.email, "at": iso_utc(now),
+                  "account_id": account_id, "was": existing.reason if existing else None,
+                  "result": MANUAL})
+    names = {**trace.get("names", {}), **ctx.directory.account_names([account_id])}
+    trace.update(steps=steps, names=names, account_id=account_id, rule=MANUAL, reason=None,
+                 detail="")
+    return trace
+
+
+def candidate_accounts(trace: dict[str, Any]) -> list[tuple[str, str]]:
+    """The accounts the rules saw for a failed message, with their names, in the order seen:
+    the ones a person assigning it most likely wants."""
+    seen: dict[str, None] = {}
+    for step in trace.get("steps", []):
+        for item in step.get("accounts", ()):
+            seen.setdefault(item["account_id"] if isinstance(item, dict) else item, None)
+    names = trace.get("names", {})
+    return [(acc, names.get(acc, "")) for acc in seen]
+

@@ -1,0 +1,109 @@
+"""The failed folder as the person running touchlog sees it: list, show, retry.
+
+The mailbox is the truth of what is waiting (a message someone dragged back by hand is no longer
+a failure); the database adds the detail and the trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from core.errors import TouchlogError
+from core.message_ids import message_key
+from core.reasons import KEYWORD_PREFIX
+from core.settings import Settings
+from core.utc import iso_utc, naive_utc
+from poller.imap.login import open_mailbox
+from poller.imap.session import Mailbox
+from poller.imap.wire import FolderEntry
+from store.ledger import records as ledger
+from store.ledger.models import MessageRecord
+
+
+@dataclass(frozen=True)
+class Failure:
+    uid: int
+    message_id: str
+    date: datetime | None
+    sender: str
+    subject: str
+    reason: str
+    detail: str
+    record: MessageRecord | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"uid": self.uid, "message_id": self.message_id or None,
+                "date": iso_utc(self.date), "sender": self.sender, "subject": self.subject,
+                "reason": self.reason, "detail": self.detail}
+
+
+def reason_from_flags(flags: Sequence[str]) -> str:
+    for flag in flags:
+        if flag.lower().startswith(KEYWORD_PREFIX):
+            return flag[len(KEYWORD_PREFIX):]
+    return ""
+
+
+def list_failures(settings: Settings) -> list[Failure]:
+    with open_mailbox(settings) as box:
+        return _failures_in(box, settings.mailbox.failed_folder)
+
+
+def _failures_in(box: Mailbox, failed: str) -> list[Failure]:
+    box.ensure_folders(failed)
+    entries = box.list_entries(failed)
+    by_id = ledger.records_by_message_id(e.message_id for e in entries)
+    records = {e.uid: by_id.get(e.message_id) or _record_by_bytes(box, failed, e.uid)
+               for e in entries}
+    return [_failure(e, records[e.uid]) for e in entries]
+
+
+def _record_by_bytes(box: Mailbox, folder: str, uid: int) -> MessageRecord | None:
+    """A message without a Message-ID, or one that could not be read (parse_error), is recorded
+    under the sha256 of its bytes."""
+    raw = box.fetch_raw(folder, uid)
+    return ledger.find_record(message_key("", raw)) if raw else None
+
+
+def _failure(entry: FolderEntry, record: MessageRecord | None) -> Failure:
+    reason = reason_from_flags(entry.flags) or (record.reason if record else "") or "unknown"
+    date = naive_utc(entry.date)
+    # The ledger keeps the Message-ID as the mail wrote it; the envelope's is normalized.
+    message_id = record.message_id if record is not None and record.message_id else \
+        entry.message_id
+    return Failure(uid=entry.uid, message_id=message_id, date=date, sender=entry.sender,
+                   subject=entry.subject, reason=reason,
+                   detail=record.detail if record else "", record=record)
+
+
+def find_failure(settings: Settings, uid: int) -> Failure:
+    failed = settings.mailbox.failed_folder
+    with open_mailbox(settings) as box:
+        for failure in _failures_in(box, failed):
+            if failure.uid == uid:
+                return failure
+        raise TouchlogError(f"no message with UID {uid} in {box.folder_label(failed)}")
+
+
+def retry(settings: Settings, uids: Sequence[int] | None) -> list[int]:
+    """Move failed messages back to the inbox (all when `uids` is None), keywords removed, so
+    the next pass processes them afresh; returns the UIDs moved."""
+    mb = settings.mailbox
+    with open_mailbox(settings) as box:
+        box.ensure_folders(mb.failed_folder)
+        entries = {e.uid: e for e in box.list_entries(mb.failed_folder)}
+        wanted = sorted(entries) if uids is None else list(uids)
+        unknown = [uid for uid in wanted if uid not in entries]
+        if unknown:
+            raise TouchlogError(f"no message with UID {', '.join(map(str, unknown))} "
+                                f"in {box.folder_label(mb.failed_folder)}")
+        keywords = {f for uid in wanted for f in entries[uid].flags
+                    if f.lower().startswith(KEYWORD_PREFIX)}
+        if wanted and keywords:
+            box.remove_keywords(mb.failed_folder, wanted, sorted(keywords))
+        if wanted:
+            box.move(mb.failed_folder, wanted, mb.folder)
+    return wanted

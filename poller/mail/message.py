@@ -1,0 +1,281 @@
+"""Raw bytes → Message: the one place that reads MIME.
+
+Everything after this module works on the frozen Message; nothing else imports mail-parser.
+
+The MIME tree comes from the standard library's compat32 parser (poller.mail.parts), four times
+faster than policy.default and than mail-parser's full MailParser, which also parses every
+Received header we never read. mail-parser is used where it is strong: its address parser (groups,
+quoted commas, encoded display names, with defects reported) and its date parser.
+
+Attached message/rfc822 parts are the forwarded mail itself: they are parsed into
+`attached_messages` and are not listed in `attachments`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.errors import HeaderParseError
+from email.message import Message as EmailMessage
+from email.utils import parsedate_to_datetime
+
+from mailparser.dates import parse_mail_date
+from mailparser.utils import get_addresses
+
+from core.addresses import ADDRESS_RE
+from core.charsets import decode_header_bytes, decode_words, unfold
+from core.errors import MessageError
+from core.limits import MAX_SUBJECT_CHARS, cut
+from core.message_ids import message_id_as_written, message_key, normalize_message_id, printable
+from core.utc import aware_utc
+from poller.mail.parts import Parts, body_text, parse_tree, walk
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Address:
+    email: str
+    name: str = ""
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2].lower()
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    data: bytes = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Message:
+    key: str  # normalized Message-ID, else "sha256:<hex of the raw bytes>"
+    message_id: str  # normalized Message-ID ("" when the message has none)
+    subject: str  # decoded, whitespace-normalized
+    sender: Address | None  # From
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    date: datetime | None  # UTC-aware; None when missing or absurd
+    text: str  # the human text: the plain part, else the HTML part turned into text
+    html: str  # the HTML part as sent ("" when none)
+    headers: dict[str, str]  # lower-case name -> decoded value (repeated headers joined by "\n")
+    content_type: str  # of the outer message, lower-case
+    part_types: tuple[str, ...]  # content types of every leaf part, lower-case
+    references: tuple[str, ...]  # normalized ids from In-Reply-To, then References
+    attachments: tuple[Attachment, ...] = ()
+    attached_messages: tuple[Message, ...] = ()  # parsed message/rfc822 parts, in order
+    defects: tuple[str, ...] = ()
+    written_id: str = ""  # the Message-ID as the mail wrote it (message_id_as_written)
+    # Every From address and how many From headers there were: a message with two authors is
+    # credited to neither (poller.understand.trust), so the first one must not be all that is kept.
+    authors: tuple[Address, ...] = ()
+    from_headers: int = 0
+
+
+# Attached messages within attached messages (a forward of a forward of ...): read this deep,
+# deeper ones are dropped and the drop is noted (TOO_DEEP), so a failure can say so. A MIME tree
+# nested beyond what the parser can read at all fails parse_error instead.
+MAX_DEPTH = 100
+TOO_DEEP = "AttachedMessageTooDeep"
+# A mail has at least one of these (RFC 5322 requires From and Date); random bytes, a PDF or a
+# text file read as mail have none, and are parse_error rather than a sender we do not know.
+_MAIL_HEADERS = frozenset({"from", "sender", "to", "cc", "date", "subject", "message-id",
+                           "received", "return-path", "mime-version", "content-type",
+                           "delivered-to", "reply-to", "in-reply-to", "references"})
+_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+_FUTURE_SLACK = timedelta(days=2)
+
+
+def parse_message(raw: bytes) -> Message:
+    """Read one message; only empty or unreadable input raises MessageError."""
+    if not isinstance(raw, bytes | bytearray) or not raw.strip():
+        raise MessageError("empty message")
+    raw = bytes(raw)
+    try:
+        tree = parse_tree(raw)
+        if not any(name.lower() in _MAIL_HEADERS for name in tree.keys()):
+            raise MessageError("not a mail: no header block (From, Date, Subject, ...) at the "
+                               "start of the file")
+        return _build(tree, raw, depth=0)
+    except RecursionError as exc:
+        raise MessageError("message nested too deeply to read") from exc
+
+
+def _build(tree: EmailMessage, raw: bytes, depth: int) -> Message:
+    parts = walk(tree)
+    hint = parts.charsets[0] if parts.charsets else None  # for raw 8-bit headers
+    written_id = message_id_as_written(_first(tree, "message-id"))
+    message_id = normalize_message_id(written_id)
+    authors = _addresses(tree, "from", hint, parts.defects)
+    sender = authors[:1]
+    return Message(
+        key=message_key(message_id, raw),
+        message_id=printable(message_id),
+        subject=cut(_no_nul(" ".join(_decoded(_first(tree, "subject"), hint).split())),
+                    MAX_SUBJECT_CHARS, " "),
+        sender=sender[0] if sender else None,
+        to=_addresses(tree, "to", hint, parts.defects),
+        cc=_addresses(tree, "cc", hint, parts.defects),
+        date=_date(_first(tree, "date")),
+        text=_no_nul(body_text(parts)),
+        html="\n".join(parts.html),
+        headers=_headers(tree, hint),
+        content_type=tree.get_content_type(),
+        part_types=tuple(parts.types),
+        references=_references(tree),
+        attachments=tuple(_attachment(*file) for file in parts.files),
+        attached_messages=_inner_messages(parts, depth),
+        defects=tuple(dict.fromkeys(parts.defects)),
+        written_id=printable(written_id),
+        authors=authors,
+        from_headers=sum(1 for key in tree.keys() if key.lower() == "from"),
+    )
+
+
+def _no_nul(text: str) -> str:
+    """NUL is no character a person wrote (a base64 part can still carry one); stored as U+FFFD
+    like other undecodable bytes, on every database alike (PostgreSQL text cannot hold it)."""
+    return text.replace("\x00", "\ufffd")
+
+
+def _inner_messages(parts: Parts, depth: int) -> tuple[Message, ...]:
+    """Attached message/rfc822 parts are the forward itself: parsed, and not listed as files."""
+    if parts.inner and depth >= MAX_DEPTH:
+        parts.defects.append(f"{TOO_DEEP}: forwards nested more than {MAX_DEPTH} deep not read")
+        return ()
+    # The raw bytes only matter for the key of a message without a Message-ID (nothing looks an
+    # attached message up by key): its headers do, where serializing the whole subtree at every
+    # level would cost time growing with the square of the depth.
+    return tuple(
+        _build(tree, raw or (b"" if tree.get("message-id") else _header_bytes(tree)), depth + 1)
+        for tree, raw in parts.inner
+    )
+
+
+def depth_limit_hit(msg: Message) -> str:
+    """Why part of the message went unread (forwards nested past MAX_DEPTH), else ""."""
+    pending = [msg]
+    while pending:  # a loop, not recursion: the chain may be MAX_DEPTH long
+        current = pending.pop()
+        for defect in current.defects:
+            if defect.startswith(TOO_DEEP):
+                return defect.partition(": ")[2]
+        pending.extend(current.attached_messages)
+    return ""
+
+
+def _header_bytes(tree: EmailMessage) -> bytes:
+    return "\n".join(f"{k}: {v}" for k, v in tree.raw_items()).encode("utf-8", "replace")
+
+
+def _attachment(filename: str, ctype: str, data: bytes) -> Attachment:
+    name = filename or "untitled" + (mimetypes.guess_extension(ctype) or ".bin")
+    digest = hashlib.sha256(data).hexdigest()
+    return Attachment(filename=name, content_type=ctype, size=len(data), sha256=digest, data=data)
+
+
+def _first(tree: EmailMessage, name: str) -> str:
+    for key, value in tree.raw_items():
+        if key.lower() == name:
+            return str(value)
+    return ""
+
+
+def _decoded(value: str, hint: str | None) -> str:
+    return decode_words(unfold(decode_header_bytes(value, hint)))
+
+
+def _headers(tree: EmailMessage, hint: str | None) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in tree.raw_items():
+        key, text = name.lower().strip(), _decoded(str(value), hint).strip()
+        headers[key] = f"{headers[key]}\n{text}" if key in headers else text
+    return headers
+
+
+def _addresses(
+    tree: EmailMessage, name: str, hint: str | None, defects: list[str]
+) -> tuple[Address, ...]:
+    """All addresses of a field, read by mail-parser, with a lenient pass where it gives up."""
+    found: dict[str, Address] = {}
+    for key, value in tree.raw_items():
+        if key.lower() == name:
+            for address in _field_addresses(unfold(decode_header_bytes(str(value), hint)), defects):
+                found.setdefault(address.email.lower(), address)
+    return tuple(found.values())
+
+
+def _field_addresses(value: str, defects: list[str]) -> list[Address]:
+    problems: list[dict] = []
+    try:
+        pairs = get_addresses(value, defects=problems, decode_names=True)
+    except (HeaderParseError, ValueError):
+        # A broken encoded word in a name (bad base64): the addresses still count; the names
+        # are decoded by our own lenient decoder (_display_name).
+        problems = [{"reason": "undecodable display name"}]
+        pairs = get_addresses(value, defects=[], decode_names=False)
+    found = [Address(a.strip(), _display_name(n)) for n, a in pairs if "@" in a]
+    if problems:
+        defects.extend(f"AddressHeaderDefect: {p.get('reason', p)}" for p in problems)
+        # Where mail-parser gives up ('Name a@b', '<a@b', 'a@b;c@d'), keep what looks like an
+        # address, in the order written, unless it only appears inside a display name.
+        known = {a.email.lower() for a in found}
+        names = " ".join(a.name for a in found).lower()
+        for match in ADDRESS_RE.finditer(value):
+            address = match.group(0)
+            if address.lower() not in known and address.lower() not in names:
+                known.add(address.lower())
+                found.append(Address(address, ""))
+        found.sort(key=lambda a: _position(value, a.email))
+    return found
+
+
+def _position(value: str, address: str) -> int:
+    index = value.lower().find(address.lower())
+    return index if index >= 0 else len(value)
+
+
+def _display_name(name: str) -> str:
+    name = decode_words(name) if "=?" in name else name  # Outlook quotes its encoded words
+    return " ".join(name.strip().strip("\"'").split())
+
+
+def _date(value: str) -> datetime | None:
+    """UTC date of the Date header; None when missing, unreadable or absurd."""
+    if not value.strip():
+        return None
+    parsed = parse_mail_date(unfold(value)).value
+    if parsed is None:
+        try:
+            parsed = parsedate_to_datetime(unfold(value))
+        except (TypeError, ValueError, IndexError):
+            return None
+    parsed = aware_utc(parsed)
+    if parsed < _EARLIEST or parsed > datetime.now(UTC) + _FUTURE_SLACK:
+        return None
+    return parsed
+
+
+def _references(tree: EmailMessage) -> tuple[str, ...]:
+    """Ids named by In-Reply-To, then References; normalized, each once."""
+    ids: dict[str, None] = {}
+    for name in ("in-reply-to", "references"):
+        for key, value in tree.raw_items():
+            if key.lower() != name:
+                continue
+            text = unfold(str(value))
+            tokens = re.findall(r"<([^<>]+)>", text) or text.split()
+            for token in tokens:
+                normalized = printable(normalize_message_id(token))
+                if "@" in normalized:
+                    ids.setdefault(normalized, None)
+    return tuple(ids)

@@ -1,0 +1,171 @@
+"""touchlog's own token providers (SPEC section 19): Microsoft 365 client credentials (MSAL) and
+a Google service account with domain-wide delegation (google-auth).
+
+Both libraries are imported only here and only when a token is needed: `poll --once` on an
+empty inbox must not pay for them. Their HTTP goes through `_Session`, which passes the
+section's `ca_file`/`verify_tls` with every request: requests lets REQUESTS_CA_BUNDLE and
+CURL_CA_BUNDLE from the environment override a session's own `verify`, and the settings must
+win.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC
+from typing import Any
+from urllib.parse import urlparse
+
+from core.errors import TokenError
+from core.oauth2_config import OAuth2Config
+from poller.net.secrets import keep_secret
+
+# Exchange Online's resource, for IMAP.AccessAsApp and SMTP.SendAsApp alike.
+MICROSOFT_SCOPE = "https://outlook.office365.com/.default"
+MICROSOFT_LOGIN = "https://login.microsoftonline.com"
+GOOGLE_SCOPE = "https://mail.google.com/"
+HTTP_TIMEOUT = 30.0
+
+Fetched = tuple[str, float | None, str]  # token, expiry (epoch seconds), where it came from
+
+
+def fetch_from_provider(config: OAuth2Config) -> Fetched:
+    if config.provider == "microsoft":
+        return _microsoft(config)
+    return _google(config)
+
+
+def microsoft_authority(config: OAuth2Config) -> str:
+    """oauth2_authority as given, with the tenant appended when it names only a host
+    (e.g. https://login.microsoftonline.us for a national cloud)."""
+    authority = (config.authority or MICROSOFT_LOGIN).rstrip("/")
+    if urlparse(authority).path in ("", "/"):
+        authority = f"{authority}/{config.tenant}"
+    return authority
+
+
+def _microsoft(config: OAuth2Config) -> Fetched:
+    import msal
+    import requests
+
+    key = config.key + "oauth2_provider"
+    authority = microsoft_authority(config)
+    secret = _client_secret(config)
+    session = _session(config)
+    try:
+        # A new app every time: MSAL's own cache would hand back a token the server just
+        # refused; poller/net/oauth2.py caches instead. No instance discovery: it would ask
+        # login.microsoftonline.com about any other authority host.
+        app = msal.ConfidentialClientApplication(
+            config.client_id, client_credential=secret, authority=authority,
+            http_client=session, instance_discovery=False)
+        result = app.acquire_token_for_client(scopes=[MICROSOFT_SCOPE])
+    except ValueError as exc:  # MSAL's word for "the authority's metadata could not be read"
+        raise TokenError(f"{key} microsoft: {authority}: {_first_line(str(exc))}") from None
+    except requests.RequestException as exc:
+        raise TokenError(f"{key} microsoft: cannot reach {authority}: "
+                         f"{_http_reason(exc, config)}") from None
+    finally:
+        session.close()
+    if "access_token" not in result:
+        answer = ": ".join(filter(None, (result.get("error"),
+                                         _first_line(result.get("error_description", "")))))
+        raise TokenError(f"{key} microsoft: {authority} refused the token request: "
+                         f"{answer or 'no reason given'}")
+    token = str(result["access_token"])
+    keep_secret(token)
+    expires_in = result.get("expires_in")
+    expires_at = time.time() + float(expires_in) if expires_in else None
+    return token, expires_at, (f"microsoft (tenant {config.tenant or authority}, "
+                               f"client {config.client_id})")
+
+
+def _google(config: OAuth2Config) -> Fetched:
+    import requests
+    from google.auth import exceptions
+    from google.auth.transport.requests import Request
+    from google.oauth2 import service_account
+
+    key = config.key + "oauth2_service_account_file"
+    path = config.path(config.service_account_file)
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        # The mailbox is the subject: domain-wide delegation lets the account act as it.
+        credentials = service_account.Credentials.from_service_account_info(
+            info, scopes=[GOOGLE_SCOPE], subject=config.username)
+    except OSError as exc:
+        raise TokenError(f"{key}: cannot read {path}: {exc.strerror}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TokenError(f"{key}: {path} is not a service account key file: "
+                         f"{_first_line(str(exc))}") from None
+    token_uri = info.get("token_uri", "")
+    session = _session(config)
+    try:
+        credentials.refresh(Request(session=session))
+    except exceptions.RefreshError as exc:
+        raise TokenError(f"{config.key}oauth2_provider google: {token_uri} refused the token "
+                         f"request for {config.username}: {_first_line(str(exc.args[0]))}"
+                         ) from None
+    except (exceptions.TransportError, requests.RequestException) as exc:
+        raise TokenError(f"{config.key}oauth2_provider google: cannot reach {token_uri}: "
+                         f"{_http_reason(exc, config)}") from None
+    finally:
+        session.close()
+    token = str(credentials.token)
+    keep_secret(token)
+    expiry = credentials.expiry  # naive UTC
+    expires_at = expiry.replace(tzinfo=UTC).timestamp() if expiry else None
+    return token, expires_at, f"google (service account {info.get('client_email', path)})"
+
+
+def _client_secret(config: OAuth2Config) -> str:
+    if config.client_secret_file:
+        path = config.path(config.client_secret_file)
+        try:
+            secret = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise TokenError(f"{config.key}oauth2_client_secret_file: cannot read {path}: "
+                             f"{exc.strerror}") from None
+    else:
+        value = os.environ.get(config.client_secret_env)
+        if value is None:
+            raise TokenError(f"{config.key}oauth2_client_secret_env: environment variable "
+                             f"{config.client_secret_env} is not set")
+        secret = value
+    keep_secret(secret)
+    return secret
+
+
+def _session(config: OAuth2Config) -> Any:
+    import requests
+
+    verify: bool | str = config.ca_file or True
+    if not config.verify_tls:
+        verify = False
+
+    class _Session(requests.Session):
+        def request(self, method: str, url: str,  # type: ignore[override]
+                    *args: Any, **kwargs: Any) -> requests.Response:
+            # Explicit per request: only then does requests ignore REQUESTS_CA_BUNDLE.
+            kwargs["verify"] = verify
+            kwargs.setdefault("timeout", HTTP_TIMEOUT)
+            return super().request(method, url, *args, **kwargs)
+
+    return _Session()
+
+
+def _http_reason(exc: Exception, config: OAuth2Config) -> str:
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        trusted = config.ca_file or "the system's CAs"
+        return f"its TLS certificate is not trusted (checked against {trusted})"
+    if "Connection refused" in text:
+        return "connection refused"
+    if "timed out" in text.lower():
+        return "timed out"
+    return _first_line(f"{type(exc).__name__}: {text}")[:200]
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0].strip()

@@ -1,0 +1,41 @@
+"""Keeping tokens and client secrets out of every line touchlog writes: each secret is
+remembered once, and masked in error text and in every log record, whichever library wrote it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+_secrets: set[str] = set()
+
+
+def keep_secret(value: str) -> None:
+    """Remember a token or client secret, and make sure log handlers mask it."""
+    if len(value) >= 8:
+        _secrets.add(value)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, _Redactor) for f in handler.filters):
+            handler.addFilter(_Redactor())
+
+
+def redact(text: str) -> str:
+    for secret in _secrets:
+        text = text.replace(secret, "[redacted]")
+    return text
+
+
+class _Redactor(logging.Filter):
+    """Masks every known secret in a record, whichever library logged it (MSAL, urllib3 at
+    -vv): a token in a shared log is as good as the password."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            if redact(str(exc)) != str(exc):
+                record.exc_info, record.exc_text = None, None
+                record.msg = f"{record.msg} [exception text withheld: it held a secret]"
+        return True

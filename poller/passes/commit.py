@@ -1,0 +1,56 @@
+"""Writing a verdict (poller.decide.verdict): its attachment files, then its record, touchpoint and
+notice in one transaction, so a crash leaves either all of them or none. Nothing is decided here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from peewee import IntegrityError
+
+from core.reasons import DUPLICATE, SKIPPED
+from poller.decide.verdict import Failed, Logged, Outcome, RecordPlan, Replay, Verdict
+from poller.notify import notices
+from store.ledger import records as ledger
+from store.ledger.models import MessageRecord
+from store.models import Touchpoint, database
+from store.timeline.touchpoints import create_touchpoint, keep_attachment
+
+log = logging.getLogger(__name__)
+
+
+def commit(v: Verdict) -> Outcome:
+    """Write what was decided; the caller moves the message afterwards."""
+    if isinstance(v, Replay):
+        return Outcome(v.key, v.outcome, v.reason, v.detail, None, v.keyword,
+                       recovered=v.recovered)
+    if isinstance(v, Logged):
+        # Files first: a crash then leaves at most an unreferenced file, never a touchpoint
+        # pointing at nothing.
+        for f in v.files:
+            keep_attachment(v.attachments_dir, f.sha256, f.data)
+    try:
+        with database.atomic():
+            tp = create_touchpoint(v.touchpoint) if isinstance(v, Logged) else None
+            record = _save(v.record, tp)
+            if isinstance(v, Failed) and v.notice is not None:
+                n = v.notice
+                notices.queue_notice(record, n.to_address, n.subject, n.body, n.in_reply_to)
+    except IntegrityError:
+        # Another worker committed this key first: it owns the message now.
+        log.info("message %s was committed by another worker", v.key)
+        return Outcome(v.key, SKIPPED, DUPLICATE, "committed by another worker", movable=False)
+    log.info("message %s: %s %s", v.key, v.outcome, v.reason)
+    return _outcome(v, tp.id if tp else None)
+
+
+def _save(plan: RecordPlan, tp: Touchpoint | None) -> MessageRecord:
+    return ledger.save_record(
+        plan.replaces, key=plan.key, message_id=plan.message_id, outcome=plan.outcome,
+        reason=plan.reason, detail=plan.detail, trace=plan.trace, touchpoint=tp,
+        sender=plan.sender, subject=plan.subject, date=plan.date, mailbox=plan.mailbox,
+        uid=plan.uid)
+
+
+def _outcome(v: Verdict, touchpoint_id: int | None) -> Outcome:
+    return Outcome(v.key, v.outcome, v.reason, v.detail, touchpoint_id, v.keyword)

@@ -1,0 +1,187 @@
+"""Both cores (SPEC 17): reading the MIME of a message, most of its cost, runs in worker
+processes (one per core), while the pass commits and moves in order in its own process. The next
+batch is fetched and handed to the workers before the current one is committed and moved, so
+they read ahead instead of waiting for the server or the database.
+
+The workers also compute what the message alone decides (poller.understand.early: the filters, the
+trusted server's verdict, who takes part), from the pass's own address book and trust settings.
+Every step that reads the ledger or the directory, and every write, runs in the pass's own order,
+so each message sees exactly what the messages before it committed (a second copy, a thread's
+parent, the history tie-breaks): the exactly-once promises are those of a serial pass, and a pass
+gives the same results with one worker or with many.
+
+A small pass (under PARALLEL_MIN messages: an IDLE wake-up, a cron minute's mail) is read in
+this process: starting the workers (~0.2 s on an idle 2-core machine, a second or more on a busy
+one) would cost more than reading ahead saves (~0.7 ms a message). A worker that dies (a crash,
+the OOM killer) is not a lost message: what it held is read here instead, and the pass goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from core.errors import MessageError
+from poller.imap.session import Mailbox
+from poller.imap.wire import Fetched
+from poller.mail.message import Message, parse_message
+from poller.understand.early import Ahead, Knowledge, look_ahead
+
+log = logging.getLogger(__name__)
+
+PARALLEL_MIN = 500
+CHUNK = 8  # messages per hand-over to a worker: fewer round trips, still an even spread
+
+
+@dataclass(frozen=True)
+class Broken:
+    """The parser itself failed (a bug, not a bad message): raised again in the pass, where
+    poller.passes.broken counts the try like any other unexpected error."""
+
+    error: str
+
+
+Parsed = Message | Ahead | MessageError | Broken
+_known: Knowledge | None = None  # in a worker: what look_ahead needs, set by start_worker
+
+
+def read(raw: bytes) -> Parsed:
+    """What a worker does with one message: parse it, never raise."""
+    try:
+        return parse_message(raw)
+    except MessageError as exc:
+        return exc
+    except Exception as exc:
+        log.debug("parser failed: %s", traceback.format_exc())
+        return Broken(f"{type(exc).__name__}: {exc}")
+
+
+def read_ahead(raw: bytes) -> Parsed:
+    """What a worker does with one message: read it, then learn what it alone decides."""
+    parsed = read(raw)
+    if isinstance(parsed, Message) and _known is not None:
+        return look_ahead(parsed, _known)
+    return parsed
+
+
+def start_worker(pid: int, known: Knowledge | None) -> None:
+    """A worker's initializer: end with the pass (watch_parent), keep what look_ahead needs."""
+    global _known
+    _known = known
+    watch_parent(pid)
+
+
+def watch_parent(pid: int) -> None:
+    """In each worker: end when the pass's process is gone. Killed with `kill -9` it cannot
+    shut its pool down, and orphaned workers would live on (holding its stdout, memory) after
+    every such kill."""
+    def watch() -> None:
+        while _alive(pid):
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    """A killed process stays a zombie until its parent reaps it, and a zombie still answers
+    kill(pid, 0): on Linux, read its state."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except FileNotFoundError:
+        return False
+    except (OSError, IndexError):  # no /proc here: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True
+
+
+def worker_count() -> int:
+    """One per core this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+class Reader:
+    """Fetches a pass's UIDs batch by batch and reads them ahead in worker processes.
+
+    Use as a context manager; the workers end with it (before the pass lets go of its lock)."""
+
+    def __init__(self, messages: int, workers: int | None = None,
+                 known: Knowledge | None = None) -> None:
+        self.workers = workers or worker_count()
+        self.pool: Executor | None = None
+        if messages >= PARALLEL_MIN and self.workers > 1:
+            # forkserver: workers forked from a fresh server process, so they inherit neither
+            # this process's threads (the IDLE session, the scheduler) nor its open files (the
+            # database, the pass lock), and start with the parser already imported.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["poller.understand.early"])
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=context,
+                                            initializer=start_worker,
+                                            initargs=(os.getpid(), known))
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def batches(self, box: Mailbox, folder: str, uids: Sequence[int],
+                size: int) -> Iterator[Iterator[tuple[Fetched, Parsed]]]:
+        """Each batch as (fetched, parsed) pairs in UID order. The caller moves a batch before
+        asking for the next; the batch after it is already fetched and being read."""
+        chunks = (list(uids[i:i + size]) for i in range(0, len(uids), size))
+        ahead: deque[tuple[list[Fetched], Iterator[Parsed]]] = deque()
+        first = next(chunks, None)
+        if first is not None:
+            ahead.append(self._hand_over(box, folder, first))
+        while ahead:
+            following = next(chunks, None)
+            if following is not None:
+                ahead.append(self._hand_over(box, folder, following))
+            fetched, parsed = ahead.popleft()
+            yield self._pairs(fetched, parsed)
+
+    def _hand_over(self, box: Mailbox, folder: str,
+                   chunk: list[int]) -> tuple[list[Fetched], Iterator[Parsed]]:
+        fetched = list(box.fetch(folder, chunk))
+        raws = [f.raw for f in fetched]
+        if self.pool is None:
+            return fetched, map(read, raws)
+        return fetched, self.pool.map(read_ahead, raws, chunksize=CHUNK)
+
+    def _pairs(self, fetched: Iterable[Fetched],
+               parsed: Iterator[Parsed]) -> Iterator[tuple[Fetched, Parsed]]:
+        for item in fetched:
+            try:
+                result = next(parsed)
+            except BrokenProcessPool:
+                self._lost_workers()
+                parsed = iter(())
+                result = read(item.raw)
+            except StopIteration:  # after a broken pool: the rest is read here
+                result = read(item.raw)
+            yield item, result
+
+    def _lost_workers(self) -> None:
+        log.warning("a worker process died; this pass reads the rest of its messages itself")
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None

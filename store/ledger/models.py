@@ -1,0 +1,74 @@
+"""The message ledger's models: what happened to each message (one row per message key), its
+failure notices, the poll passes, and the messages that broke touchlog."""
+
+from __future__ import annotations
+
+from peewee import AutoField, DateTimeField, ForeignKeyField, IntegerField, TextField
+
+from core.utc import utcnow
+from store.encryption.sealed import SealedJSONField, SealedMixin, SealedTextField
+from store.models import BaseModel, CharField, JSONField, Touchpoint
+
+
+class MessageRecord(SealedMixin, BaseModel):
+    """What happened to a message, committed before the message is moved (SPEC section 7)."""
+
+    id = AutoField()
+    key = CharField(unique=True)
+    message_id = CharField(null=True, index=True)  # failures and explain look up by it
+    outcome = CharField()  # logged | skipped | failed
+    reason = CharField(null=True)  # the rule, skip reason or failure reason code
+    detail = SealedTextField(default="")
+    trace = SealedJSONField(default=dict)
+    touchpoint = ForeignKeyField(Touchpoint, null=True, backref="records")
+    touchpoint_id: int | None  # the key column peewee adds; declared for mypy
+    sender = CharField(default="")
+    subject = SealedTextField(default="")
+    date = DateTimeField(null=True)
+    mailbox = CharField(default="")
+    uid = IntegerField(null=True)
+    attempts = IntegerField(default=1)
+    processed_at = DateTimeField(default=utcnow)
+
+
+class Notice(SealedMixin, BaseModel):
+    """A failure notice; `pending` until the SMTP server took it, retried on every pass; `failed`
+    when the server refused it permanently `notify.max_attempts` times."""
+
+    id = AutoField()
+    record = ForeignKeyField(MessageRecord, backref="notices", on_delete="CASCADE")
+    record_id: int  # the key column peewee adds; declared for mypy
+    to_address = CharField(index=True)
+    subject = SealedTextField()
+    body = SealedTextField()
+    in_reply_to = CharField(null=True)
+    status = CharField(default="pending", index=True)  # pending|sent|suppressed|withdrawn|failed
+    attempts = IntegerField(default=0)
+    last_error = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True, index=True)
+
+
+class Run(SealedMixin, BaseModel):
+    """One poll pass: when, what came of each message, and what went wrong."""
+
+    id = AutoField()
+    started_at = DateTimeField(default=utcnow)
+    finished_at = DateTimeField(null=True)
+    counts = JSONField(default=dict)  # written after every batch, so a killed run keeps them
+    errors = SealedJSONField(default=list)
+    status = CharField(default="running")  # running | done | stopped | error | killed
+    # The mailbox the pass held the lock of, and who held it: a `running` row of this mailbox
+    # that the next lock holder finds belongs to a worker that died (closed as `killed`).
+    mailbox = CharField(null=True, index=True)
+    holder = CharField(null=True)
+
+
+class BrokenMessage(SealedMixin, BaseModel):
+    """A message that broke touchlog (an unexpected error while deciding or writing it): how
+    often, so that after `mailbox.max_attempts` tries it fails as `internal_error` (SPEC 17)."""
+
+    key = CharField(unique=True)
+    tries = IntegerField(default=0)
+    last_error = SealedTextField(default="")  # an exception's text may quote the message
+    last_at = DateTimeField(default=utcnow)

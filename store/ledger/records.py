@@ -1,0 +1,121 @@
+"""One row per message key (what happened to it) and one row per poll pass."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from peewee import IntegrityError
+
+from core.utc import utcnow
+from store import compiled
+from store.ledger.models import BrokenMessage, MessageRecord, Run
+from store.models import database
+
+
+def find_record(key: str) -> MessageRecord | None:
+    """Asked once per message: compiled once (see store.compiled)."""
+    rows = compiled.run(("record_by_key",), lambda: MessageRecord.select(MessageRecord.id)
+                        .where(MessageRecord.key == ":key"), {":key": key})
+    return MessageRecord.get_by_id(rows[0][0]) if rows else None
+
+
+def records_by_message_id(message_ids: Iterable[str]) -> dict[str, MessageRecord]:
+    """Records by normalized Message-ID, found through their key (the column keeps the id
+    as the mail wrote it)."""
+    from core.message_ids import message_key
+
+    keys = {message_key(m, b""): m for m in message_ids if m}
+    if not keys:
+        return {}
+    query = MessageRecord.select().where(MessageRecord.key.in_(list(keys)))
+    return {keys[r.key]: r for r in query}
+
+
+def save_record(existing: MessageRecord | None, **fields: Any) -> MessageRecord:
+    """Insert the record, or overwrite a failed one that is being retried.
+
+    A second worker inserting the same key at the same time hits the unique index and its
+    transaction rolls back: that is what keeps a message from being logged twice.
+    """
+    if existing is None:
+        return compiled.insert(MessageRecord, **fields)
+    for name, value in fields.items():
+        setattr(existing, name, value)
+    existing.attempts += 1
+    existing.processed_at = fields.get("processed_at") or utcnow()
+    existing.save()
+    return existing
+
+
+def find_by_key_or_touchpoint(value: str) -> MessageRecord | None:
+    """`touchlog explain` takes a message key, a Message-ID (normalized exactly as keys are,
+    so any case of the host and the brackets or not all find it) or a touchpoint id."""
+    from core.message_ids import message_key, normalize_message_id
+
+    value = value.strip()
+    record = find_record(value)
+    if record is None and "@" in value:
+        record = find_record(message_key(normalize_message_id(value), b""))
+    if record is None and value.isdigit():
+        record = MessageRecord.get_or_none(MessageRecord.touchpoint == int(value))
+    return record
+
+
+def start_run(mailbox: str, holder: str, now: datetime) -> Run:
+    return Run.create(started_at=now, mailbox=mailbox, holder=holder)
+
+
+def update_run(run: Run, counts: dict[str, int]) -> None:
+    """The counts so far, after every batch: a run whose worker is killed still tells them."""
+    Run.update(counts=counts).where(Run.id == run.id).execute()
+
+
+def finish_run(run: Run, counts: dict[str, int], errors: list[str], status: str,
+               now: datetime) -> Run:
+    run.finished_at = now
+    run.counts = counts
+    run.errors = errors
+    run.status = status
+    run.save()
+    return run
+
+
+def close_dead_runs(mailbox: str, by: Run) -> list[int]:
+    """Runs of this mailbox still `running` while we hold its lock: their worker died (kill -9,
+    a crash, a power cut) without closing them. Closed as `killed`; their ids."""
+    dead = list(Run.select().where((Run.mailbox == mailbox) & (Run.status == "running")
+                                   & (Run.id != by.id)))
+    for run in dead:
+        run.status = "killed"
+        run.errors = [*run.errors, f"its worker ({run.holder or 'unknown'}) died without "
+                                   f"finishing; closed by run {by.id}"]
+        run.save()
+    return [run.id for run in dead]
+
+
+def recent_runs(limit: int = 20) -> list[Run]:
+    return list(Run.select().order_by(Run.id.desc()).limit(limit))
+
+
+def note_broken(key: str, error: str, now: datetime) -> int:
+    """Count one more unexpected error on this message; how many there have been."""
+    with database.atomic():
+        row = BrokenMessage.get_or_none(BrokenMessage.key == key)
+        if row is None:
+            try:
+                with database.atomic():
+                    row = BrokenMessage.create(key=key, tries=0, last_at=now)
+            except IntegrityError:  # another worker noted it at the same moment
+                row = BrokenMessage.get(BrokenMessage.key == key)
+        row.tries += 1
+        row.last_error = error
+        row.last_at = now
+        row.save()
+        return row.tries
+
+
+def forget_broken(key: str) -> None:
+    """The message has an outcome now: a later retry starts counting afresh."""
+    BrokenMessage.delete().where(BrokenMessage.key == key).execute()

@@ -1,0 +1,54 @@
+"""Attachment bytes on disk, kept once per hash: named by a keyed hash and sealed when
+encryption is on (SPEC 12), by the plain sha256 otherwise."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from core.errors import ConfigError
+from store.encryption.keyring import KeyRing
+
+
+def attachment_path(directory: Path, sha256: str, ring: KeyRing | None) -> Path:
+    name = ring.keyed_name(sha256) if ring else sha256
+    return directory / name[:2] / name
+
+
+def find_attachment(directory: Path, sha256: str, ring: KeyRing | None) -> Path | None:
+    """Where the bytes are now: named by any key of the ring, or by the plain hash."""
+    names = [sha256]
+    if ring is not None:
+        names = [KeyRing(ring.path, (key,)).keyed_name(sha256) for key in ring.keys] + names
+    for name in names:
+        path = directory / name[:2] / name
+        if path.exists():
+            return path
+    return None
+
+
+def write_attachment(directory: Path, sha256: str, data: bytes, ring: KeyRing | None) -> Path:
+    """Keep the bytes once per hash (sealed when a ring is set); a crash leaves at most an
+    unreferenced file, never a partial one."""
+    path = attachment_path(directory, sha256, ring)
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    blob = ring.seal(data, f"attachment.{sha256}") if ring else data
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    try:
+        tmp.write_bytes(blob)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def read_attachment_file(path: Path, sha256: str, ring: KeyRing | None) -> bytes:
+    blob = path.read_bytes()
+    if hashlib.sha256(blob).hexdigest() == sha256:
+        return blob  # kept before encryption was on
+    if ring is None:
+        raise ConfigError(f"{path} is encrypted and database.encryption_key_file is not set")
+    return ring.open(blob, f"attachment.{sha256}")
