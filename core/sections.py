@@ -146,3 +146,21 @@ class SalesforceSettings:
     create_missing: bool = True
     outbound_days: int = 30
     interval_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """SPEC 21: `touchlog serve`, the web app over the same database and rules as the CLI.
+    `oidc_client_secret_file` and `metrics_token_file` follow the *_env / *_file habit."""
+
+    listen: str = "127.0.0.1:8765"
+    base_url: str = "http://127.0.0.1:8765"
+    session_hours: int = 8
+    sign_in: tuple[str, ...] = ("email",)
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret_env: str = ""
+    oidc_client_secret_file: str = ""
+    oidc_ca_file: str = ""
+    metrics_token_env: str = ""
+    metrics_token_file: str = ""

@@ -22,6 +22,7 @@ from core.sections import (
     ScheduleSettings,
     TouchpointSettings,
     TrustSettings,
+    WebSettings,
 )
 from core.settings_checks import check_cross_keys, check_value
 
@@ -40,6 +41,7 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     trust: TrustSettings = field(default_factory=TrustSettings)
     salesforce: SalesforceSettings = field(default_factory=SalesforceSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     # The folder relative paths (database, attachments) are resolved against.
     base_dir: Path = field(default=Path("."), compare=False)
     # The settings file itself, when loaded from one (`touchlog check` names it).
@@ -58,6 +60,12 @@ class Settings:
         sf = self.salesforce
         return read_secret(f"salesforce.{name}", getattr(sf, f"{name}_env"),
                           getattr(sf, f"{name}_file"), self.base_dir)
+
+    def web_secret(self, name: str) -> str:
+        """`oidc_client_secret` or `metrics_token` from its *_file, else its *_env ("" if unset)."""
+        web = self.web
+        return read_secret(f"web.{name}", getattr(web, f"{name}_env"),
+                           getattr(web, f"{name}_file"), self.base_dir)
 
     def attachments_path(self) -> Path:
         return self.base_dir / self.database.attachments_dir

@@ -15,6 +15,7 @@ from core.sections import (
     NotifySettings,
     SalesforceSettings,
     TouchpointSettings,
+    WebSettings,
 )
 
 
@@ -31,6 +32,8 @@ class Sections(Protocol):
     def touchpoints(self) -> TouchpointSettings: ...
     @property
     def salesforce(self) -> SalesforceSettings: ...
+    @property
+    def web(self) -> WebSettings: ...
 
 CHOICES = {
     ("mailbox", "tls"): ("ssl", "starttls", "none"),
@@ -52,7 +55,7 @@ BOUNDS: dict[tuple[str, str], tuple[int, int | None]] = {
     ("mailbox", "port"): _PORT, ("notify", "smtp_port"): _PORT,
     ("mailbox", "batch_size"): (1, None), ("touchpoints", "max_content_chars"): (1, None),
     ("mailbox", "max_attempts"): (1, None), ("notify", "max_attempts"): (1, None),
-    ("schedule", "interval_seconds"): (1, None),
+    ("schedule", "interval_seconds"): (1, None), ("web", "session_hours"): (1, None),
     ("touchpoints", "domain_history_days"): (0, None),
     ("notify", "max_per_sender_per_hour"): (0, None),
     ("salesforce", "outbound_days"): (1, None), ("salesforce", "interval_seconds"): (1, None),
@@ -84,6 +87,7 @@ def check_cross_keys(settings: Sections, source: str) -> None:
     check_oauth2_keys("mailbox", "", mb, source)
     check_oauth2_keys("notify", "smtp_", settings.notify, source)
     _check_salesforce(settings.salesforce, source)
+    _check_web(settings.web, source)
     url = settings.database.url
     if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError(f"{source}: database.url must start with sqlite:/// or "
@@ -126,3 +130,26 @@ def _check_salesforce(sf: SalesforceSettings, source: str) -> None:
         raise ConfigError(f"{source}: salesforce.enabled needs access_token_env (or "
                           "access_token_file), or username with password_env and "
                           "security_token_env")
+
+
+SIGN_IN_WAYS = ("email", "oidc")
+
+
+def _check_web(web: WebSettings, source: str) -> None:
+    host, colon, port = web.listen.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"{source}: web.listen must be HOST:PORT, not {web.listen!r}")
+    if not web.base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"{source}: web.base_url must start with http:// or https://, "
+                          f"not {web.base_url!r}")
+    unknown = [way for way in web.sign_in if way not in SIGN_IN_WAYS]
+    if unknown or not web.sign_in:
+        raise ConfigError(f"{source}: web.sign_in must list one or more of "
+                          f"{', '.join(repr(w) for w in SIGN_IN_WAYS)}, not {list(web.sign_in)!r}")
+    if "oidc" in web.sign_in:
+        for key in ("oidc_issuer", "oidc_client_id"):
+            if not getattr(web, key):
+                raise ConfigError(f"{source}: web.sign_in has \"oidc\", which needs web.{key}")
+        if not web.oidc_issuer.startswith("https://"):
+            raise ConfigError(f"{source}: web.oidc_issuer must start with https://, "
+                              f"not {web.oidc_issuer!r}")
