@@ -243,8 +243,8 @@ class Task(SealedMixin, BaseModel):
 
 
 class KeptValue(BaseModel):
-    """Small named values touchlog keeps once per database: the thread-token secret
-    (`thread_secret`, SPEC 14), the schema fingerprint store.migrate compares on open."""
+    """Small named values touchlog keeps once per database: its own secrets (store.kept), the
+    schema fingerprint store.migrate compares on open."""
 
     name = CharField(primary_key=True)
     value = TextField()

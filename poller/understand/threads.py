@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.reasons import REPLY, THREAD, UNKNOWN_SENDER, UNKNOWN_THREAD
+from store.kept import thread_secret
 from store.models import Touchpoint
 from store.timeline.threads import (
     answered,
@@ -24,7 +25,6 @@ from store.timeline.threads import (
     in_thread,
     is_customer_of,
     thread_people,
-    thread_secret,
 )
 
 TOKEN_CHARS = 20

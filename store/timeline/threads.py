@@ -1,36 +1,17 @@
 """What a thread is in the database (SPEC 14): its first touchpoint, the touchpoints in it, who
-took part, the copies mailed of them, and the secret its Reply-To tokens are keyed with."""
+took part, the copies mailed of them (the secret its Reply-To tokens
+are keyed with is in store.kept)."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
-
-from peewee import IntegrityError
 
 from store.models import (
     Association,
     CustomerUser,
-    KeptValue,
     Touchpoint,
     TouchpointMail,
-    database,
 )
-
-SECRET_NAME = "thread_secret"
-
-
-def thread_secret() -> bytes:
-    """Made once per database, on first use; two processes racing keep the first one's."""
-    row = KeptValue.get_or_none(KeptValue.name == SECRET_NAME)
-    if row is None:
-        try:
-            with database.atomic():
-                KeptValue.create(name=SECRET_NAME, value=secrets.token_hex(32))
-        except IntegrityError:
-            pass
-        row = KeptValue.get(KeptValue.name == SECRET_NAME)
-    return bytes.fromhex(row.value)
 
 
 def first_of_thread(thread_id: int) -> Touchpoint | None:
