@@ -34,6 +34,11 @@ class TokenError(TouchlogError):
     provider); the text names the settings key and, for a provider, its answer."""
 
 
+class SignInRefused(TouchlogError):
+    """A sign-in on the web was refused; the text is fit to show the person signing in (never a
+    token, a code or a secret in it)."""
+
+
 class LockLost(DatabaseError):
     """The pass no longer holds its mailbox's lock: it stops before moving anything more."""
 

@@ -150,6 +150,9 @@ def _check_web(web: WebSettings, source: str) -> None:
         for key in ("oidc_issuer", "oidc_client_id"):
             if not getattr(web, key):
                 raise ConfigError(f"{source}: web.sign_in has \"oidc\", which needs web.{key}")
+        if not (web.oidc_client_secret_env or web.oidc_client_secret_file):
+            raise ConfigError(f"{source}: web.sign_in has \"oidc\", which needs "
+                              "web.oidc_client_secret_env (or oidc_client_secret_file)")
         if not web.oidc_issuer.startswith("https://"):
             raise ConfigError(f"{source}: web.oidc_issuer must start with https://, "
                               f"not {web.oidc_issuer!r}")
