@@ -76,7 +76,8 @@ COMMANDS = {"poll": "commands.poll:poll", "process": "commands.process:process",
             "accounts": "commands.accounts:accounts", "tasks": "commands.tasks:tasks",
             "failures": "commands.failures:failures", "runs": "commands.runs:runs",
             "import": "commands.directory:import_", "check": "commands.check:check",
-            "keys": "commands.keys:keys", "sync": "commands.sync:sync"}
+            "keys": "commands.keys:keys", "sync": "commands.sync:sync",
+            "serve": "commands.serve:serve", "audit": "commands.audit:audit"}
 
 
 def run() -> None:

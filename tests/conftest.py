@@ -20,6 +20,7 @@ from peewee import Database
 from tests.fake_salesforce import FakeSalesforce
 from tests.sf_world import TOKEN_ENV, SfWorld
 from tests.smtpsink import SmtpSink
+from tests.web_world import METRICS_ENV, METRICS_TOKEN, WebWorld
 from tests.world import (
     PASSWORD,
     PASSWORD_ENV,
@@ -172,3 +173,26 @@ def sf_world(fake_sf: FakeSalesforce, tmp_path: Path, monkeypatch: pytest.Monkey
     by salesforce_id, ROAD not), [salesforce] enabled with the fake's token and CA."""
     monkeypatch.setenv(TOKEN_ENV, fake_sf.token)
     return SfWorld(tmp_path, fake_sf).install()
+
+
+@pytest.fixture
+def web(tmp_path: Path, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> WebWorld:
+    """touchlog's web app over a fresh SQLite installation (tests/web_world.py), sign-in mail
+    going to a real SMTP sink, /metrics behind METRICS_TOKEN."""
+    monkeypatch.setenv(METRICS_ENV, METRICS_TOKEN)
+    return WebWorld(tmp_path, smtp_sink)
+
+
+@pytest.fixture
+def pg_web(tmp_path: Path, smtp_sink: SmtpSink, pg_url: str,
+           monkeypatch: pytest.MonkeyPatch) -> WebWorld:
+    """As `web`, on PostgreSQL."""
+    monkeypatch.setenv(METRICS_ENV, METRICS_TOKEN)
+    return WebWorld(tmp_path, smtp_sink, database_url=pg_url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_web(request: pytest.FixtureRequest) -> WebWorld:
+    """`web` on each database, for the behaviours that must hold on both (sessions, links,
+    the gate, the audit trail)."""
+    return request.getfixturevalue("web" if request.param == "sqlite" else "pg_web")

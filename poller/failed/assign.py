@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from core.errors import MessageError, TouchlogError
+from core.errors import MessageError, NotFound, TouchlogError
 from core.reasons import KEYWORD_PREFIX, LOGGED, MANUAL
 from core.settings import Settings
 from core.utc import iso_utc, utcnow
@@ -39,7 +39,7 @@ def assign(settings: Settings, uid: int, account_id: str, member: TeamMember,
         entries = {e.uid: e for e in box.list_entries(mb.failed_folder)}
         raw = box.fetch_raw(mb.failed_folder, uid) if uid in entries else None
         if raw is None:
-            raise TouchlogError(f"no message with UID {uid} in {mb.failed_folder}")
+            raise NotFound(f"no message with UID {uid} in {mb.failed_folder}")
         source = Source(mailbox=mb.failed_folder, uid=uid, internal_date=entries[uid].date)
         tp_id = log_by_hand(raw, Context(settings), source, account_id, member, now)
         keywords = [f for f in entries[uid].flags if f.lower().startswith(KEYWORD_PREFIX)]
