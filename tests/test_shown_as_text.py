@@ -170,3 +170,15 @@ def test_a_value_in_show_cannot_pass_for_another_field(nasty_world):
     # The subject's own line breaks stay under it, indented: no line of it starts a field.
     assert [line.startswith(" ") for line in lines[at + 1:at + len(NASTY)]] == \
         [True] * (len(NASTY) - 1)
+
+
+def test_every_command_prints_through_commands_output():
+    """A command that printed with click.echo or print would bypass the rule: none does."""
+    from pathlib import Path
+
+    commands = Path(__file__).resolve().parents[1] / "commands"
+    bare = [f"{path.name}: {line.strip()}" for path in sorted(commands.glob("*.py"))
+            if path.name != "output.py"
+            for line in path.read_text().splitlines()
+            if "click.echo(" in line or line.lstrip().startswith("print(")]
+    assert bare == []
