@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from commands.common import settings_of
+from commands.output import say
 from core.errors import TouchlogError
 
 
@@ -25,12 +26,12 @@ def check(ctx: click.Context) -> None:
     try:
         settings = settings_of(ctx)
     except TouchlogError as exc:
-        click.echo(f"settings  FAIL  {exc}")
+        say(f"settings  FAIL  {exc}")
         ctx.exit(1)
     failed = False
     # "warn" works but is not how it should run in production: exit 0, the line says why.
     for name, status, text in run_checks(settings):
-        click.echo(f"{name:<9} {status:<4}  {text}")
+        say(f"{name:<9} {status:<4}  {text}")
         failed = failed or status == "FAIL"
     if failed:
         ctx.exit(1)

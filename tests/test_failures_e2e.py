@@ -187,7 +187,9 @@ def test_retry_needs_uids_or_all_usage_exit_2(world_with_smtp):
     world = world_with_smtp
     assert "give UIDs or --all" in world.touchlog("failures", "retry", expect=2).output
     world.touchlog("failures", "retry", "1", "--all", expect=2)
-    world.touchlog("failures", "retry", "one", expect=2)
+    # SPEC 20: what is no id names no message: "no such …", exit 1 (not a usage error)
+    assert "no message with UID 'one'" in world.touchlog("failures", "retry", "one",
+                                                          expect=1).output
 
 
 # --- notices that wait for the SMTP server -----------------------------------------------------

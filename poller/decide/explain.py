@@ -17,9 +17,21 @@ from core.reasons import (
     THREAD,
 )
 
+UNREADABLE = ("this trace is not one this touchlog can put in words: `--format json` shows it "
+              "as it was stored")
+
 
 def explain(trace: dict[str, Any]) -> list[str]:
-    """The trace as plain sentences, one per step, ending with the decision."""
+    """The trace as plain sentences, one per step, ending with the decision. A trace of
+    another shape (an older or newer touchlog, a hand-edited row) says so: never a traceback
+    (SPEC 20: no stored value can make a command fail)."""
+    try:
+        return _sentences(trace)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError):
+        return [UNREADABLE]
+
+
+def _sentences(trace: dict[str, Any]) -> list[str]:
     names = trace.get("names", {})
     if "authserv_ids_seen" in trace:  # SPEC 11 stopped it before anyone looked for customers
         seen = ", ".join(trace["authserv_ids_seen"]) or "none"

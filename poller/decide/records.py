@@ -103,7 +103,7 @@ def _touchpoint(r: Reading, ctx: Context, record: RecordPlan, u: Understanding,
                           for a in _all_attachments(msg)),
         message_key=record.key, message_id=msg.message_id, mailbox=record.mailbox,
         uid=record.uid, scenario=u.scenario, rule=decision.rule, trace=record.trace,
-        references=msg.references, parent_id=parent_id,
+        references=msg.references, parent_id=parent_id, written_message_id=msg.written_id,
     )
 
 

@@ -65,11 +65,13 @@ class Edit:
 # --- who ---------------------------------------------------------------------------------------
 
 
-def author(address: str) -> TeamMember:
-    """The team member `--as` names (an alias names its member); anyone else: an error."""
+def author(address: str, option: str = "--as") -> TeamMember:
+    """The team member `--as` (or `option`) names (an alias names its member); anyone else:
+    an error naming the option."""
     member = SqlDirectory().team_member(address)
     if member is None:
-        raise TouchlogError(f"--as {address}: not a team member (touchlog import team adds one)")
+        raise TouchlogError(f"{option} {address}: not a team member (touchlog import team adds "
+                            "one)")
     return member
 
 
