@@ -44,10 +44,6 @@ class Decision:
     detail: str
     trace: dict[str, Any]
 
-    @property
-    def ok(self) -> bool:
-        return self.account_id is not None
-
 
 # What a rule step returns: (account_id, rule) on success, (None, reason, detail) on failure,
 # or None when the step did not decide and the next one runs.

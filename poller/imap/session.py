@@ -80,8 +80,6 @@ class Mailbox:
             with suppress(Exception):
                 self._client.shutdown()
 
-    logout = close
-
     @property
     def capabilities(self) -> tuple[str, ...]:
         with self._guard("capability"):

@@ -132,8 +132,7 @@ class Pass:
 
     def _locked(self) -> None:
         run = self.run_row = ledger.start_run(self.name, holder_text(self.now()), self.now())
-        self.report.run_id = run.id
-        self.report.killed = ledger.close_dead_runs(self.name, run)
+        ledger.close_dead_runs(self.name, run)
         status = "error"
         try:
             with open_mailbox(self.settings) as box:
