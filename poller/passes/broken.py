@@ -39,7 +39,7 @@ class Tally(Protocol):
     def count_error(self) -> None: ...
 
 
-class Trouble:
+class BrokenMessages:
     def __init__(self, settings: Settings, ctx: Context, now: Callable[[], datetime]) -> None:
         self.settings = settings
         self.ctx = ctx
