@@ -53,7 +53,7 @@ def explanation(record: Any) -> dict[str, Any]:
     """A ledger record as `explain --format json` shows it: the Message-ID as the mail wrote
     it, the outcome, the trace as stored and the trace in words."""
     from core.utc import iso_utc
-    from poller.decide.explain import explain as explain_trace
+    from poller.decide.trace_words import trace_in_words
 
     return {"key": record.key, "message_id": record.message_id, "outcome": record.outcome,
             "reason": record.reason, "detail": record.detail, "sender": record.sender,
@@ -61,7 +61,7 @@ def explanation(record: Any) -> dict[str, Any]:
             "processed_at": iso_utc(record.processed_at),
             "touchpoint_id": record.touchpoint_id,
             "account_id": record.touchpoint.account_id if record.touchpoint_id else None,
-            "explanation": explain_trace(record.trace) if record.trace else [],
+            "explanation": trace_in_words(record.trace) if record.trace else [],
             "trace": record.trace or {}}
 
 

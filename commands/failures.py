@@ -49,14 +49,14 @@ def failures_show(ctx: click.Context, uid: int, fmt: str) -> None:
       touchlog failures show 12
       touchlog failures show 12 --format json  # with explanation and trace
     """
-    from poller.decide.explain import explain as explain_trace
+    from poller.decide.trace_words import trace_in_words
     from poller.failed.assign import candidate_accounts
     from poller.failed.folder import find_failure
     from poller.notify import notices
 
     failure = find_failure(open_store(ctx), uid)
     trace = failure.record.trace if failure.record is not None and failure.record.trace else {}
-    words = explain_trace(trace) if trace else []
+    words = trace_in_words(trace) if trace else []
     sent = notices.states(failure.record) if failure.record is not None else []
     if fmt == "json":
         print_json({**failure.as_json(), "candidates": [

@@ -22,10 +22,10 @@ def process(ctx: click.Context, file: Path, dry_run: bool) -> None:
     Example:
       touchlog process customer-mail.eml --dry-run
     """
-    from poller.decide.explain import explain
     from poller.decide.pipeline import decide
     from poller.decide.reading import Context, Source
     from poller.decide.records import as_json
+    from poller.decide.trace_words import trace_in_words
     from poller.decide.verdict import Replay
     from poller.passes.commit import commit
 
@@ -41,7 +41,7 @@ def process(ctx: click.Context, file: Path, dry_run: bool) -> None:
     say(f"account:  {account or '-'}")
     if verdict.detail:
         say(f"detail:   {verdict.detail}")
-    for line in explain(verdict.trace) if verdict.trace else []:
+    for line in trace_in_words(verdict.trace) if verdict.trace else []:
         say(f"  {line}")
     if dry_run:
         say("would store:" if not isinstance(verdict, Replay) else

@@ -212,7 +212,6 @@ class TouchpointMail(BaseModel):
 # --- tasks (SPEC 13) -------------------------------------------------------------------------
 
 PRIORITIES = ("High", "Normal", "Low")
-STATUSES = ("Open", "Completed")
 
 
 class Task(SealedMixin, BaseModel):

@@ -20,6 +20,7 @@ from core.utc import iso_utc, utcnow
 from poller.decide.reading import Context, Reading, Source
 from poller.decide.records import logged
 from poller.decide.resolve import Decision
+from poller.decide.trace import account_ids_seen
 from poller.decide.verdict import Logged
 from poller.imap.login import open_mailbox
 from poller.mail.message import Message, parse_message
@@ -98,10 +99,6 @@ def _manual_trace(existing: MessageRecord | None, account_id: str, member: TeamM
 def candidate_accounts(trace: dict[str, Any]) -> list[tuple[str, str]]:
     """The accounts the rules saw for a failed message, with their names, in the order seen:
     the ones a person assigning it most likely wants."""
-    seen: dict[str, None] = {}
-    for step in trace.get("steps", []):
-        for item in step.get("accounts", ()):
-            seen.setdefault(item["account_id"] if isinstance(item, dict) else item, None)
     names = trace.get("names", {})
-    return [(acc, names.get(acc, "")) for acc in seen]
+    return [(acc, names.get(acc, "")) for acc in account_ids_seen(trace)]
 
