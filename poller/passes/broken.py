@@ -16,14 +16,17 @@ from typing import Protocol
 
 from peewee import IntegrityError, InterfaceError, OperationalError
 
-from core.message_ids import key_of, normalize_message_id, printable
+from core.message_ids import key_of, normalize_message_id, printable, raw_digest
 from core.reasons import FAILED, INTERNAL_ERROR, keyword
 from core.settings import Settings
 from poller.decide.reading import Context, Source
 from poller.decide.verdict import Outcome
 from poller.imap.wire import Fetched
+from poller.mail.message import parse_message
 from poller.notify import notices
-from poller.notify.notice_text import compose
+from poller.notify.notice_text import compose, compose_internal_error
+from poller.notify.recipients import MEMBER, UNVERIFIED
+from poller.understand import trust
 from store.db import database_error
 from store.ledger import records as ledger
 from store.ledger.models import MessageRecord
@@ -50,10 +53,10 @@ class Trouble:
               report: Tally) -> Outcome | None:
         """Count the try; the outcome once the tries are used up, else None (left in place)."""
         log.exception("message uid %s in %s could not be processed", fetched.uid, source.mailbox)
-        key = key_of(fetched.raw)
         error = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
         limit = self.settings.mailbox.max_attempts
         try:
+            key = _own_key(fetched.raw)
             tries = ledger.note_broken(key, error, self.now())
             if tries < limit:
                 report.count_error()
@@ -91,23 +94,51 @@ class Trouble:
                     outcome=FAILED, reason=INTERNAL_ERROR, detail=detail, trace={},
                     touchpoint=None, sender=headers["sender"], subject=headers["subject"],
                     date=None, mailbox=source.mailbox, uid=source.uid,
-                    processed_at=self.now())
+                    processed_at=self.now(), raw_sha256=raw_digest(fetched.raw))
                 ledger.forget_broken(key)
-                self._tell_admins(record, headers)
+                self._tell_admins(record, headers, fetched.raw)
         except IntegrityError:
             return Outcome(key, "skipped", "duplicate", "committed by another worker",
                            movable=False)
         return Outcome(key, FAILED, INTERNAL_ERROR, detail, keyword=keyword(INTERNAL_ERROR))
 
-    def _tell_admins(self, record: MessageRecord, headers: dict[str, str]) -> None:
-        """One notice to each admin (not the sender: the fault is touchlog's, not theirs)."""
+    def _tell_admins(self, record: MessageRecord, headers: dict[str, str],
+                     raw: bytes) -> None:
+        """One notice to each admin (not the sender: the fault is touchlog's, not theirs).
+        About a message whose sender is not an authenticated team member, the notice's
+        subject is our own, its claims are quoted defanged, and it answers no Message-ID
+        (SPEC 20)."""
         if not self.settings.notify.enabled:
             return
-        subject, body = compose(INTERNAL_ERROR, record.detail, headers["subject"],
-                                [headers["sender"]] if headers["sender"] else [], None)
+        if self._from_the_team(raw):
+            subject, body = compose(INTERNAL_ERROR, record.detail, headers["subject"],
+                                    [headers["sender"]] if headers["sender"] else [], None)
+            in_reply_to, kind = headers["message_id"] or None, MEMBER
+        else:
+            subject, body = compose_internal_error(record.detail, headers["sender"],
+                                                   headers["subject"])
+            in_reply_to, kind = None, UNVERIFIED
         for admin in TeamMember.select().where(TeamMember.role == "admin"):
-            notices.queue_notice(record, admin.email, subject, body,
-                                 headers["message_id"] or None)
+            notices.queue_notice(record, admin.email, subject, body, in_reply_to, kind=kind)
+
+    def _from_the_team(self, raw: bytes) -> bool:
+        """An authenticated team member sent it; anything unclear (the very reading may be
+        what broke) counts as not."""
+        def is_member(address: str) -> bool:
+            return self.ctx.directory.team_member(address) is not None
+
+        try:
+            msg = parse_message(raw)
+            return msg.sender is not None and is_member(msg.sender.email) and \
+                trust.authenticate(msg, self.settings.trust, is_member) is None
+        except Exception:  # judged unverified: never a second break
+            return False
+
+
+def _own_key(raw: bytes) -> str:
+    """The key the ledger keeps this message under: its Message-ID's only when no other
+    author's message holds it (store.ledger.records.place)."""
+    return ledger.place(key_of(raw), _headers(raw)["sender"], raw_digest(raw))[0]
 
 
 def _headers(raw: bytes) -> dict[str, str]:

@@ -35,7 +35,8 @@ def commit(v: Verdict) -> Outcome:
             record = _save(v.record, tp)
             if isinstance(v, Failed) and v.notice is not None:
                 n = v.notice
-                notices.queue_notice(record, n.to_address, n.subject, n.body, n.in_reply_to)
+                notices.queue_notice(record, n.to_address, n.subject, n.body, n.in_reply_to,
+                                     kind=n.kind)
     except IntegrityError:
         # Another worker committed this key first: it owns the message now.
         log.info("message %s was committed by another worker", v.key)
@@ -49,7 +50,7 @@ def _save(plan: RecordPlan, tp: Touchpoint | None) -> MessageRecord:
         plan.replaces, key=plan.key, message_id=plan.message_id, outcome=plan.outcome,
         reason=plan.reason, detail=plan.detail, trace=plan.trace, touchpoint=tp,
         sender=plan.sender, subject=plan.subject, date=plan.date, mailbox=plan.mailbox,
-        uid=plan.uid)
+        uid=plan.uid, raw_sha256=plan.raw_sha256)
 
 
 def _outcome(v: Verdict, touchpoint_id: int | None) -> Outcome:
