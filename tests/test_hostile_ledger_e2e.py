@@ -154,23 +154,28 @@ def test_a_thread_address_past_every_id_never_breaks_a_pass(world_with_smtp):
 def test_the_key_a_message_is_recorded_under(db):
     """store.ledger.records.place, row by row, records of an older touchlog (no digest)
     included: they keep working as before for their own author."""
+    from core.message_ids import raw_digest
     from store.ledger.models import MessageRecord
     from store.ledger.records import place
 
-    def record(key: str, outcome: str, sender: str = "sam@ourco.com",
-               digest: str | None = "d1") -> None:
-        MessageRecord.create(key=key, outcome=outcome, sender=sender, raw_sha256=digest)
+    one, two, nine = b"one", b"two", b"nine"
 
-    assert place("new@ourco.com", "sam@ourco.com", "d1") == ("new@ourco.com", None)
-    record("a@ourco.com", "logged")
-    assert place("a@ourco.com", "Sam@OurCo.com", "d2")[0] == "a@ourco.com"  # a duplicate
-    assert place("a@ourco.com", "eve@evil.example", "d2") == ("sha256:d2", None)
+    def record(key: str, outcome: str, sender: str = "sam@ourco.com",
+               raw: bytes | None = one) -> None:
+        MessageRecord.create(key=key, outcome=outcome, sender=sender,
+                             raw_sha256=raw_digest(raw) if raw else None)
+
+    assert place("new@ourco.com", "sam@ourco.com", one) == ("new@ourco.com", None)
+    record("a@ourco.com", "logged", raw=None)
+    assert place("a@ourco.com", "Sam@OurCo.com", two)[0] == "a@ourco.com"  # a duplicate
+    assert place("a@ourco.com", "eve@evil.example", two) == (f"sha256:{raw_digest(two)}", None)
     record("b@ourco.com", "failed")
-    assert place("b@ourco.com", "sam@ourco.com", "d1")[0] == "b@ourco.com"  # its retry
-    assert place("b@ourco.com", "sam@ourco.com", "d2") == ("sha256:d2", None)  # not its bytes
-    record("c@ourco.com", "failed", digest=None)  # written by an older touchlog
-    assert place("c@ourco.com", "sam@ourco.com", "d9")[0] == "c@ourco.com"
-    assert place("c@ourco.com", "eve@evil.example", "d9")[0] == "sha256:d9"
-    record("sha256:d9", "skipped", sender="eve@evil.example")  # that stranger, seen again
-    key, found = place("c@ourco.com", "eve@evil.example", "d9")
-    assert key == "sha256:d9" and found is not None and found.outcome == "skipped"
+    assert place("b@ourco.com", "sam@ourco.com", one)[0] == "b@ourco.com"  # its retry
+    assert place("b@ourco.com", "sam@ourco.com", two)[0] == f"sha256:{raw_digest(two)}"
+    record("c@ourco.com", "failed", raw=None)  # written by an older touchlog
+    assert place("c@ourco.com", "sam@ourco.com", nine)[0] == "c@ourco.com"
+    assert place("c@ourco.com", "eve@evil.example", nine)[0] == f"sha256:{raw_digest(nine)}"
+    record(f"sha256:{raw_digest(nine)}", "skipped", sender="eve@evil.example")  # seen again
+    key, found = place("c@ourco.com", "eve@evil.example", nine)
+    assert key == f"sha256:{raw_digest(nine)}" and found is not None
+    assert found.outcome == "skipped"

@@ -14,7 +14,6 @@ from dataclasses import replace
 
 from core.addresses import domain_of
 from core.errors import MessageError
-from core.message_ids import raw_digest
 from core.reasons import (
     DUPLICATE,
     EMPTY,
@@ -54,18 +53,17 @@ def decide(raw: bytes, ctx: Context, source: Source,
     worker process (poller.passes.workers), maybe with what the message alone decides (an Ahead);
     None parses here."""
     steps: tuple[Step, ...] = STEPS
-    digest = raw_digest(raw)
     try:
         if isinstance(parsed, MessageError):
             raise parsed
         if isinstance(parsed, Ahead):
-            reading = Reading(parsed.message, source, digest, ahead=parsed)
+            reading = Reading(parsed.message, source, raw, ahead=parsed)
         else:
-            reading = Reading(parsed or parse_message(raw), source, digest)
+            reading = Reading(parsed or parse_message(raw), source, raw)
     except MessageError as exc:
         # Still a record (its raw bytes stay in the failed folder) and, from whatever headers
         # can be read, a notice that answers it.
-        reading = Reading(unreadable(raw), source, digest)
+        reading = Reading(unreadable(raw), source, raw)
         steps = (_against_ledger, _parse_error(exc))
     for step in steps:
         result = step(reading, ctx)
@@ -77,7 +75,7 @@ def decide(raw: bytes, ctx: Context, source: Source,
 
 def _against_ledger(r: Reading, ctx: Context) -> Reading | Verdict:
     """A message is a duplicate only of one with the same key and author (store.ledger)."""
-    key, existing = ledger.place(r.message.key, r.sender, r.raw_sha256)
+    key, existing = ledger.place(r.message.key, r.sender, r.raw)
     r = replace(r, ledger_key=key)
     if existing is None:
         return r

@@ -50,7 +50,7 @@ class Reading:
 
     message: Message
     source: Source
-    raw_sha256: str = ""  # of the bytes as fetched
+    raw: bytes = field(default=b"", repr=False, compare=False)  # as fetched
     # The key the ledger records it under (store.ledger.records.place); "" until looked up.
     ledger_key: str = ""
     existing: MessageRecord | None = None  # a failed record of this key, processed afresh

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from core.addresses import domain_of
 from core.limits import MAX_SUBJECT_CHARS, cut
-from core.message_ids import message_id_as_written, message_key, normalize_message_id, printable
+from core.message_ids import (
+    message_id_as_written,
+    message_key,
+    normalize_message_id,
+    printable,
+    raw_digest,
+)
 from core.reasons import FAILED, LOGGED, REPLY, UNAUTHENTICATED_SENDER, UNKNOWN_SENDER
 from core.utc import iso_utc, naive_utc
 from poller.decide.resolve import Decision
@@ -37,7 +43,9 @@ def record_of(r: Reading, outcome: str, reason: str | None, detail: str = "",
                       reason=reason, detail=detail,
                       trace=r.trace if trace is None else trace, sender=r.sender,
                       subject=subject, date=naive_utc(msg.date), mailbox=r.source.mailbox,
-                      uid=r.source.uid, raw_sha256=r.raw_sha256 or None, replaces=r.existing)
+                      uid=r.source.uid, replaces=r.existing,
+                      # only a failure is ever compared by its bytes (store.ledger.records.place)
+                      raw_sha256=raw_digest(r.raw) if outcome == FAILED and r.raw else None)
 
 
 def failed(r: Reading, ctx: Context, reason: str, detail: str,

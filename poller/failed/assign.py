@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import MessageError, TouchlogError
-from core.message_ids import raw_digest
 from core.reasons import (
     KEYWORD_PREFIX,
     LOGGED,
@@ -67,12 +66,11 @@ def log_by_hand(raw: bytes, ctx: Context, source: Source, account_id: str,
     except MessageError as exc:
         raise TouchlogError(f"UID {source.uid} cannot be read, so it cannot be logged: "
                             f"{exc}") from None
-    digest = raw_digest(raw)
-    key, existing = ledger.place(msg.key, msg.sender.email if msg.sender else "", digest)
+    key, existing = ledger.place(msg.key, msg.sender.email if msg.sender else "", raw)
     if existing is not None and existing.outcome == LOGGED and existing.touchpoint_id:
         return int(existing.touchpoint_id)  # logged already (a move that did not happen)
     # A person chose: no notice is due, whatever the mailbox (a retried failure is overwritten).
-    reading = Reading(msg, replace(source, notices=False), digest, key, existing)
+    reading = Reading(msg, replace(source, notices=False), raw, key, existing)
     verdict = _verdict(reading, ctx, account_id, member, now or utcnow())
     outcome = commit(verdict)
     if outcome.touchpoint_id is None:

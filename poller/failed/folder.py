@@ -14,7 +14,6 @@ from typing import Any
 
 from core.addresses import normalize
 from core.errors import TouchlogError
-from core.message_ids import raw_digest
 from core.reasons import KEYWORD_PREFIX
 from core.settings import Settings
 from core.utc import iso_utc, naive_utc
@@ -80,7 +79,7 @@ def _record_by_bytes(box: Mailbox, folder: str, uid: int) -> MessageRecord | Non
         return None
     headers = unreadable(raw)  # the headers alone: the ledger's key and the From
     sender = headers.sender.email if headers.sender else ""
-    return ledger.place(headers.key, sender, raw_digest(raw))[1]
+    return ledger.place(headers.key, sender, raw)[1]
 
 
 def _failure(entry: FolderEntry, record: MessageRecord | None) -> Failure:

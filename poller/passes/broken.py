@@ -138,7 +138,7 @@ class Trouble:
 def _own_key(raw: bytes) -> str:
     """The key the ledger keeps this message under: its Message-ID's only when no other
     author's message holds it (store.ledger.records.place)."""
-    return ledger.place(key_of(raw), _headers(raw)["sender"], raw_digest(raw))[0]
+    return ledger.place(key_of(raw), _headers(raw)["sender"], raw)[0]
 
 
 def _headers(raw: bytes) -> dict[str, str]:
