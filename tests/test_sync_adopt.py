@@ -179,3 +179,25 @@ def test_a_create_salesforce_refused_is_sent_as_new_again_never_upserted(sf_worl
     (ours,) = [r for i, r in events.items() if i != mias]
     assert (ours["Subject"], ours["WhatId"], ours[EXT]) == ("Roadrunner kickoff, again", road,
                                                            str(tp))
+
+
+def test_after_a_kill_an_older_record_naming_the_same_id_is_not_taken_for_touchlogs_own(
+        sf_world: SfWorld):
+    """Mia's record naming the touchpoint was made before touchlog sent it (a run that only
+    sends never read it): read first by the next inbound run, it is still not touchlog's."""
+    from datetime import UTC, datetime, timedelta
+
+    w, fake = sf_world, sf_world.fake
+    tp = w.add_touchpoint(subject="Kickoff")
+    fake.frozen = datetime.now(UTC) - timedelta(hours=2)
+    mias = _event(w, **{EXT: str(tp)})
+    fake.frozen = None
+    _sync_killed(w, "after")
+    (ours,) = [r for r in fake.records("Event") if r["Id"] != mias]
+    counts = w.sync("--direction", "in")["Event in"]
+    assert (counts["created"], counts["updated"], counts["conflicts"]) == (1, 0, 0)
+    rows = {row.id: row for row in w.local("Touchpoint")}
+    assert rows[tp].subject == "Kickoff" and rows[tp].external_id == ours["Id"].lower()
+    (theirs,) = [row for i, row in rows.items() if i != tp]
+    assert theirs.external_id == mias.lower()
+    assert _quiet(w.sync()) and len(fake.records("Event")) == 2
