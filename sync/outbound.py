@@ -2,12 +2,10 @@
 
 Rows changed since the last run (within `outbound_days`; all with --full) are read 200 at a
 time and sent in one sObject Collections request per kind of write:
-- never sent: created, once a note that they are being sent is committed (state.SyncSent).
-  Created, not upserted: an upsert would overwrite (and link) any record a Salesforce user made
-  naming the same touchlog id, and only records touchlog wrote may be matched (SPEC 20);
-- sent before, not linked (a crash lost the answer or our commit; a refused create forgets
-  its note): upsert on the external id field, so the record Salesforce made for that attempt
-  is updated, not made twice (SPEC 15);
+- not linked yet: upserted on the external id field (SPEC 15), once a note that they are being
+  sent is committed (state.SyncSent): a crash between Salesforce's answer and our commit
+  makes no second record, and only what touchlog itself upserted may later be matched by
+  that id inbound (SPEC 20);
 - synced and changed: update by Id (WhatId left alone), after one query that shows whether
   Salesforce changed or deleted them too (a conflict: the later change wins);
 - deleted in touchlog: delete by Id (already gone counts as done).
@@ -175,21 +173,19 @@ class _Batch:
                 self._deleted(row, link, result)
 
     def _create(self, creates: list[tuple[Any, str]]) -> list[tuple[Any, str, Result, bool]]:
-        """Rows never sent are created, their sending committed first; rows sent before
-        (a crash lost the answer or the commit) are upserted on the external id field."""
+        """Rows not linked yet are upserted on the external id field, their sending committed
+        first, so a retry after a lost answer updates the record that attempt made."""
+        if not creates:
+            return []
         kind = self.side.kind
-        before = state.sent(kind, [row.id for row, _ in creates]) if creates else {}
-        fresh = [(row, fp) for row, fp in creates if row.id not in before]
-        again = [(row, fp) for row, fp in creates if row.id in before]
+        before = state.sent(kind, [row.id for row, _ in creates])
+        fresh = [row.id for row, _ in creates if row.id not in before]
         if fresh:
             with database.atomic():
-                state.mark_sent(kind, [row.id for row, _ in fresh], self.ctx.now)
-        made = self.ctx.client.create(self.sobject, self._records(fresh)) if fresh else []
-        found = self.ctx.client.upsert(self.sobject, self.ext,
-                                       self._records(again)) if again else []
-        return ([(row, fp, result, True) for (row, fp), result in zip(fresh, made, strict=True)]
-                + [(row, fp, result, result.created)
-                   for (row, fp), result in zip(again, found, strict=True)])
+                state.mark_sent(kind, fresh, self.ctx.now)
+        found = self.ctx.client.upsert(self.sobject, self.ext, self._records(creates))
+        return [(row, fp, result, result.created)
+                for (row, fp), result in zip(creates, found, strict=True)]
 
     def _records(self, rows: list[tuple[Any, str]]) -> list[dict[str, Any]]:
         return [self.side.record(row, True, self.users, self.contacts) for row, _ in rows]
@@ -201,7 +197,7 @@ class _Batch:
         for row, fingerprint, result, created in sent:
             if not result.success or not result.id:
                 self._refuse(row, None, result.code(), result.message(), result.id)
-                if created and result.code() != UNUSABLE:  # a create refused made nothing
+                if result.code() != UNUSABLE:  # a refused upsert made nothing
                     unmade.append(row.id)
                 continue
             other = taken.get(result.id)
