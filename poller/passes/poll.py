@@ -23,6 +23,7 @@ from peewee import InterfaceError, OperationalError
 
 from core.errors import DatabaseError, TouchlogError
 from core.reasons import FAILED
+from core.secrets import redact_url
 from core.settings import Settings
 from core.utc import naive_utc
 from poller.imap.login import open_mailbox
@@ -112,8 +113,9 @@ class Pass:
 
     def run(self) -> PollReport:
         if is_read_only():
-            raise DatabaseError(f"database {self.settings.database.url} is read-only: a pass "
-                                "must record what it does; nothing touched")
+            url = redact_url(self.settings.database.url)
+            raise DatabaseError(f"database {url} is read-only: a pass must record what it "
+                                "does; nothing touched")
         try:
             taken = self.lock.take(self.now())
         except (OperationalError, InterfaceError, OSError) as exc:
