@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from core.errors import ConfigError
+from core.private import private_folder, write_private
 from store.encryption.keyring import KeyRing
 
 
@@ -34,11 +35,12 @@ def write_attachment(directory: Path, sha256: str, data: bytes, ring: KeyRing | 
     path = attachment_path(directory, sha256, ring)
     if path.exists():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)  # owner-only, as the database is (SPEC 20)
     blob = ring.seal(data, f"attachment.{sha256}") if ring else data
     tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.unlink(missing_ok=True)  # left by a crash of a process that had this pid
     try:
-        tmp.write_bytes(blob)
+        write_private(tmp, blob)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
