@@ -33,6 +33,8 @@ def process(ctx: click.Context, file: Path, dry_run: bool) -> None:
     # A local file has no mailbox to answer: the failure is recorded, no notice is queued.
     source = Source(mailbox=f"file:{file.name}", notices=False)
     verdict = decide(file.read_bytes(), Context(settings), source)
+    # Stored before anything is printed: a disk that refuses it is the one line said.
+    outcome = None if dry_run else commit(verdict)
     scenario = verdict.understanding.scenario if verdict.understanding else None
     account = verdict.decision.account_id if verdict.decision else None
     click.echo(f"key:      {verdict.key}")
@@ -43,12 +45,11 @@ def process(ctx: click.Context, file: Path, dry_run: bool) -> None:
         click.echo(f"detail:   {verdict.detail}")
     for line in explain(verdict.trace) if verdict.trace else []:
         click.echo(f"  {line}")
-    if dry_run:
+    if outcome is None:
         click.echo("would store:" if not isinstance(verdict, Replay) else
                    "would store nothing: the database already holds this message")
         click.echo(json.dumps(as_json(verdict), indent=2, ensure_ascii=False, default=str))
         click.echo("dry run: nothing written")
         return
-    outcome = commit(verdict)
     suffix = f" as touchpoint {outcome.touchpoint_id}" if outcome.touchpoint_id else ""
     click.echo(f"recorded: {outcome.outcome}{suffix}")

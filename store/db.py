@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -180,8 +181,21 @@ def database_error(url: str, exc: BaseException, doing: str = "") -> DatabaseErr
             if needle in text.lower():
                 busy = f"{SQLITE_PRAGMAS['busy_timeout'] / 1000:g}"  # how long SQLite waited
                 return DatabaseError(_line(url, doing, f"{cause.format(busy=busy)}: {text}"))
+        if "disk i/o error" in text.lower() and _no_room(url):
+            # SQLite's word when it cannot grow its -shm or -wal beside a full disk
+            return DatabaseError(_line(url, doing, f"disk full: {text}"))
     useful = [t for t in texts if "no transaction is active" not in t]
     return DatabaseError(_line(url, doing, (useful or texts)[0]))
+
+
+def _no_room(url: str) -> bool:
+    if not url.startswith("sqlite:///"):
+        return False
+    try:
+        room = os.statvfs(Path(url[len("sqlite:///"):]).parent)
+    except OSError:
+        return False
+    return room.f_bavail * room.f_frsize < 1024 * 1024
 
 
 def _line(url: str, doing: str, text: str) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from peewee import Database
 
+from tests.disks import mounted_small_disk
 from tests.fake_salesforce import FakeSalesforce
 from tests.sf_world import TOKEN_ENV, SfWorld
 from tests.smtpsink import SmtpSink
@@ -172,3 +173,10 @@ def sf_world(fake_sf: FakeSalesforce, tmp_path: Path, monkeypatch: pytest.Monkey
     by salesforce_id, ROAD not), [salesforce] enabled with the fake's token and CA."""
     monkeypatch.setenv(TOKEN_ENV, fake_sf.token)
     return SfWorld(tmp_path, fake_sf).install()
+
+
+@pytest.fixture
+def small_disk() -> Iterator[Path]:
+    """A 4 MB filesystem of its own, to fill or remount read-only (tests/disks.py)."""
+    with mounted_small_disk() as where:
+        yield where
