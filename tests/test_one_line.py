@@ -201,3 +201,31 @@ def test_the_sync_on_a_full_disk_or_a_read_only_database_is_one_line(fake_sf, sm
                                     verbose)
     finally:
         remount(small_disk, "rw")
+
+
+@pytest.mark.postgres
+def test_the_sync_on_a_lost_connection_is_one_line(fake_sf, pg_url, tmp_path, monkeypatch):
+    from tests.sf_world import TOKEN_ENV
+
+    monkeypatch.setenv(TOKEN_ENV, fake_sf.token)
+    where = urlsplit(pg_url)
+    proxy = CuttingProxy(where.hostname or "", where.port or 5432, b'UPDATE "touchpoint"')
+    url = pg_url.replace(f":{where.port}/", f":{proxy.port}/")
+
+    class OnPostgres(SfWorld):
+        def write_settings(self, **salesforce: object) -> None:
+            super().write_settings(**salesforce)
+            self.config.write_text(self.config.read_text().replace(
+                "sqlite:///touchlog.db", url))
+
+    try:
+        world = OnPostgres(tmp_path, fake_sf).install()
+        world.add_touchpoint()
+        _closed()
+        command = [sys.executable, str(ROOT / "cli.py"), "--config", str(world.config)]
+        for verbose in VERBOSITY:
+            assert one_line_or_done(*run_sync(command, tmp_path, *verbose), "connection lost",
+                                    verbose)
+        assert proxy.cuts == len(VERBOSITY)
+    finally:
+        proxy.close()
