@@ -67,7 +67,8 @@ def files_check(settings: Settings) -> Row:
     paths += [key] if key else []
     open_ = open_to_others(paths)
     if not open_:
-        what = "the database, its attachments" + (" and key file" if key else "")
+        what = "the database, its attachments and the key file" if key else \
+            "the database and its attachments"
         return ("files", "ok", f"{what} are readable by their owner only")
     named = ", ".join(str(p) for p in open_[:_SHOWN])
     more = f" and {len(open_) - _SHOWN} more" if len(open_) > _SHOWN else ""
