@@ -28,7 +28,7 @@ from mailgen import MIXES, Mix  # noqa: E402
 
 
 def split(mix: str, count: int, folder: Path, sql: bool,
-          profile: str = "") -> dict[str, float]:
+          profile: str = "", stop: str = "") -> dict[str, float]:
     from core.settings import load_settings
     from poller.decide.pipeline import decide
     from poller.decide.reading import Context, Source
@@ -51,16 +51,21 @@ def split(mix: str, count: int, folder: Path, sql: bool,
     open_database(settings.database_url())
     ctx = Context(settings)
     workers._known = Knowledge(ctx.book, settings.trust)
+    if stop == "setup":
+        return {}
     t0 = time.process_time()
     if profile == "worker":
         import cProfile
 
-        cProfile.runctx("[workers.read_ahead(raw) for raw in mail]", globals(), locals(),
-                        f"/tmp/split-{mix}-worker.prof")
+        profiler = cProfile.Profile()
+        profiler.runcall(lambda: [workers.read_ahead(raw) for raw in mail])
+        profiler.dump_stats(f"/tmp/split-{mix}-worker.prof")
     parsed = [workers.read_ahead(raw) for raw in mail]
     t1 = time.process_time()
     wire = [pickle.dumps(p, pickle.HIGHEST_PROTOCOL) for p in parsed]
     t2 = time.process_time()
+    if stop == "worker":  # what a worker does: read, learn ahead, pickle for the pass
+        return {}
     parsed = [pickle.loads(w) for w in wire]
     t3 = time.process_time()
     statements: list[str] = []
@@ -76,7 +81,9 @@ def split(mix: str, count: int, folder: Path, sql: bool,
     if profile == "main":
         import cProfile
 
-        cProfile.runctx("the_pass()", globals(), locals(), f"/tmp/split-{mix}-main.prof")
+        profiler = cProfile.Profile()
+        profiler.runcall(the_pass)
+        profiler.dump_stats(f"/tmp/split-{mix}-main.prof")
     else:
         the_pass()
     t4 = time.process_time()
@@ -95,6 +102,9 @@ def main() -> None:
     parser.add_argument("--sql", action="store_true", help="print the last statements run")
     parser.add_argument("--profile", choices=("main", "worker"),
                         help="cProfile that side into /tmp/split-MIX-SIDE.prof")
+    parser.add_argument("--stop", choices=("setup", "worker"),
+                        help="stop there (instruction counts: run under callgrind at each "
+                             "stop and at the end, and subtract)")
     parser.add_argument("--row", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not args.row:
@@ -109,7 +119,9 @@ def main() -> None:
                                 str(args.count), "--row", *(["--sql"] if args.sql else []),
                                 *(["--profile", args.profile] if args.profile else [])], check=True)
                 continue
-            f = split(mix, args.count, Path(tmp), args.sql, args.profile or "")
+            f = split(mix, args.count, Path(tmp), args.sql, args.profile or "", args.stop or "")
+            if not f:
+                return
         us = {k: v * 1e6 / args.count for k, v in f.items() if k != "bytes"}
         print(f"| {mix} | {us['worker']:.0f} | {us['pickle']:.0f} | {us['unpickle']:.0f} | "
               f"{us['pass']:.0f} | {(us['pass'] + us['unpickle']) / us['worker']:.2f} | "

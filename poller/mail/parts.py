@@ -17,6 +17,7 @@ from typing import Any, cast
 from tnefparse import TNEF
 
 from core.charsets import b64decode, decode_bytes, decode_header_bytes, decode_words
+from poller.mail import boundaries
 from poller.mail.text import html_charset, html_to_text, tidy
 
 TNEF_TYPE = "application/ms-tnef"
@@ -42,6 +43,9 @@ class Parts:
     types: list[str] = field(default_factory=list)
     charsets: list[str] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
+
+
+boundaries.install()
 
 
 def parse_tree(raw: bytes) -> EmailMessage:
