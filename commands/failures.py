@@ -25,15 +25,18 @@ def failures(ctx: click.Context, fmt: str) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from poller.failed.folder import list_failures
+    from poller.failed.suggest import review_queue, suggestion_text
 
-    rows = [f.as_json() for f in list_failures(open_store(ctx))]
+    found = review_queue(open_store(ctx))
+    rows = [f.as_json() for f in found]
     if fmt == "json":
         print_json(rows)
         return
-    print_table("failed folder", ["uid", "date (UTC)", "sender", "subject", "reason", "detail"],
-                [[r["uid"], r["date"], r["sender"], r["subject"], r["reason"], r["detail"]]
-                 for r in rows])
+    print_table("failed folder", ["uid", "date (UTC)", "sender", "subject", "reason", "detail",
+                                  "suggestions"],
+                [[r["uid"], r["date"], r["sender"], r["subject"], r["reason"], r["detail"],
+                  suggestion_text(f.suggestions, most=3)]
+                 for r, f in zip(rows, found, strict=True)])
 
 
 @failures.command("show")
@@ -51,10 +54,10 @@ def failures_show(ctx: click.Context, uid: int, fmt: str) -> None:
     """
     from poller.decide.explain import explain as explain_trace
     from poller.failed.assign import candidate_accounts
-    from poller.failed.folder import find_failure
+    from poller.failed.suggest import review_one, suggestion_text
     from poller.notify import notices
 
-    failure = find_failure(open_store(ctx), uid)
+    failure = review_one(open_store(ctx), uid)
     trace = failure.record.trace if failure.record is not None and failure.record.trace else {}
     words = explain_trace(trace) if trace else []
     sent = notices.states(failure.record) if failure.record is not None else []
@@ -64,15 +67,15 @@ def failures_show(ctx: click.Context, uid: int, fmt: str) -> None:
             "explanation": words, "trace": trace, "notices": sent})
         return
     for name, value in failure.as_json().items():
+        if name == "suggestions":  # best first (poller.failed.suggest)
+            value = suggestion_text(failure.suggestions) or \
+                "none: the rules saw no account (any account can be chosen)"
         click.echo(f"{name + ':':<11} {value if value is not None else ''}")
     for state in sent:
         click.echo(f"{'notice:':<11} to {state['to']}: {notices.state_text(state)}")
     if failure.record is not None:
-        seen = candidate_accounts(trace)
-        click.echo(f"{'candidates:':<11} " + (", ".join(
-            f"{acc} ({name})" if name else acc for acc, name in seen) or
-            "none: the rules found no account (any account can be chosen)"))
-        click.echo(f"assign with: touchlog failures assign {uid} --account ID --as EMAIL")
+        click.echo(f"assign with: touchlog failures assign {uid} --account ID --as EMAIL "
+                   "[--remember]")
     if words:
         click.echo("trace:")
         for line in words:
@@ -104,22 +107,32 @@ def failures_retry(ctx: click.Context, uids: tuple[int, ...], retry_all: bool) -
 @click.option("--account", "account_id", metavar="ID", required=True,
               help="the account to log it on")
 @as_option
+@click.option("--remember", is_flag=True,
+              help="also make its customer addresses that are not yet customer users contacts "
+                   "of the account, so their next mail resolves by contact")
 @click.pass_context
-def failures_assign(ctx: click.Context, uid: int, account_id: str, as_email: str) -> None:
+def failures_assign(ctx: click.Context, uid: int, account_id: str, as_email: str,
+                    remember: bool) -> None:
     """Log a failed message on the account you choose (rule manual) and move it to the
-    logged folder; `failures show UID` lists the accounts the rules saw.
+    logged folder; `failures show UID` lists the accounts the rules saw. With --remember the
+    account learns its customer addresses (the trace says who remembered what).
 
     \b
-    Example:
+    Examples:
       touchlog failures assign 12 --account INITECH --as ann@ourco.com
+      touchlog failures assign 12 --account INITECH --as ann@ourco.com --remember
     """
     from poller.failed.assign import assign
+    from poller.failed.learn import remembered
     from store.directory.lookups import require_account
     from store.timeline.manage import author
 
     settings = open_store(ctx)
     member = author(as_email)
     require_account(account_id, live=True)
-    tp_id = assign(settings, uid, account_id, member)
+    tp_id = assign(settings, uid, account_id, member, remember=remember)
     click.echo(f"UID {uid} logged on {account_id} as touchpoint {tp_id} (rule manual, chosen by "
                f"{member.email}); moved to {settings.mailbox.logged_folder}")
+    learnt = remembered(tp_id) if remember else None
+    if learnt is not None:
+        click.echo(learnt.words)
