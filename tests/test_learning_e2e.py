@@ -5,6 +5,7 @@ resolves by contact; `failures` shows the accounts the rules saw as suggestions,
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -14,6 +15,7 @@ from poller.failed.assign import assign as assign_failure
 from poller.failed.learn import remembered
 from poller.failed.suggest import review_one, review_queue
 from store.db import open_database
+from store.encryption.keyring import new_key
 from store.models import TeamMember
 from tests.builders import ACCOUNTS_CSV, USERS_CSV, make_mail
 
@@ -231,3 +233,19 @@ def test_the_functions_the_web_calls_refuse_a_removed_account_and_learn(world):
         "ann@ourco.com", "INITECH2", ("newbie@startup.io",))
     assert "newbie@startup.io is now its contact" in learnt.words
     assert review_queue(settings) == []
+
+
+def test_remember_with_encryption_at_rest_keeps_the_trace_sealed(world):
+    keys = world.folder / "keys"
+    keys.write_text(new_key() + "\n")
+    os.chmod(keys, 0o600)
+    world.write_settings(database={"url": world.database_url, "encryption_key_file": "keys"})
+    failure = fail_one(world, to="jill@unknown-corp.com", subject="Renewal call",
+                       message_id="<sealed@ourco.com>")
+    assign(world, failure, "ROAD", "--remember")
+    assert "remembered by ann@ourco.com" in world.touchlog("explain", "sealed@ourco.com").output
+    on_disk = b"".join(p.read_bytes() for p in world.folder.glob("touchlog.db*"))
+    assert b"remembered" not in on_disk  # the trace is sealed like the rest of it
+    world.imap.append(make_mail(to="jill@unknown-corp.com", message_id="<next@ourco.com>"))
+    assert world.poll().startswith("logged 1, skipped 0, failed 0")
+    assert logged(world, "next@ourco.com")["rule"] == "contact"
