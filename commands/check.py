@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from commands.common import settings_of
+from commands.output import say
 from core.errors import TouchlogError
 
 
@@ -20,17 +21,17 @@ def check(ctx: click.Context) -> None:
       touchlog check
       TOUCHLOG_CONFIG=/etc/touchlog/settings.toml touchlog check
     """
-    from commands.health import run_checks
+    from commands.check_parts import run_checks
 
     try:
         settings = settings_of(ctx)
     except TouchlogError as exc:
-        click.echo(f"settings  FAIL  {exc}")
+        say(f"settings  FAIL  {exc}")
         ctx.exit(1)
     failed = False
     # "warn" works but is not how it should run in production: exit 0, the line says why.
     for name, status, text in run_checks(settings):
-        click.echo(f"{name:<9} {status:<4}  {text}")
+        say(f"{name:<9} {status:<4}  {text}")
         failed = failed or status == "FAIL"
     if failed:
         ctx.exit(1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from commands.common import format_option, open_store
-from commands.options import as_option
-from commands.output import print_json, print_table
+from commands.options import UID, as_option
+from commands.output import print_fields, print_json, print_lines, print_table, say
 
 
 @click.group(invoke_without_command=True)
@@ -21,7 +21,7 @@ def failures(ctx: click.Context, fmt: str) -> None:
       touchlog failures show 12         # one failure with its resolution trace
       touchlog failures retry 12 13     # back to the inbox for the next pass
       touchlog failures retry --all
-      touchlog failures assign 12 --account ACME --as ann@ourco.com   # log it by hand
+      touchlog failures assign 12 --account ACME --as ann@ourco.com  # by hand
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -36,11 +36,11 @@ def failures(ctx: click.Context, fmt: str) -> None:
                                   "suggestions"],
                 [[r["uid"], r["date"], r["sender"], r["subject"], r["reason"], r["detail"],
                   suggestion_text(f.suggestions, most=3)]
-                 for r, f in zip(rows, found, strict=True)])
+                 for r, f in zip(rows, found, strict=True)], optional=["detail", "sender"])
 
 
 @failures.command("show")
-@click.argument("uid", type=int)
+@click.argument("uid", type=UID)
 @format_option
 @click.pass_context
 def failures_show(ctx: click.Context, uid: int, fmt: str) -> None:
@@ -50,40 +50,39 @@ def failures_show(ctx: click.Context, uid: int, fmt: str) -> None:
     \b
     Examples:
       touchlog failures show 12
-      touchlog failures show 12 --format json   # the list's fields, explanation and trace
+      touchlog failures show 12 --format json  # with explanation and trace
     """
-    from poller.decide.explain import explain as explain_trace
+    from poller.decide.trace_words import trace_in_words
     from poller.failed.assign import candidate_accounts
     from poller.failed.suggest import review_one, suggestion_text
     from poller.notify import notices
 
     failure = review_one(open_store(ctx), uid)
     trace = failure.record.trace if failure.record is not None and failure.record.trace else {}
-    words = explain_trace(trace) if trace else []
+    words = trace_in_words(trace) if trace else []
     sent = notices.states(failure.record) if failure.record is not None else []
     if fmt == "json":
         print_json({**failure.as_json(), "candidates": [
             {"account_id": acc, "name": name} for acc, name in candidate_accounts(trace)],
             "explanation": words, "trace": trace, "notices": sent})
         return
-    for name, value in failure.as_json().items():
-        if name == "suggestions":  # best first (poller.failed.suggest)
-            value = suggestion_text(failure.suggestions) or \
-                "none: the rules saw no account (any account can be chosen)"
-        click.echo(f"{name + ':':<11} {value if value is not None else ''}")
-    for state in sent:
-        click.echo(f"{'notice:':<11} to {state['to']}: {notices.state_text(state)}")
+    fields = [(name, value) for name, value in failure.as_json().items()
+              if name != "suggestions"]
+    fields += [("notice", f"to {state['to']}: {notices.state_text(state)}") for state in sent]
+    if failure.record is not None:  # best first (poller.failed.suggest)
+        fields.append(("suggestions", suggestion_text(failure.suggestions) or
+                       "none: the rules saw no account (any account can be chosen)"))
+    print_fields(fields)
     if failure.record is not None:
-        click.echo(f"assign with: touchlog failures assign {uid} --account ID --as EMAIL "
-                   "[--remember]")
+        print_lines([f"assign with: touchlog failures assign {uid} --account ID --as EMAIL "
+                     "[--remember]"])
     if words:
-        click.echo("trace:")
-        for line in words:
-            click.echo(f"  {line}")
+        say("trace:")
+        print_lines(words, "  ")
 
 
 @failures.command("retry")
-@click.argument("uids", type=int, nargs=-1)
+@click.argument("uids", type=UID, nargs=-1)
 @click.option("--all", "retry_all", is_flag=True, help="every message in the failed folder")
 @click.pass_context
 def failures_retry(ctx: click.Context, uids: tuple[int, ...], retry_all: bool) -> None:
@@ -99,11 +98,11 @@ def failures_retry(ctx: click.Context, uids: tuple[int, ...], retry_all: bool) -
     if bool(uids) == retry_all:
         raise click.UsageError("give UIDs or --all")
     moved = retry(open_store(ctx), None if retry_all else list(uids))
-    click.echo(f"moved {len(moved)} message(s) back to the inbox for the next pass")
+    say(f"moved {len(moved)} message(s) back to the inbox for the next pass")
 
 
 @failures.command("assign")
-@click.argument("uid", type=int)
+@click.argument("uid", type=UID)
 @click.option("--account", "account_id", metavar="ID", required=True,
               help="the account to log it on")
 @as_option
@@ -131,8 +130,8 @@ def failures_assign(ctx: click.Context, uid: int, account_id: str, as_email: str
     member = author(as_email)
     require_account(account_id, live=True)
     tp_id = assign(settings, uid, account_id, member, remember=remember)
-    click.echo(f"UID {uid} logged on {account_id} as touchpoint {tp_id} (rule manual, chosen by "
-               f"{member.email}); moved to {settings.mailbox.logged_folder}")
+    say(f"UID {uid} logged on {account_id} as touchpoint {tp_id} (rule manual, chosen by "
+        f"{member.email}); moved to {settings.mailbox.logged_folder}")
     learnt = remembered(tp_id) if remember else None
     if learnt is not None:
-        click.echo(learnt.words)
+        print_lines([learnt.words])

@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from commands.common import format_option, open_store
+from commands.options import LIMIT
 from commands.output import print_json, print_table
 
 
 @click.command()
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--limit", type=LIMIT, default=20, show_default=True)
 @format_option
 @click.pass_context
 def runs(ctx: click.Context, limit: int, fmt: str) -> None:
@@ -38,4 +39,5 @@ def runs(ctx: click.Context, limit: int, fmt: str) -> None:
                   ", ".join(f"{k} {v}" for k, v in r["counts"].items() if ":" not in k),
                   ", ".join(f"{k[len('notices:'):]} {v}" for k, v in r["counts"].items()
                             if k.startswith("notices:") and v),
-                  "; ".join(r["errors"])] for r in rows])
+                  "; ".join(r["errors"])] for r in rows],
+                optional=["finished (UTC)", "notices", "errors"])

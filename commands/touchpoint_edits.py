@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import click
 
 from commands.common import open_store
-from commands.options import When, allowed, as_option, no_account_option
+from commands.options import TOUCHPOINT_ID, When, allowed, as_option, no_account_option
+from commands.output import say
 from core.errors import TouchlogError
 from core.settings import Settings
 
@@ -43,11 +44,12 @@ def add(ctx: click.Context, account_id: str, as_email: str, type_: str, when: da
 
     \b
     Examples:
-      touchlog touchpoints add --account ACME --as sam@ourco.com --type telephone_call \\
-          --subject "Renewal call" --content "Wile agreed to renew." \\
-          --participant wile@acme.com --date 2026-11-02T15:00Z
-      touchlog touchpoints add --account ACME --as sam@ourco.com --type internal_note \\
-          --content "Champion leaves in January"
+      touchlog touchpoints add --account ACME --as sam@ourco.com \\
+          --type telephone_call --subject "Renewal call" \\
+          --content "Wile agreed to renew." --participant wile@acme.com \\
+          --date 2026-11-02T15:00Z
+      touchlog touchpoints add --account ACME --as sam@ourco.com \\
+          --type internal_note --content "Champion leaves in January"
     """
     from core.utc import utcnow
     from store.directory.lookups import require_account
@@ -64,11 +66,11 @@ def add(ctx: click.Context, account_id: str, as_email: str, type_: str, when: da
                   flow=flow or t.default_flow, reasons=reasons,
                   participants=participants_of(participants, t.internal_domains),
                   attachments=attachments_of(attachments, settings.attachments_path()))
-    click.echo(add_touchpoint(draft, member).id)
+    say(add_touchpoint(draft, member).id)
 
 
 @click.command("edit")
-@click.argument("tp_id", metavar="ID", type=int)
+@click.argument("tp_id", metavar="ID", type=TOUCHPOINT_ID)
 @as_option
 @click.option("--type", "type_", metavar="TYPE")
 @click.option("--date", "when", type=When())
@@ -94,9 +96,10 @@ def edit(ctx: click.Context, tp_id: int, as_email: str, type_: str | None,
 
     \b
     Examples:
-      touchlog touchpoints edit 42 --as sam@ourco.com --subject "Renewal call (signed)"
-      touchlog touchpoints edit 42 --as sam@ourco.com --add-participant road@road.com \\
-          --notify new --yes
+      touchlog touchpoints edit 42 --as sam@ourco.com \\
+          --subject "Renewal call (signed)"
+      touchlog touchpoints edit 42 --as sam@ourco.com \\
+          --add-participant road@road.com --notify new --yes
     """
     from commands.touchpoint_send import deliver, recipients_for_edit
     from store.timeline.manage import (
@@ -119,7 +122,7 @@ def edit(ctx: click.Context, tp_id: int, as_email: str, type_: str | None,
     if notify != "none":
         _confirm_before_edit(settings, tp_id, member, changes, notify, yes)
     result = edit_touchpoint(tp_id, member, changes)
-    click.echo(f"touchpoint {tp_id} edited")
+    say(f"touchpoint {tp_id} edited")
     if notify != "none":
         deliver(ctx, settings, result.touchpoint, member,
                 recipients_for_edit(settings, result.touchpoint, changes, notify, result.added))
@@ -146,7 +149,7 @@ def _require_some(changes: Changes) -> None:
 
 
 @click.command("delete")
-@click.argument("tp_id", metavar="ID", type=int)
+@click.argument("tp_id", metavar="ID", type=TOUCHPOINT_ID)
 @as_option
 @click.pass_context
 def delete(ctx: click.Context, tp_id: int, as_email: str) -> None:
@@ -161,7 +164,7 @@ def delete(ctx: click.Context, tp_id: int, as_email: str) -> None:
 
     open_store(ctx)
     tp = delete_touchpoint(tp_id, author(as_email))
-    click.echo(f"touchpoint {tp.id} deleted")
+    say(f"touchpoint {tp.id} deleted")
 
 
 def _check_lists(settings: Settings, type_: str | None, flow: str | None,

@@ -9,13 +9,15 @@ from typing import Any
 import click
 
 from commands.common import open_store
-from commands.options import as_option
+from commands.options import TOUCHPOINT_ID, as_option
+from commands.output import say
 from core.errors import TouchlogError
 from core.settings import Settings
+from core.text import shown
 
 
 @click.command("send")
-@click.argument("tp_id", metavar="ID", type=int)
+@click.argument("tp_id", metavar="ID", type=TOUCHPOINT_ID)
 @as_option
 @click.option("--to", "audiences", multiple=True, required=True,
               type=click.Choice(["internal", "external", "me"]),
@@ -50,7 +52,7 @@ def confirm_external(recipients: Sequence[str], yes: bool) -> None:
     """Customers get mail only when someone said so: --yes, or yes on a terminal."""
     if not recipients or yes:
         return
-    who = ", ".join(recipients)
+    who = shown(", ".join(recipients))
     if not sys.stdin.isatty():
         raise click.UsageError(f"mailing external participants ({who}) needs --yes: there is "
                                "no terminal to ask on; nothing was sent")
@@ -66,10 +68,10 @@ def deliver(ctx: click.Context, settings: Settings, tp: Any, member: Any,
 
     copies = [Copy(audience, tuple(people)) for audience, people in recipients.items() if people]
     if not copies:
-        click.echo("nobody to mail")
+        say("nobody to mail")
         return
     for copy in send_copies(settings, tp, member, copies):
-        click.echo(f"mailed touchpoint {tp.id} to {copy.audience}: {', '.join(copy.recipients)}")
+        say(f"mailed touchpoint {tp.id} to {copy.audience}: {', '.join(copy.recipients)}")
 
 
 def recipients_for_edit(settings: Settings, tp: Any, changes: Any, notify: str,

@@ -46,3 +46,13 @@ class LockLost(DatabaseError):
 class SalesforceError(TouchlogError):
     """Salesforce cannot be reached, refused the session, or refused a whole request; the run
     stops with its watermarks where the last commit left them."""
+
+
+class Refused(TouchlogError):
+    """A team member may not do this (SPEC 13: only the creator or an admin …); the text is
+    the command line's words, and the web answers 403 with them."""
+
+
+class NotFound(TouchlogError):
+    """An account, touchpoint, task or failed message that does not exist (or an id that names
+    nothing, core.ids); the command line says it in one line, the web answers 404."""

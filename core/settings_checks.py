@@ -135,10 +135,28 @@ def _check_salesforce(sf: SalesforceSettings, source: str) -> None:
 SIGN_IN_WAYS = ("email", "oidc")
 
 
-def _check_web(web: WebSettings, source: str) -> None:
-    host, colon, port = web.listen.rpartition(":")
+def split_listen(text: str) -> tuple[str, int] | None:
+    """`HOST:PORT` (an IPv6 host in brackets: `[::1]:8765`) → (host, port); None if it is not
+    one."""
+    host, colon, port = text.rpartition(":")
     if not colon or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        return None
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return (host, int(port)) if host else None
+
+
+def _check_web(web: WebSettings, source: str) -> None:
+    if split_listen(web.listen) is None:
         raise ConfigError(f"{source}: web.listen must be HOST:PORT, not {web.listen!r}")
+    for proxy in web.trusted_proxies:
+        import ipaddress  # only then: every command's start pays for what it imports
+
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(f"{source}: web.trusted_proxies: {proxy!r} is not an IP address "
+                              "or network") from None
     if not web.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"{source}: web.base_url must start with http:// or https://, "
                           f"not {web.base_url!r}")

@@ -153,6 +153,9 @@ class Touchpoint(SealedMixin, BaseModel):
     # Set for mail (logged by the poller); NULL for a touchpoint added by hand or synced in.
     message_key = CharField(unique=True, null=True)
     message_id = CharField(null=True)  # indexed with the account: tp_message_account below
+    # The Message-ID as the mail wrote it (message_id is normalized, for matching): what
+    # `touchpoints` shows. NULL in rows logged before it was kept; they show message_id.
+    written_message_id = CharField(null=True)
     mailbox = CharField(default="")
     uid = IntegerField(null=True)
     scenario = CharField(null=True)  # reply | copy | forward | note; NULL unless from mail
@@ -209,7 +212,6 @@ class TouchpointMail(BaseModel):
 # --- tasks (SPEC 13) -------------------------------------------------------------------------
 
 PRIORITIES = ("High", "Normal", "Low")
-STATUSES = ("Open", "Completed")
 
 
 class Task(SealedMixin, BaseModel):

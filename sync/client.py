@@ -19,32 +19,12 @@ import requests
 
 from core.errors import SalesforceError
 from core.settings import Settings
+from poller.net.https import CaSession
 
 log = logging.getLogger(__name__)
 
 MAX_RECORDS = 200  # sObject Collections take up to 200 records a request
 TIMEOUT = (10, 120)  # connect, read (seconds): a large upsert can take a while
-
-
-class CaSession(requests.Session):
-    """A requests session that trusts `ca_file` whatever the environment says.
-
-    requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace `session.verify` (only a
-    `verify` given to the request itself survives), so a ca_file set only on the session is
-    silently ignored on machines that set those variables.
-    """
-
-    def __init__(self, ca_file: str = "") -> None:
-        super().__init__()
-        self.ca_file = ca_file
-        self.count = 0
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", TIMEOUT)
-        if self.ca_file:
-            kwargs["verify"] = self.ca_file
-        self.count += 1
-        return super().request(*args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -142,7 +122,7 @@ def connect(settings: Settings) -> Client:
 
     sf = settings.salesforce
     host = urlsplit(sf.instance_url).netloc
-    session = CaSession(sf.ca_file)
+    session = CaSession(sf.ca_file, timeout=TIMEOUT)
     token = settings.salesforce_secret("access_token")
     with translated(host):
         if token:

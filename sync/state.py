@@ -213,3 +213,11 @@ def status_rows(objects: tuple[str, ...]) -> list[dict[str, Any]]:
                             "message": e.message} for e in refused if e.mark == name],
             })
     return rows
+
+
+def errors_by_mark() -> dict[str, int]:
+    """The records refused in each object and direction's last run ("Event in" → 2), for
+    `/metrics`; nothing before the first sync made the tables."""
+    if not SyncMark.table_exists():
+        return {}
+    return {m.name: int((m.counts or {}).get("errors", 0)) for m in marks()}

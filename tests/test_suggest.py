@@ -73,7 +73,7 @@ def test_older_trace_shapes_rank_alike():
 
 @pytest.mark.parametrize(("trace", "expected"), [
     ({}, []), ({"steps": "x"}, []), ({"steps": [1, None, "s"]}, []),
-    ({"steps": [{"accounts": 5}, {"accounts": [{"account_id": None}, 3, {"x": 1}]}]}, []),
+    ({"steps": [{"accounts": 5}, {"accounts": [{"x": 1}, {"account_id": ""}]}]}, []),
     ({"steps": [{"accounts": [{"account_id": "A", "last_activity": "not a date"}, "B"],
                  "result": "ambiguous_account", "contacts_only": ["C", "A"]}]}, ["A", "B", "C"]),
 ])

@@ -5,13 +5,12 @@ touchpoint and its attachment files, the notice; and all of it as JSON for `proc
 from __future__ import annotations
 
 import dataclasses
-from email.parser import BytesHeaderParser
-from email.utils import formataddr, parseaddr
+from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
 
 from core.addresses import domain_of
-from core.limits import MAX_SUBJECT_CHARS, cut
-from core.message_ids import message_id_as_written, message_key, normalize_message_id, printable
+from core.limits import cut
+from core.message_ids import read_headers
 from core.reasons import FAILED, LOGGED, UNAUTHENTICATED_SENDER
 from core.utc import iso_utc, naive_utc
 from poller.decide.resolve import Decision
@@ -63,22 +62,11 @@ def logged(r: Reading, ctx: Context, u: Understanding, decision: Decision,
 
 def unreadable(raw: bytes) -> Message:
     """What can be read of a message that does not parse: its headers, if even those."""
-    try:
-        headers = BytesHeaderParser().parsebytes(raw)
-        sender = parseaddr(str(headers.get("From", "")))[1]
-        subject = cut(" ".join(str(headers.get("Subject", "") or "").split()),
-                      MAX_SUBJECT_CHARS, " ")
-        written_id = message_id_as_written(str(headers.get("Message-ID", "") or ""))
-    except Exception:  # the bytes are beyond even a header read; the key still keeps them apart
-        sender, subject, written_id = "", "", ""
-    message_id = normalize_message_id(written_id)
-    # Raw 8-bit bytes or NUL in these headers: a key that always encodes (message_key) and
-    # texts that can be stored (printable), never a crash on every pass.
-    return Message(key=message_key(message_id, raw), message_id=printable(message_id),
-                   subject=printable(subject),
-                   sender=Address(printable(sender)) if sender else None, to=(), cc=(),
+    h = read_headers(raw)
+    return Message(key=h.key, message_id=h.message_id, subject=h.subject,
+                   sender=Address(h.sender) if h.sender else None, to=(), cc=(),
                    date=None, text="", html="", headers={}, content_type="", part_types=(),
-                   references=(), written_id=printable(written_id))
+                   references=(), written_id=h.written_id)
 
 
 def _touchpoint(r: Reading, ctx: Context, record: RecordPlan, u: Understanding,
@@ -103,7 +91,7 @@ def _touchpoint(r: Reading, ctx: Context, record: RecordPlan, u: Understanding,
                           for a in _all_attachments(msg)),
         message_key=record.key, message_id=msg.message_id, mailbox=record.mailbox,
         uid=record.uid, scenario=u.scenario, rule=decision.rule, trace=record.trace,
-        references=msg.references, parent_id=parent_id,
+        references=msg.references, parent_id=parent_id, written_message_id=msg.written_id,
     )
 
 

@@ -13,13 +13,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from core.errors import MessageError, TouchlogError
+from core.errors import MessageError, NotFound, TouchlogError
 from core.reasons import KEYWORD_PREFIX, LOGGED, MANUAL
 from core.settings import Settings
 from core.utc import iso_utc, utcnow
 from poller.decide.reading import Context, Reading, Source
 from poller.decide.records import logged
 from poller.decide.resolve import Decision
+from poller.decide.trace import account_ids_seen
 from poller.decide.verdict import Logged
 from poller.failed import learn
 from poller.imap.login import open_mailbox
@@ -42,7 +43,7 @@ def assign(settings: Settings, uid: int, account_id: str, member: TeamMember,
         entries = {e.uid: e for e in box.list_entries(mb.failed_folder)}
         raw = box.fetch_raw(mb.failed_folder, uid) if uid in entries else None
         if raw is None:
-            raise TouchlogError(f"no message with UID {uid} in {mb.failed_folder}")
+            raise NotFound(f"no message with UID {uid} in {mb.failed_folder}")
         source = Source(mailbox=mb.failed_folder, uid=uid, internal_date=entries[uid].date)
         tp_id = log_by_hand(raw, Context(settings), source, account_id, member, now)
         if remember:
@@ -103,10 +104,6 @@ def _manual_trace(existing: MessageRecord | None, account_id: str, member: TeamM
 def candidate_accounts(trace: dict[str, Any]) -> list[tuple[str, str]]:
     """The accounts the rules saw for a failed message, with their names, in the order seen:
     the ones a person assigning it most likely wants."""
-    seen: dict[str, None] = {}
-    for step in trace.get("steps", []):
-        for item in step.get("accounts", ()):
-            seen.setdefault(item["account_id"] if isinstance(item, dict) else item, None)
     names = trace.get("names", {})
-    return [(acc, names.get(acc, "")) for acc in seen]
+    return [(acc, names.get(acc, "")) for acc in account_ids_seen(trace)]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.errors import TouchlogError
+from core.errors import NotFound
 from core.message_ids import message_key
 from core.reasons import KEYWORD_PREFIX
 from core.settings import Settings
@@ -89,7 +89,7 @@ def find_failure(settings: Settings, uid: int) -> Failure:
         for failure in _failures_in(box, failed):
             if failure.uid == uid:
                 return failure
-        raise TouchlogError(f"no message with UID {uid} in {box.folder_label(failed)}")
+        raise NotFound(f"no message with UID {uid} in {box.folder_label(failed)}")
 
 
 def retry(settings: Settings, uids: Sequence[int] | None) -> list[int]:
@@ -102,7 +102,7 @@ def retry(settings: Settings, uids: Sequence[int] | None) -> list[int]:
         wanted = sorted(entries) if uids is None else list(uids)
         unknown = [uid for uid in wanted if uid not in entries]
         if unknown:
-            raise TouchlogError(f"no message with UID {', '.join(map(str, unknown))} "
+            raise NotFound(f"no message with UID {', '.join(map(str, unknown))} "
                                 f"in {box.folder_label(mb.failed_folder)}")
         keywords = {f for uid in wanted for f in entries[uid].flags
                     if f.lower().startswith(KEYWORD_PREFIX)}

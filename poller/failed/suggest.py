@@ -13,8 +13,8 @@ Best first means:
    fix the failure's detail gives.
 An account removed from the directory since is left out: it cannot be assigned to.
 
-The trace is read in each shape a version of touchlog stored: a step's `accounts` as a list of
-`{"account_id", "last_activity" | "latest", ...}`, as a list of ids, or as `{id: time}`.
+The trace is read by poller.decide.trace, in each shape a version of touchlog stored; one that no
+version wrote gives what can be read of it, never an error.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from core.reasons import AMBIGUOUS_ACCOUNT
 from core.settings import Settings
 from core.utc import naive_utc
+from poller.decide.trace import seen_accounts
 from poller.failed.folder import Failure, find_failure, list_failures
 from store.directory.review import live_account_names
 
@@ -93,17 +94,12 @@ def ranked_accounts(trace: dict[str, Any]) -> list[str]:
 
 
 def _seen(step: dict[str, Any]) -> list[tuple[str, datetime | None]]:
-    stored = step.get("accounts")
-    if isinstance(stored, dict):
-        return [(str(acc), _time(when)) for acc, when in stored.items()]
-    seen: list[tuple[str, datetime | None]] = []
-    for item in stored if isinstance(stored, list) else []:
-        if isinstance(item, dict) and item.get("account_id"):
-            when = item.get("last_activity") or item.get("latest")
-            seen.append((str(item["account_id"]), _time(when)))
-        elif isinstance(item, str):
-            seen.append((item, None))
-    return seen
+    """The step's accounts with the time it knew for each, read by poller.decide.trace."""
+    try:
+        found = seen_accounts(step)
+    except (TypeError, AttributeError):  # `accounts` of a shape no version wrote
+        return []
+    return [(a.account_id, _time(a.last_activity or a.latest)) for a in found if a.account_id]
 
 
 def _latest_of(seen: list[tuple[str, datetime | None]]) -> set[str]:

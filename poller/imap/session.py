@@ -23,10 +23,10 @@ from poller.imap.wire import (
     MAX_UIDS_PER_COMMAND,
     Fetched,
     FolderEntry,
-    describe,
     expand_uid_set,
     flags_of,
     folder_entry,
+    imap_error_text,
     selectable,
     server_folder,
     text_of,
@@ -80,8 +80,6 @@ class Mailbox:
             with suppress(Exception):
                 self._client.shutdown()
 
-    logout = close
-
     @property
     def capabilities(self) -> tuple[str, ...]:
         with self._guard("capability"):
@@ -102,7 +100,7 @@ class Mailbox:
         try:
             yield
         except (IMAPClientError, OSError) as exc:
-            raise MailboxError(f"{self.where}: {what}: {describe(exc)}") from exc
+            raise MailboxError(f"{self.where}: {what}: {imap_error_text(exc)}") from exc
 
     # --- folders ------------------------------------------------------------------------------
 
@@ -162,7 +160,7 @@ class Mailbox:
             # Another worker may have created it meanwhile: only a still-missing folder is an error.
             if not selectable(self._folders(), server):
                 raise MailboxError(f"{self.where}: create folder {server}: "
-                                   f"{describe(exc)}") from exc
+                                   f"{imap_error_text(exc)}") from exc
 
     def _select(self, folder: str, readonly: bool = False, fresh: bool = False) -> str:
         name = self.folder_name(folder)

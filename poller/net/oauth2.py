@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from core.errors import TokenError
+from core.errors import ConfigError, TokenError
 from core.oauth2_config import OAuth2Config
+from core.secrets import read_secret
 from poller.net.secrets import keep_secret, redact
 
 # Fetch again when less than this is left (a quarter of the lifetime for short-lived tokens).
@@ -76,12 +76,9 @@ class TokenSession:
         elif c.token_command:
             value, expires_at = _from_command(c)
             origin = f"command {c.token_command.split()[0]!r}"
-        elif c.token_env:
-            value, expires_at = _parsed(_from_env(c), c.key + "oauth2_token_env")
-            origin = f"${c.token_env}"
         else:
-            value, expires_at = _parsed(_from_file(c), c.key + "oauth2_token_file")
-            origin = f"file {c.path(c.token_file)}"
+            value, expires_at = _parsed(*_from_env_or_file(c))
+            origin = f"file {c.path(c.token_file)}" if c.token_file else f"${c.token_env}"
         keep_secret(value)
         return Token(value, expires_at, origin)
 
@@ -115,20 +112,15 @@ def _from_command(c: OAuth2Config) -> tuple[str, float | None]:
     return _parsed(done.stdout, key)
 
 
-def _from_env(c: OAuth2Config) -> str:
-    value = os.environ.get(c.token_env)
-    if value is None:
-        raise TokenError(f"{c.key}oauth2_token_env: environment variable {c.token_env} "
-                         "is not set")
-    return value
-
-
-def _from_file(c: OAuth2Config) -> str:
-    path = c.path(c.token_file)
+def _from_env_or_file(c: OAuth2Config) -> tuple[str, str]:
+    """(the token text, the key it came by), read again at every sign-in: a token helper keeps
+    the variable or file fresh."""
+    key = c.key + "oauth2_token"
     try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TokenError(f"{c.key}oauth2_token_file: cannot read {path}: {exc.strerror}") from None
+        return read_secret(key, c.token_env, c.token_file, c.base_dir), key + (
+            "_file" if c.token_file else "_env")
+    except ConfigError as exc:  # a token's trouble: on the SMTP side notices stay pending
+        raise TokenError(str(exc)) from None
 
 
 def _parsed(text: str, key: str) -> tuple[str, float | None]:
@@ -167,8 +159,3 @@ def _duration(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-# --- keeping tokens out of logs -------------------------------------------------------------
-
-

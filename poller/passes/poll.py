@@ -41,7 +41,7 @@ from store.models import database
 if TYPE_CHECKING:
     from poller.decide.reading import Context
     from poller.decide.verdict import Outcome
-    from poller.passes.broken import Trouble
+    from poller.passes.broken import BrokenMessages
     from poller.passes.workers import Parsed
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class Pass:
                  progress: Progress | None = None) -> None:
         self.settings = settings
         self._ctx = ctx
-        self._trouble: Trouble | None = None
+        self._broken: BrokenMessages | None = None
         self.should_stop = should_stop
         self.progress = progress
         self.report = PollReport()
@@ -97,12 +97,12 @@ class Pass:
         return self._ctx
 
     @property
-    def trouble(self) -> Trouble:
-        if self._trouble is None:
-            from poller.passes.broken import Trouble
+    def broken(self) -> BrokenMessages:
+        if self._broken is None:
+            from poller.passes.broken import BrokenMessages
 
-            self._trouble = Trouble(self.settings, self.ctx, self.now)
-        return self._trouble
+            self._broken = BrokenMessages(self.settings, self.ctx, self.now)
+        return self._broken
 
     def now(self) -> datetime:
         """The context's clock as the database keeps time: naive UTC."""
@@ -132,8 +132,7 @@ class Pass:
 
     def _locked(self) -> None:
         run = self.run_row = ledger.start_run(self.name, holder_text(self.now()), self.now())
-        self.report.run_id = run.id
-        self.report.killed = ledger.close_dead_runs(self.name, run)
+        ledger.close_dead_runs(self.name, run)
         status = "error"
         try:
             with open_mailbox(self.settings) as box:
@@ -224,7 +223,7 @@ class Pass:
             cause = "disk full" if exc.errno == errno.ENOSPC else "cannot write"
             raise DatabaseError(f"attachments {where}: {cause}: {exc.strerror or exc}") from None
         except Exception as exc:  # a bug must not stop the pass (SPEC 17)
-            return self.trouble.broke(fetched, source, exc, self.report)
+            return self.broken.broke(fetched, source, exc, self.report)
         self.report.add(outcome)
         return outcome
 

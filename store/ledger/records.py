@@ -52,14 +52,16 @@ def save_record(existing: MessageRecord | None, **fields: Any) -> MessageRecord:
 def find_by_key_or_touchpoint(value: str) -> MessageRecord | None:
     """`touchlog explain` takes a message key, a Message-ID (normalized exactly as keys are,
     so any case of the host and the brackets or not all find it) or a touchpoint id."""
+    from core.ids import parse_id
     from core.message_ids import message_key, normalize_message_id
 
     value = value.strip()
     record = find_record(value)
     if record is None and "@" in value:
         record = find_record(message_key(normalize_message_id(value), b""))
-    if record is None and value.isdigit():
-        record = MessageRecord.get_or_none(MessageRecord.touchpoint == int(value))
+    tp_id = parse_id(value)
+    if record is None and tp_id is not None:
+        record = MessageRecord.get_or_none(MessageRecord.touchpoint == tp_id)
     return record
 
 

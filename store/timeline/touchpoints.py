@@ -41,6 +41,7 @@ class NewTouchpoint:
     references: tuple[str, ...] = ()
     # A reply to a thread (SPEC 14) names its parent; otherwise it is found from `references`.
     parent_id: int | None = None
+    written_message_id: str = ""  # as the mail wrote it; `message_id` is normalized
 
 
 def keep_attachment(directory: Path, sha256: str, data: bytes) -> Path:
@@ -80,7 +81,8 @@ def create_touchpoint(new: NewTouchpoint) -> Touchpoint:
         creator=new.creator_id, creator_email=new.creator_email.lower(),
         creator_domain=new.creator_domain, source="email",
         participants=list(new.participants), attachments=list(new.attachments),
-        message_key=new.message_key, message_id=new.message_id or None, mailbox=new.mailbox,
+        message_key=new.message_key, message_id=new.message_id or None,
+        written_message_id=new.written_message_id or new.message_id or None, mailbox=new.mailbox,
         uid=new.uid, scenario=new.scenario, rule=new.rule, trace=new.trace,
         parent=parent.id if parent else None,
         # A thread is named by its first touchpoint, whose own row leaves it empty (see
@@ -158,7 +160,7 @@ def as_json(tp: Touchpoint) -> dict[str, Any]:
         "creator": tp.creator_email,
         "participants": tp.participants,
         "attachments": tp.attachments,
-        "message_id": tp.message_id,
+        "message_id": tp.written_message_id or tp.message_id,
         "scenario": tp.scenario,
         "rule": tp.rule,
         "thread_id": thread_of(tp),
