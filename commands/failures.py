@@ -124,13 +124,17 @@ def failures_assign(ctx: click.Context, uid: int, account_id: str, as_email: str
     from poller.failed.assign import assign
     from poller.failed.learn import remembered
     from store.directory.lookups import require_account
+    from store.models import Touchpoint
     from store.timeline.manage import author
 
     settings = open_store(ctx)
     member = author(as_email)
     require_account(account_id, live=True)
     tp_id = assign(settings, uid, account_id, member, remember=remember)
-    say(f"UID {uid} logged on {account_id} as touchpoint {tp_id} (rule manual, chosen by "
+    tp = Touchpoint.get_by_id(tp_id)
+    how = f"a reply in thread {tp.thread_id}, rule {tp.rule}" if tp.thread_id else \
+        f"rule {tp.rule}"
+    say(f"UID {uid} logged on {account_id} as touchpoint {tp_id} ({how}, chosen by "
         f"{member.email}); moved to {settings.mailbox.logged_folder}")
     learnt = remembered(tp_id) if remember else None
     if learnt is not None:

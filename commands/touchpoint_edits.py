@@ -15,6 +15,7 @@ from core.errors import TouchlogError
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from poller.notify.copies import Copy
     from store.models import TeamMember
     from store.timeline.manage import Changes
 
@@ -101,7 +102,7 @@ def edit(ctx: click.Context, tp_id: int, as_email: str, type_: str | None,
       touchlog touchpoints edit 42 --as sam@ourco.com \\
           --add-participant road@road.com --notify new --yes
     """
-    from commands.touchpoint_send import deliver, recipients_for_edit
+    from commands.touchpoint_send import deliver
     from store.timeline.manage import (
         Changes,
         author,
@@ -119,25 +120,28 @@ def edit(ctx: click.Context, tp_id: int, as_email: str, type_: str | None,
                                                        .internal_domains),
                       remove_participants=removed)
     _require_some(changes)
-    if notify != "none":
-        _confirm_before_edit(settings, tp_id, member, changes, notify, yes)
+    copies = _confirm_before_edit(settings, tp_id, member, changes, notify, yes) \
+        if notify != "none" else []
     result = edit_touchpoint(tp_id, member, changes)
     say(f"touchpoint {tp_id} edited")
     if notify != "none":
-        deliver(ctx, settings, result.touchpoint, member,
-                recipients_for_edit(settings, result.touchpoint, changes, notify, result.added))
+        deliver(settings, result.touchpoint, member, copies)
 
 
 def _confirm_before_edit(settings: Settings, tp_id: int, member: TeamMember, changes: Changes,
-                         notify: str, yes: bool) -> None:
-    """Asked before anything is written: a refused confirmation leaves the touchpoint as it
-    was (and one the member may not edit is refused before anyone is asked)."""
-    from commands.touchpoint_send import recipients_for_edit
+                         notify: str, yes: bool) -> list[Copy]:
+    """Who gets which copy, asked before anything is written: a refused confirmation leaves
+    the touchpoint as it was (and one the member may not edit is refused before anyone is
+    asked)."""
+    from commands.touchpoint_send import confirm_external
+    from poller.notify.copies import copies_for_edit
     from store.timeline.manage import live_touchpoint, require_creator_or_admin
 
     before = live_touchpoint(tp_id)
     require_creator_or_admin(before, member, "edit")
-    _confirm_external(recipients_for_edit(settings, before, changes, notify), yes)
+    copies = copies_for_edit(settings, before, changes, notify)
+    confirm_external(copies, yes)
+    return copies
 
 
 def _require_some(changes: Changes) -> None:
@@ -190,8 +194,3 @@ def _content(content: str | None, content_file: Path | None, settings: Settings)
                                  "(touchpoints.max_content_chars)", param_hint="--content")
     return content
 
-
-def _confirm_external(recipients: dict[str, list[str]], yes: bool) -> None:
-    from commands.touchpoint_send import confirm_external
-
-    confirm_external(recipients.get("external", []), yes)

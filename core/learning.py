@@ -22,10 +22,13 @@ PLUS_REJECTED = "plus_rejected"
 NOT_AN_ADDRESS = "not_an_address"
 INTERNAL = "internal"
 TOO_MANY = "too_many"
+UNVERIFIED_SENDER = "unverified_sender"
 _WHY = {PLUS_REJECTED: "it has a +extension (plus_addresses = reject: never looked up)",
         NOT_AN_ADDRESS: "it is not an address a contact can have",
         INTERNAL: "it is internal (the mailbox, the team or an internal domain)",
-        TOO_MANY: "more customer addresses than one message may teach"}
+        TOO_MANY: "more customer addresses than one message may teach",
+        UNVERIFIED_SENDER: "the message's sender is no established team member, and a "
+                           "stranger's mail teaches the directory nothing"}
 
 
 def remembered_step(by: str, at: datetime, account_id: str, last_activity: datetime | None,

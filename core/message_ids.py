@@ -33,6 +33,11 @@ def normalize_message_id(value: str) -> str:
 
 
 MAX_KEY_CHARS = 255
+RAW_KEY_PREFIX = "sha256:"
+
+
+def raw_digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
 
 
 def message_key(message_id: str, raw: bytes) -> str:
@@ -42,7 +47,7 @@ def message_key(message_id: str, raw: bytes) -> str:
     if len(message_id) > MAX_KEY_CHARS or not message_id.isprintable() or "\ufffd" in message_id:
         digest = hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()
         return "mid-sha256:" + digest
-    return message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
+    return message_id or RAW_KEY_PREFIX + raw_digest(raw)
 
 
 def printable(value: str) -> str:

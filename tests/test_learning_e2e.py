@@ -249,3 +249,20 @@ def test_remember_with_encryption_at_rest_keeps_the_trace_sealed(world):
     world.imap.append(make_mail(to="jill@unknown-corp.com", message_id="<next@ourco.com>"))
     assert world.poll().startswith("logged 1, skipped 0, failed 0")
     assert logged(world, "next@ourco.com")["rule"] == "contact"
+
+
+def test_a_strangers_mail_teaches_nothing(world):
+    """SPEC 20: an outsider's (or a forged) mail can be assigned, but who its customers are is
+    the stranger's claim: nothing is remembered, and the trace says why."""
+    failure = fail_one(world, sender="Mallory <mallory@evil.example>",
+                       to="ceo@unknown-corp.com", subject="Invoice",
+                       message_id="<stranger@evil.example>")
+    assert failure["reason"] == "unknown_sender"
+    out = assign(world, failure, "ROAD", "--remember")
+    assert "ceo@unknown-corp.com not remembered: the message's sender is no established team " \
+           "member" in out
+    step = remembered_step(world, logged(world, "stranger@evil.example")["id"])
+    assert (step["added"], step["left_out"]) == (
+        [], [{"address": "ceo@unknown-corp.com", "why": "unverified_sender"}])
+    world.imap.append(make_mail(to="ceo@unknown-corp.com", message_id="<after@ourco.com>"))
+    assert "failed 1 (no_account 1)" in world.poll()

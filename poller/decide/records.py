@@ -10,14 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 from core.addresses import domain_of
 from core.limits import cut
-from core.message_ids import read_headers
-from core.reasons import FAILED, LOGGED, UNAUTHENTICATED_SENDER
+from core.message_ids import (
+    raw_digest,
+    read_headers,
+)
+from core.reasons import FAILED, LOGGED, REPLY, UNAUTHENTICATED_SENDER, UNKNOWN_SENDER
 from core.utc import iso_utc, naive_utc
 from poller.decide.resolve import Decision
 from poller.decide.verdict import Failed, FileToKeep, Logged, NoticePlan, RecordPlan, Verdict
 from poller.mail.message import Address, Message, depth_limit_hit
-from poller.notify import notices
-from poller.notify.notice_text import compose, compose_unauthenticated
+from poller.notify.notice_text import compose, compose_refused_reply, compose_unauthenticated
+from poller.notify.recipients import UNVERIFIED, kind_for_sender, should_notify
 from poller.understand.participants import Understanding
 from store.encryption.sealed import SEALING
 from store.timeline.attachments import attachment_path
@@ -31,12 +34,14 @@ def record_of(r: Reading, outcome: str, reason: str | None, detail: str = "",
     msg = r.message
     subject = r.understanding.subject if r.understanding else msg.subject
     # The ledger finds a message by its key (the normalized id); the id is kept as written.
-    return RecordPlan(key=msg.key, message_id=msg.written_id or msg.message_id or None,
+    return RecordPlan(key=r.key, message_id=msg.written_id or msg.message_id or None,
                       outcome=outcome,
                       reason=reason, detail=detail,
                       trace=r.trace if trace is None else trace, sender=r.sender,
                       subject=subject, date=naive_utc(msg.date), mailbox=r.source.mailbox,
-                      uid=r.source.uid, replaces=r.existing)
+                      uid=r.source.uid, replaces=r.existing,
+                      # only a failure is ever compared by its bytes (store.ledger.records.place)
+                      raw_sha256=raw_digest(r.raw) if outcome == FAILED and r.raw else None)
 
 
 def failed(r: Reading, ctx: Context, reason: str, detail: str,
@@ -114,19 +119,38 @@ def content_of(msg: Message, limit: int) -> str:
 
 def _notice(r: Reading, ctx: Context, record: RecordPlan) -> NoticePlan | None:
     cfg = ctx.settings
-    if not r.source.notices or not cfg.notify.enabled or not r.sender:
+    if not r.source.notices or not cfg.notify.enabled:
+        return None
+    if record.reason == UNKNOWN_SENDER and record.trace.get("scenario") == REPLY:
+        return _refused_reply_notice(r, ctx, record)
+    if not r.sender:
         return None
     if record.reason == UNAUTHENTICATED_SENDER:
         return _impersonation_notice(r, ctx, record)
     is_member = r.creator is not None or ctx.directory.team_member(r.sender) is not None
-    if not notices.should_notify(r.sender, is_member, cfg.touchpoints.internal_domains):
+    if not should_notify(r.sender, is_member, cfg.touchpoints.internal_domains):
         return None
     candidates = r.understanding.candidates if r.understanding else ()
     subject, body = compose(record.reason or "", record.detail, r.message.subject, candidates,
                             record.trace)
     # In-Reply-To repeats the id exactly as written, or mail clients may not thread the notice.
     msg = r.message
-    return NoticePlan(r.sender.strip(), subject, body, msg.written_id or msg.message_id or None)
+    return NoticePlan(r.sender.strip(), subject, body, msg.written_id or msg.message_id or None,
+                      kind_for_sender(is_member))
+
+
+def _refused_reply_notice(r: Reading, ctx: Context, record: RecordPlan) -> NoticePlan | None:
+    """SPEC 20: a reply from someone who may not post in the thread is never answered; the
+    team member who mailed the copy is told, in words of our own, the claims quoted."""
+    member = ctx.directory.team_member(r.tell) if r.tell else None
+    if member is None:
+        return None
+    step = record.trace["steps"][0]
+    sender = r.message.sender
+    claimed = formataddr((sender.name, sender.email)) if sender and sender.name else r.sender
+    subject, body = compose_refused_reply(record.detail, claimed, r.message.subject,
+                                          step.get("thread_id") or 0, step.get("account_id", ""))
+    return NoticePlan(member.email, subject, body, None, UNVERIFIED)
 
 
 def _impersonation_notice(r: Reading, ctx: Context, record: RecordPlan) -> NoticePlan | None:
@@ -141,7 +165,7 @@ def _impersonation_notice(r: Reading, ctx: Context, record: RecordPlan) -> Notic
     if len(msg.authors) > 1:
         claimed = ", ".join(a.email for a in msg.authors)
     subject, body = compose_unauthenticated(record.detail, claimed, msg.subject)
-    return NoticePlan(member.email, subject, body, None)
+    return NoticePlan(member.email, subject, body, None, UNVERIFIED)
 
 
 def as_json(v: Verdict) -> dict[str, Any]:

@@ -37,13 +37,15 @@ def trace_in_words(trace: dict[str, Any]) -> list[str]:
 
 def _sentences(trace: dict[str, Any]) -> list[str]:
     names = trace.get("names", {})
+    lines = []
     if "authserv_ids_seen" in trace:  # SPEC 11 stopped it before anyone looked for customers
         seen = ", ".join(trace["authserv_ids_seen"]) or "none"
-        return [f"the sender was not authenticated; Authentication-Results (topmost first) "
-                f"from: {seen}"]
-    # A reply names its thread, not customer candidates.
-    lines = [] if trace.get("scenario") == REPLY else [
-        _candidates_line(trace.get("candidates", []))]
+        lines.append(f"the sender was not authenticated; Authentication-Results (topmost "
+                     f"first) from: {seen}")
+        if not trace.get("steps"):
+            return lines
+    elif trace.get("scenario") != REPLY:  # a reply names its thread, not customer candidates
+        lines.append(_candidates_line(trace.get("candidates", [])))
     lines += [_candidate_note(c) for c in trace.get("candidates", []) if c.get("note")]
     lines += [_step_line(step, names) for step in trace.get("steps", [])]
     if trace.get("account_id"):
@@ -78,9 +80,7 @@ def _step_line(step: dict[str, Any], names: dict[str, str]) -> str:
     if rule == THREAD:
         return _thread_line(step, names)
     if rule == MANUAL:
-        was = f" (it had failed {step['was']})" if step.get("was") else ""
-        return (f"chosen by hand by {step.get('by')} at {_when(step.get('at'))}: "
-                f"{_label(step.get('account_id', ''), names)}{was} → rule {MANUAL}")
+        return _manual_line(step, names)
     history = seen_accounts(step)
     who = ("the sender's touchpoints" if rule == SENDER_HISTORY else
            f"touchpoints by anyone at {step.get('domain')} since {_when(step.get('since'))}")
@@ -88,6 +88,18 @@ def _step_line(step: dict[str, Any], names: dict[str, str]) -> str:
         return f"{who}: none on these accounts"
     seen = "; ".join(f"{_label(a.account_id, names)} {_when(a.latest)}" for a in history)
     return f"{who}, latest per account: {seen}{_arrow(result)}"
+
+
+def _manual_line(step: dict[str, Any], names: dict[str, str]) -> str:
+    was = f" (it had failed {step['was']})" if step.get("was") else ""
+    text = (f"chosen by hand by {step.get('by')} at {_when(step.get('at'))}: "
+            f"{_label(step.get('account_id', ''), names)}{was} → rule "
+            f"{step.get('result') or MANUAL}")
+    if step.get("sender_verified") is False:
+        # SPEC 20: who wrote a forged or an outsider's mail was never established.
+        text += (f"; its sender {step.get('claimed_sender') or '(none)'} is unverified (not "
+                 f"an authenticated team member), so {step.get('by')} is credited as creator")
+    return text
 
 
 def _thread_line(step: dict[str, Any], names: dict[str, str]) -> str:

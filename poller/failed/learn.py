@@ -8,9 +8,12 @@ committed and before the message is moved. Should it fail in between, the messag
 the failed folder, already logged: assigning it again finds the touchpoint and remembers then.
 Remembering twice adds nothing twice: the second time the addresses are known.
 
-What is never learnt: an internal address (the mailbox, with or without a +extension, a team
-member's address or alias, an internal domain: `understand` already leaves them out, and they
-are checked again here), something that is no address, a `+extension` address while
+Nothing is learnt from a message whose sender the assignment could not establish as a team
+member (SPEC 20: a forged or an outsider's mail; the trace's `manual` step says
+`sender_verified: false`): who the customer is would be a stranger's claim. Otherwise, what is
+never learnt: an internal address (the mailbox, with or without a +extension, a team member's
+address or alias, an internal domain: `understand` already leaves them out, and they are checked
+again here), something that is no address, a `+extension` address while
 `touchpoints.plus_addresses = "reject"` (mail never looks it up; under "strip" the address
 without the extension is learnt), and past the first MAX_REMEMBERED, the rest. A candidate that
 is already a customer user of some account is left as it is: its accounts are the directory's
@@ -33,10 +36,12 @@ from core.learning import (
     PLUS_REJECTED,
     REMEMBERED,
     TOO_MANY,
+    UNVERIFIED_SENDER,
     remembered_line,
     remembered_step,
 )
 from core.limits import cut
+from core.reasons import MANUAL
 from core.settings import Settings
 from core.utc import utcnow
 from poller.decide.reading import Context
@@ -83,6 +88,9 @@ def remember(settings: Settings, raw: bytes, touchpoint_id: int, member: TeamMem
     require_account(tp.account_id, live=True)
     candidates = understand(parse_message(raw), ctx.book).candidates
     wanted, left_out = learnable(candidates, ctx.book, settings.touchpoints.plus_addresses)
+    if not _sender_established(tp.trace or {}):
+        wanted, left_out = [], [(cut(a, _LONGEST_ADDRESS, " "), UNVERIFIED_SENDER)
+                                for a in candidates]
     with database.atomic():
         learnt = add_contacts(tp.account_id, wanted, tp.occurred_at,
                               settings.touchpoints.case_sensitive_local_part)
@@ -94,6 +102,13 @@ def remember(settings: Settings, raw: bytes, touchpoint_id: int, member: TeamMem
     log.info("touchpoint %s: %s remembered %s on %s", touchpoint_id, member.email,
              learnt.added, tp.account_id)
     return _as_remembered(step, names)
+
+
+def _sender_established(trace: dict[str, Any]) -> bool:
+    """False when the assignment found the message's From unestablished (SPEC 20: a forged or
+    an outsider's mail, credited to who chose): its addresses are a stranger's claims."""
+    manual = [s for s in trace.get("steps", []) if isinstance(s, dict) and s.get("rule") == MANUAL]
+    return not manual or manual[-1].get("sender_verified") is not False
 
 
 def learnable(candidates: Sequence[str], book: AddressBook,

@@ -14,15 +14,18 @@ from typing import Protocol
 
 from peewee import IntegrityError, InterfaceError, OperationalError
 
-from core.message_ids import HeadersAlone, read_headers
+from core.message_ids import HeadersAlone, raw_digest, read_headers
 from core.reasons import FAILED, INTERNAL_ERROR, keyword
 from core.settings import Settings
 from poller.decide.reading import Context, Source
 from poller.decide.verdict import Outcome, RecordPlan
 from poller.imap.wire import Fetched
+from poller.mail.message import parse_message
 from poller.notify import notices
-from poller.notify.notice_text import compose
+from poller.notify.notice_text import compose, compose_internal_error
+from poller.notify.recipients import MEMBER, UNVERIFIED
 from poller.passes.commit import save_record, taken_by_another_worker
+from poller.understand import trust
 from store.db import database_error
 from store.ledger import records as ledger
 from store.ledger.models import MessageRecord
@@ -50,17 +53,17 @@ class BrokenMessages:
         """Count the try; the outcome once the tries are used up, else None (left in place)."""
         log.exception("message uid %s in %s could not be processed", fetched.uid, source.mailbox)
         headers = read_headers(fetched.raw)
-        key = headers.key
         error = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
         limit = self.settings.mailbox.max_attempts
         try:
+            key = _own_key(headers, fetched.raw)
             tries = ledger.note_broken(key, error, self.now())
             if tries < limit:
                 report.count_error()
                 report.errors.append(f"uid {fetched.uid}: {error} (try {tries} of {limit}; "
                                      "left in the inbox for the next pass)")
                 return None
-            outcome = self._give_up(headers, source, error, tries)
+            outcome = self._give_up(fetched, headers, key, source, error, tries)
         except (OperationalError, InterfaceError) as db_exc:
             raise database_error(self.settings.database_url(), db_exc) from None
         except Exception:  # writing the failure broke too: the message stays where it is
@@ -74,9 +77,8 @@ class BrokenMessages:
                              f"{tries} tries")
         return outcome
 
-    def _give_up(self, headers: HeadersAlone, source: Source, error: str,
-                 tries: int) -> Outcome:
-        key = headers.key
+    def _give_up(self, fetched: Fetched, headers: HeadersAlone, key: str, source: Source,
+                 error: str, tries: int) -> Outcome:
         detail = f"touchlog broke on this message {tries} times; last: {error}"
         try:
             with database.atomic():
@@ -89,19 +91,48 @@ class BrokenMessages:
                 plan = RecordPlan(key=key, message_id=headers.written_id or None, outcome=FAILED,
                                   reason=INTERNAL_ERROR, detail=detail, trace={},
                                   sender=headers.sender, subject=headers.subject, date=None,
-                                  mailbox=source.mailbox, uid=source.uid, replaces=existing)
+                                  mailbox=source.mailbox, uid=source.uid, replaces=existing,
+                                  raw_sha256=raw_digest(fetched.raw))
                 record = save_record(plan, processed_at=self.now())
                 ledger.forget_broken(key)
-                self._tell_admins(record, headers)
+                self._tell_admins(record, headers, fetched.raw)
         except IntegrityError:
             return taken_by_another_worker(key)
         return Outcome(key, FAILED, INTERNAL_ERROR, detail, keyword=keyword(INTERNAL_ERROR))
 
-    def _tell_admins(self, record: MessageRecord, headers: HeadersAlone) -> None:
-        """One notice to each admin (not the sender: the fault is touchlog's, not theirs)."""
+    def _tell_admins(self, record: MessageRecord, headers: HeadersAlone, raw: bytes) -> None:
+        """One notice to each admin (not the sender: the fault is touchlog's, not theirs).
+        About a message whose sender is not an authenticated team member, the notice's
+        subject is our own, its claims are quoted defanged, and it answers no Message-ID
+        (SPEC 20)."""
         if not self.settings.notify.enabled:
             return
-        subject, body = compose(INTERNAL_ERROR, record.detail, headers.subject,
-                                [headers.sender] if headers.sender else [], None)
+        if self._from_the_team(raw):
+            subject, body = compose(INTERNAL_ERROR, record.detail, headers.subject,
+                                    [headers.sender] if headers.sender else [], None)
+            in_reply_to, kind = headers.written_id or None, MEMBER
+        else:
+            subject, body = compose_internal_error(record.detail, headers.sender,
+                                                   headers.subject)
+            in_reply_to, kind = None, UNVERIFIED
         for admin in TeamMember.select().where(TeamMember.role == "admin"):
-            notices.queue_notice(record, admin.email, subject, body, headers.written_id or None)
+            notices.queue_notice(record, admin.email, subject, body, in_reply_to, kind=kind)
+
+    def _from_the_team(self, raw: bytes) -> bool:
+        """An authenticated team member sent it; anything unclear (the very reading may be
+        what broke) counts as not."""
+        def is_member(address: str) -> bool:
+            return self.ctx.directory.team_member(address) is not None
+
+        try:
+            msg = parse_message(raw)
+            return msg.sender is not None and is_member(msg.sender.email) and \
+                trust.authenticate(msg, self.settings.trust, is_member) is None
+        except Exception:  # judged unverified: never a second break
+            return False
+
+
+def _own_key(headers: HeadersAlone, raw: bytes) -> str:
+    """The key the ledger keeps this message under: its Message-ID's only when no other
+    author's message holds it (store.ledger.records.place)."""
+    return ledger.place(headers.key, headers.sender, raw)[0]

@@ -36,7 +36,8 @@ def commit(v: Verdict) -> Outcome:
             record = save_record(v.record, tp)
             if isinstance(v, Failed) and v.notice is not None:
                 n = v.notice
-                notices.queue_notice(record, n.to_address, n.subject, n.body, n.in_reply_to)
+                notices.queue_notice(record, n.to_address, n.subject, n.body, n.in_reply_to,
+                                     kind=n.kind)
     except IntegrityError:
         return taken_by_another_worker(v.key)
     log.info("message %s: %s %s", v.key, v.outcome, v.reason)
@@ -51,7 +52,7 @@ def save_record(plan: RecordPlan, tp: Touchpoint | None = None,
         plan.replaces, key=plan.key, message_id=plan.message_id, outcome=plan.outcome,
         reason=plan.reason, detail=plan.detail, trace=plan.trace, touchpoint=tp,
         sender=plan.sender, subject=plan.subject, date=plan.date, mailbox=plan.mailbox,
-        uid=plan.uid, **more)
+        uid=plan.uid, raw_sha256=plan.raw_sha256, **more)
 
 
 def taken_by_another_worker(key: str) -> Outcome:

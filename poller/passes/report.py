@@ -72,5 +72,6 @@ class PollReport:
 
 
 def _notice_counts(report: notices.NoticeReport) -> Iterable[tuple[str, int]]:
-    for name in ("sent", "suppressed", "failed", "pending", "withdrawn", "undeliverable"):
+    for name in ("sent", "suppressed", "cancelled", "failed", "pending", "withdrawn",
+                 "undeliverable"):
         yield name, getattr(report, name, 0)

@@ -179,15 +179,16 @@ def edit_touchpoint(tp_id: int, member: TeamMember, changes: Changes,
             setattr(tp, name, value)
     if changes.reasons is not None:
         tp.reasons = list(changes.reasons)
-    tp.participants, added = _new_participants(tp, changes)
+    tp.participants, added = participants_after(tp, changes)
     tp.updated_at = now or utcnow()
     tp.updated_by = member.email
     tp.save()
     return Edit(tp, added)
 
 
-def _new_participants(tp: Touchpoint, changes: Changes) -> \
+def participants_after(tp: Touchpoint, changes: Changes) -> \
         tuple[list[dict[str, str]], tuple[dict[str, str], ...]]:
+    """The participants once `changes` is made, and those it adds; `tp` is left as it is."""
     current = {p["email"].lower(): p for p in tp.participants}
     for email in changes.remove_participants:
         if current.pop(email.lower(), None) is None:
