@@ -12,7 +12,8 @@ from email.utils import format_datetime
 import pytest
 
 from core.errors import MessageError
-from poller.mail.message import Address, parse_message
+from poller.mail.addresses import Address
+from poller.mail.message import parse_message
 
 HEAD = "From: Sam Seller <sam@ourco.com>\nTo: wile@acme.com\nMessage-ID: <Abc.1@Mail.OurCo.com>\n"
 

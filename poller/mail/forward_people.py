@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 
 from core.addresses import ADDRESS_RE
+from poller.mail.addresses import Address
 from poller.mail.forward_markers import BEHALF_RE
-from poller.mail.message import Address
 
 _OPENERS = re.compile(r"(?:<|\(|\[)\s*(?:mailto:)?\s*$|mailto:\s*$", re.IGNORECASE)
 _NAME_JUNK = " \t\"'<>[]()*,;:\u00a0\u202f"
