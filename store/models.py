@@ -38,9 +38,13 @@ class CharField(peewee.CharField):
         return None
 
 
+# One encoder for every JSON column: json.dumps with options builds a new one for each value.
+JSON_TEXT = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+
+
 class JSONField(TextField):
     def db_value(self, value: Any) -> str | None:
-        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return None if value is None else JSON_TEXT(value)
 
     def python_value(self, value: str | None) -> Any:
         return None if value is None else json.loads(value)
