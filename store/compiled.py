@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from peewee import Model
+from peewee import ForeignKeyField, Model
 
 from store.encryption.sealed import PLACEHOLDER, SEALING, seal_instance, sealed_fields
 from store.models import database
@@ -65,15 +65,26 @@ def _instance(model: type[M], row: dict[str, Any]) -> M:
     """What `model(**row)` makes, clean (just written: nothing to save again), without Peewee
     calling a field accessor per column (a fifth of an insert's own time). A related row handed
     in as an instance is kept by its key, and cached, as the foreign-key accessor does."""
-    instance = model(__no_default__=True)
-    data: dict[str, Any] = cast(Any, instance).__data__
-    for name, value in row.items():
+    instance: Any = model(__no_default__=True)
+    instance.__data__.update(row)
+    for name in _foreign_keys(model):
+        value = row.get(name)
         if isinstance(value, Model):
-            data[name] = cast(Any, value)._pk
-            cast(Any, instance).__rel__[name] = value
-        else:
-            data[name] = value
-    return instance
+            instance.__data__[name] = cast(Any, value)._pk
+            instance.__rel__[name] = value
+    return cast(M, instance)
+
+
+_FOREIGN_KEYS: dict[type[Model], tuple[str, ...]] = {}
+
+
+def _foreign_keys(model: type[Model]) -> tuple[str, ...]:
+    found = _FOREIGN_KEYS.get(model)
+    if found is None:
+        meta: Any = model._meta
+        found = _FOREIGN_KEYS[model] = tuple(f.name for f in meta.sorted_fields
+                                             if isinstance(f, ForeignKeyField))
+    return found
 
 
 def _seal_statement(model: type[Model], names: list[str]) -> str:

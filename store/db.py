@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase, _savepoint
+from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 
 from core.errors import DatabaseError
 from core.private import touch_private
@@ -131,21 +130,9 @@ def storable(params: Any) -> Any:
             for p in params]
 
 
-_SAVEPOINT_IDS = itertools.count(1)
-
-
-def _savepoint_for(db: Database) -> Any:
-    """A savepoint named by a counter: peewee names each by a uuid4, ~7 µs of the two
-    savepoints every message of a pass takes; a name only has to differ from the ones open."""
-    return _savepoint(db, f"s{next(_SAVEPOINT_IDS)}")
-
-
 class _Sqlite(SqliteDatabase):
     def execute_sql(self, sql: str, params: Any = None) -> Any:
         return super().execute_sql(sql, storable(params))
-
-    def savepoint(self) -> Any:
-        return _savepoint_for(self)
 
 
 class _Postgresql(PostgresqlDatabase):
@@ -155,9 +142,6 @@ class _Postgresql(PostgresqlDatabase):
 
     def execute_sql(self, sql: str, params: Any = None) -> Any:
         return super().execute_sql(sql, storable(params))
-
-    def savepoint(self) -> Any:
-        return _savepoint_for(self)
 
 
 # The root causes a user can act on, as the drivers word them, and how touchlog says them.
