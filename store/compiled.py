@@ -13,6 +13,7 @@ from peewee import ForeignKeyField, Model
 
 from store.encryption.sealed import PLACEHOLDER, SEALING, seal_instance, sealed_fields
 from store.models import database
+from store.statements import execute
 
 _compiled: dict[tuple[object, ...], tuple[str, list[Any]]] = {}
 _inserts: dict[tuple[object, ...], tuple[str, list[Any]]] = {}
@@ -27,7 +28,7 @@ def run(key: tuple[object, ...], build: Callable[[], Any],
         _compiled[key] = build().sql()
     sql, markers = _compiled[key]
     params = [values[m] if isinstance(m, str) and m in values else m for m in markers]
-    return list(database.execute_sql(sql, params).fetchall())
+    return list(execute(database.obj, sql, params).fetchall())
 
 
 def insert(model: type[M], **values: Any) -> M:
@@ -46,7 +47,7 @@ def insert(model: type[M], **values: Any) -> M:
         value = values[f.name] if f.name in values else _default(f)
         row[f.name] = value
         params.append(PLACEHOLDER if f.name in sealed else f.db_value(value))
-    cursor = database.execute_sql(sql, params)
+    cursor = execute(database.obj, sql, params)
     pk: Any = model._meta.primary_key  # every model has one (peewee types it as maybe False)
     if pk.name not in row:
         row[pk.name] = cursor.fetchone()[0] if database.obj.returning_clause \

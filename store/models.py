@@ -23,20 +23,21 @@ from peewee import (
     IntegerField,
     Model,
     TextField,
-    _savepoint,
 )
 
 from core.utc import utcnow
 from store.encryption.sealed import SealedJSONField, SealedMixin, SealedTextField
+from store.statements import Savepoint
 
 
 class _Database(DatabaseProxy):
-    """The models' database. A nested `atomic()` is a savepoint named by a counter: peewee names
+    """The models' database. A nested `atomic()` is a savepoint named by a counter (peewee names
     each by a uuid4, ~7 µs of the two savepoints every message of a pass takes, and a name
-    only has to differ from the ones open."""
+    only has to differ from the ones open) whose statements skip peewee's layers
+    (store.statements)."""
 
     def savepoint(self) -> Any:
-        return _savepoint(self, f"s{next(_SAVEPOINT_IDS)}")
+        return Savepoint(self, f"s{next(_SAVEPOINT_IDS)}")
 
 
 _SAVEPOINT_IDS = itertools.count(1)
