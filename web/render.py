@@ -45,6 +45,17 @@ def require_id(text: str, what: str) -> int:
     return number
 
 
+def page_number(name: str = "page") -> int:
+    """`?page=N` of a list shown a page at a time: 1 when left out, 400 naming it when it is
+    no page number."""
+    text = text_field(name, max_chars=6, source="args")
+    if not text:
+        return 1
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise BadInput(name, f"{text!r} is not a page number")
+    return int(text)
+
+
 def audit(action: str, obj: str) -> None:
     """One row of the audit trail for the signed-in member: every page that shows a
     touchpoint's content, a failed message or an attachment, and every change (SPEC 21).
