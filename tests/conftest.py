@@ -20,6 +20,7 @@ import pytest
 from peewee import Database
 
 from tests.fake_salesforce import FakeSalesforce
+from tests.review_world import ReviewWorld
 from tests.sf_world import TOKEN_ENV, SfWorld
 from tests.smtpsink import SmtpSink
 from tests.web_world import METRICS_ENV, METRICS_TOKEN, WebWorld
@@ -208,3 +209,27 @@ def any_web(request: pytest.FixtureRequest) -> WebWorld:
     """`web` on each database, for the behaviours that must hold on both (sessions, links,
     the gate, the audit trail)."""
     return request.getfixturevalue("web" if request.param == "sqlite" else "pg_web")
+
+
+@pytest.fixture
+def review_web(tmp_path: Path, smtp_sink: SmtpSink, imap: ImapAccount,
+               monkeypatch: pytest.MonkeyPatch) -> ReviewWorld:
+    """`web` that also polls a fresh user of the real Dovecot (tests/review_world.py), failure
+    notices going to the SMTP sink: the review queue and the runs page."""
+    monkeypatch.setenv(METRICS_ENV, METRICS_TOKEN)
+    return ReviewWorld(tmp_path, smtp_sink, imap)
+
+
+@pytest.fixture
+def pg_review_web(tmp_path: Path, smtp_sink: SmtpSink, imap: ImapAccount, pg_url: str,
+                  monkeypatch: pytest.MonkeyPatch) -> ReviewWorld:
+    """As `review_web`, on PostgreSQL."""
+    monkeypatch.setenv(METRICS_ENV, METRICS_TOKEN)
+    return ReviewWorld(tmp_path, smtp_sink, imap, database_url=pg_url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_review_web(request: pytest.FixtureRequest) -> ReviewWorld:
+    """`review_web` on each database."""
+    return request.getfixturevalue("review_web" if request.param == "sqlite"
+                                   else "pg_review_web")

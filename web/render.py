@@ -27,7 +27,7 @@ from web.errors import BadInput
 # The navigation: (label, endpoint, admins only). An entry shows once its page exists (its
 # blueprint is registered in web.app), so pages can land one by one.
 NAV = (("Accounts", "accounts.index", False), ("Review", "review.index", False),
-       ("Tasks", "tasks.index", False), ("Runs", "runs.index", True),
+       ("Tasks", "tasks.index", False), ("Runs", "ops.runs", True),
        ("Audit", "audit.index", True))
 
 
