@@ -12,6 +12,7 @@ by tests/world.py's ImapAccount, independently of the code under test.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +62,20 @@ class ReviewWorld(WebWorld):
     def in_folder(self, name: str = FAILED) -> dict[int, bytes]:
         """UID -> raw bytes of each message in a folder, read over IMAP directly."""
         return {uid: raw for uid, (_, raw) in self.imap.messages(name).items()}
+
+
+def assert_safe(answer: Any, status: int = 200) -> None:
+    """What every response of the app must be (SPEC 21), as tests/test_web_gate.py checks for
+    the first pages: the status, the security headers, no caching, and a page with no inline
+    script, style or handler for the CSP to block."""
+    from web.headers import SECURITY_HEADERS
+
+    assert answer.status_code == status, (answer.status_code, answer.text[:300])
+    for header, value in SECURITY_HEADERS.items():
+        assert answer.headers.get(header) == value, header
+    assert answer.headers["Cache-Control"] == "no-store"
+    page = answer.text
+    assert "<style" not in page and " style=" not in page
+    assert re.findall(r"<[a-z][^>]*\son[a-z]+\s*=", page) == []  # onclick= …
+    scripts = [chunk.split(">", 1)[0] for chunk in page.split("<script")[1:]]
+    assert scripts in ([' src="/static/htmx.min.js" defer'], []), scripts

@@ -15,6 +15,7 @@ import requests
 from flask.testing import FlaskClient
 
 from tests.fake_oidc import FakeOidc
+from tests.review_world import assert_safe
 from tests.web_world import BASE_URL, WebWorld, text_of
 from web.signin.oidc_login import PENDING_COOKIE
 
@@ -188,3 +189,9 @@ def test_signing_in_ends_the_session_the_browser_had(oweb, fake):
 def test_without_oidc_in_sign_in_both_routes_are_404(web):
     assert web.client().get("/login/oidc").status_code == 404
     assert web.client().get("/login/oidc/callback?state=x&code=y").status_code == 404
+
+
+def test_the_refusal_page_sends_the_security_headers(oweb, fake):
+    fake.claims["email"] = "stranger@ourco.com"
+    browser = oweb.client()
+    assert_safe(browser.get(at_provider(browser, fake)), 403)

@@ -12,9 +12,9 @@ import pytest
 from store.ledger.totals import notice_counts, notices_text
 from tests.builders import make_mail
 from tests.fake_salesforce import FakeSalesforce
-from tests.review_world import ReviewWorld
+from tests.review_world import ReviewWorld, assert_safe
 from tests.sf_world import TOKEN_ENV
-from tests.web_world import text_of
+from tests.web_world import HOSTILE, text_of
 
 
 def test_an_admin_sees_the_passes_the_notices_and_the_sync_status(any_review_web):
@@ -109,3 +109,11 @@ def test_an_admin_made_a_user_loses_the_page_at_once(web):
 def test_an_empty_installation_says_so(web):
     words = text_of(web.signed_in("ann@ourco.com").get("/runs"))
     assert "No pass has run yet" in words and "No failure notice yet." in words
+
+
+def test_every_answer_sends_the_security_headers_and_no_inline_script(review_web):
+    web = review_web
+    web.fail(make_mail(to="jill@unknown-corp.com", subject=HOSTILE))
+    assert_safe(web.signed_in("ann@ourco.com").get("/runs"))
+    assert_safe(web.signed_in("ann@ourco.com").get("/runs?limit=0"), 400)
+    assert_safe(web.signed_in("sam@ourco.com").get("/runs"), 403)

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import pytest
 
+from tests.review_world import assert_safe
 from tests.web_world import HOSTILE, WebWorld, text_of
 
 
@@ -298,3 +299,15 @@ def test_a_post_without_the_csrf_token_changes_nothing(web):
     assert sam.post(f"/tasks/{task}/delete").status_code == 400
     assert sam.post("/tasks", data={"account": "ACME", "title": "x"}).status_code == 400
     assert len(cli_tasks(web)) == 1
+
+
+def test_every_answer_sends_the_security_headers_and_no_inline_script(web):
+    task = add_by_cli(web, "--assign", "ann@ourco.com")
+    sam, eve = web.signed_in("sam@ourco.com"), web.signed_in("eve@ourco.com")
+    assert_safe(sam.get("/tasks"))
+    assert_safe(sam.get("/tasks?status=x"), 400)
+    assert_safe(web.post(eve, f"/tasks/{task}/done", form_page="/tasks"), 403)
+    assert_safe(web.post(sam, "/tasks/0/done", form_page="/tasks"), 404)
+    added = web.post(sam, "/tasks", {"account": "ACME", "title": "x"}, form_page="/tasks")
+    assert added.status_code == 303 and added.headers["X-Frame-Options"] == "DENY"
+    assert_safe(sam.get(added.headers["Location"]))

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from core.settings import Settings
 from store.access.keys import web_keys
 from store.db import open_database
-from web import accounts, audit_page, ops, tasks
+from web import accounts, audit_page, ops, review, tasks
 from web.client import networks
 from web.context import WebState
 from web.errors import install_errors
@@ -27,7 +27,7 @@ from web.signin.oidc import OidcClient
 
 # One module a page (or a few close ones), each with a Flask Blueprint named `blueprint`.
 BLUEPRINTS = (login.blueprint, oidc_login.blueprint, ops.blueprint, accounts.blueprint,
-              audit_page.blueprint, tasks.blueprint)
+              audit_page.blueprint, review.blueprint, tasks.blueprint)
 
 # Uploads (attachments of a touchpoint added by hand) as large as a mail touchlog reads.
 MAX_REQUEST_BYTES = 32 * 1024 * 1024

@@ -51,14 +51,18 @@ def reason_from_flags(flags: Sequence[str]) -> str:
 
 def list_failures(settings: Settings) -> list[Failure]:
     with open_mailbox(settings) as box:
-        return _failures_in(box, settings.mailbox.failed_folder)
+        return failures_in(box, settings.mailbox.failed_folder)
 
 
-def _failures_in(box: Mailbox, failed: str) -> list[Failure]:
+def failures_in(box: Mailbox, failed: str, only: Sequence[int] | None = None) -> list[Failure]:
+    """The failed folder's messages (or `only` these UIDs), each with its ledger record."""
     box.ensure_folders(failed)
-    entries = box.list_entries(failed)
+    entries = box.list_entries(failed, only)
     by_id = ledger.records_by_message_id(e.message_id for e in entries)
     shared = Counter(e.message_id for e in entries)
+    if only is not None:  # a twin outside the window is not in `shared`: the ledger knows it
+        reused = ledger.reused_message_ids(by_id.values())
+        shared.update(mid for mid, r in by_id.items() if r.message_id in reused)
     records = {}
     for e in entries:
         record = by_id.get(e.message_id)
@@ -96,9 +100,8 @@ def _failure(entry: FolderEntry, record: MessageRecord | None) -> Failure:
 def find_failure(settings: Settings, uid: int) -> Failure:
     failed = settings.mailbox.failed_folder
     with open_mailbox(settings) as box:
-        for failure in _failures_in(box, failed):
-            if failure.uid == uid:
-                return failure
+        for failure in failures_in(box, failed, [uid]):
+            return failure
         raise NotFound(f"no message with UID {uid} in {box.folder_label(failed)}")
 
 
