@@ -43,5 +43,6 @@ def runs(ctx: click.Context, limit: int, fmt: str) -> None:
                 [[r["id"], r["started_at"], r["finished_at"], r["status"],
                   ", ".join(f"{k} {v}" for k, v in r["counts"].items() if ":" not in k),
                   notices_text(notice_counts(r["counts"])), "; ".join(r["errors"])]
-                 for r in rows])
+                 for r in rows],
+                optional=["finished (UTC)", "notices", "errors"])
 

@@ -15,7 +15,7 @@ from tests.world import World
 
 def _show(world: World, tp_id: int) -> dict:
     return json.loads(world.touchlog("touchpoints", "show", str(tp_id), "--format",
-                                     "json").output)[0]
+                                     "json").output)
 
 
 def _roles(tp: dict) -> dict[str, str]:
