@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from peewee import Database
 
+from tests.disks import mounted_small_disk
 from tests.fake_salesforce import FakeSalesforce
 from tests.review_world import ReviewWorld
 from tests.sf_world import TOKEN_ENV, SfWorld
@@ -209,6 +210,13 @@ def any_web(request: pytest.FixtureRequest) -> WebWorld:
     """`web` on each database, for the behaviours that must hold on both (sessions, links,
     the gate, the audit trail)."""
     return request.getfixturevalue("web" if request.param == "sqlite" else "pg_web")
+
+
+@pytest.fixture
+def small_disk() -> Iterator[Path]:
+    """A 4 MB filesystem of its own, to fill or remount read-only (tests/disks.py)."""
+    with mounted_small_disk() as where:
+        yield where
 
 
 @pytest.fixture
