@@ -59,6 +59,14 @@ class ReviewWorld(WebWorld):
     def failures(self) -> list[dict[str, Any]]:
         return json.loads(self.touchlog("failures", "--format", "json"))
 
+    def touchlog_result(self, *args: str) -> Any:
+        """`touchlog ARGS` whatever its exit status: the click Result."""
+        from click.testing import CliRunner
+
+        from cli import main
+
+        return CliRunner().invoke(main, ["--config", str(self.config), *args])
+
     def in_folder(self, name: str = FAILED) -> dict[int, bytes]:
         """UID -> raw bytes of each message in a folder, read over IMAP directly."""
         return {uid: raw for uid, (_, raw) in self.imap.messages(name).items()}

@@ -56,8 +56,11 @@ def test_the_page_is_the_failed_folder_with_the_accounts_the_rules_saw(any_revie
         assert (subject, shown_uid, sender) == (f["subject"], str(uid), f["sender"])
         assert date == f["date"].replace("T", " ")[:16]
         assert reason.startswith(f["reason"]) and f["detail"] in reason
-    seen = rows[uids["x@initech.com"]][5]
-    assert "Initech INITECH" in seen and "Initech Labs INITECH2" in seen  # as text, not a menu
+    # As text, not only in a menu, best first as `touchlog failures` gives them
+    suggested = listed[uids["x@initech.com"]]["suggestions"]
+    assert {s["account_id"] for s in suggested} == {"INITECH", "INITECH2"}
+    assert rows[uids["x@initech.com"]][5] == " ".join(f"{s['name']} {s['account_id']}"
+                                                      for s in suggested)
     assert "none: any account can be chosen" in rows[uids["Renewal call"]][5]
     assert '<option value="INITECH2">Initech Labs</option>' in page.text
     assert "2 messages in Touchpoints/Failed" in text_of(page)
@@ -81,7 +84,7 @@ def test_every_field_is_labelled_and_the_table_reads_on_a_phone(review_web):
     ids = re.findall(r'<input[^>]* id="([^"]+)"', page)
     assert len(ids) == 4 and all(f'<label for="{i}">' in page for i in ids)
     for label in ("Subject", "UID", "Date (UTC)", "Sender", "Reason",
-                  "Accounts the rules saw", "Fix"):
+                  "Accounts the rules saw, best first", "Fix"):
         assert f'data-label="{label}"' in page
     assert 'name="remember" type="checkbox"' in page
 
@@ -191,6 +194,49 @@ def test_an_admin_may_fix_anyones_message(review_web, verb):
     assert changes(web) == [("ann@ourco.com", verb, f"failure UID {uid}")]
 
 
+def test_remember_makes_the_customer_a_contact_of_the_account(any_review_web):
+    web = any_review_web
+    uid = web.fail(RENEWAL)["Renewal call"]
+    sam = web.signed_in("sam@ourco.com")
+    answer = web.post(sam, f"/review/{uid}/assign", {"account": "ROAD", "remember": "yes"},
+                      form_page="/review")
+    assert answer.status_code == 303
+    assert changes(web) == [("sam@ourco.com", "assign", f"failure UID {uid}"),
+                            ("sam@ourco.com", "remember", f"failure UID {uid}")]
+    page = text_of(sam.get(answer.headers["Location"]))
+    assert "remembered by sam@ourco.com" in page
+    assert "jill@unknown-corp.com is now its contact" in page
+    # The next mail from her resolves by contact
+    web.imap.append(make_mail(to="jill@unknown-corp.com", subject="Pricing",
+                              message_id="<pricing@ourco.com>"))
+    assert web.touchlog("poll", "--once").startswith("logged 1, skipped 0, failed 0")
+    [tp] = [t for t in json.loads(web.touchlog("touchpoints", "--format", "json"))
+            if t["subject"] == "Pricing"]
+    assert (tp["account_id"], tp["rule"]) == ("ROAD", "contact")
+
+
+def test_without_remember_nothing_is_learnt(review_web):
+    web = review_web
+    uid = web.fail(RENEWAL)["Renewal call"]
+    sam = web.signed_in("sam@ourco.com")
+    answer = web.post(sam, f"/review/{uid}/assign", {"account": "ROAD", "remember": ""},
+                      form_page="/review")
+    assert "remembered" not in text_of(sam.get(answer.headers["Location"]))
+    assert [a for _, a, _ in changes(web)] == ["assign"]
+    web.imap.append(make_mail(to="jill@unknown-corp.com", subject="Pricing",
+                              message_id="<pricing@ourco.com>"))
+    assert "no_account 1" in web.touchlog("poll", "--once")
+
+
+def test_a_uid_no_imap_server_has_is_no_such_message_on_the_command_line_too(review_web):
+    web = review_web
+    web.fail(RENEWAL)
+    for command in (("failures", "show"), ("failures", "retry")):
+        result = web.touchlog_result(*command, "4294967296")
+        assert result.exit_code == 1
+        assert result.output == f"touchlog: no message with UID 4294967296 in {FAILED}\n"
+
+
 def test_the_cli_keeps_spec_13s_rule(review_web):
     """Any team member named by --as may assign from the command line (docs/web.md)."""
     web = review_web
@@ -227,7 +273,7 @@ def test_a_removed_account_cannot_be_chosen(review_web):
     assert "account: account 'INITECH2' was removed from the directory" in text_of(answer)
 
 
-@pytest.mark.parametrize("uid", ["0", "abc", "9223372036854775808", "999"])
+@pytest.mark.parametrize("uid", ["0", "abc", "9223372036854775808", "999", "4294967296"])
 @pytest.mark.parametrize("who", ["sam@ourco.com", "ann@ourco.com"])
 @pytest.mark.parametrize("verb", ["assign", "retry"])
 def test_a_uid_that_names_no_failed_message_is_404(review_web, uid, who, verb):

@@ -11,7 +11,6 @@ message has really moved on the IMAP server by then.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from typing import Any
 
@@ -22,7 +21,8 @@ from core.errors import MailboxError, TouchlogError
 from core.ids import parse_id
 from poller.failed.assign import assign
 from poller.failed.folder import retry
-from poller.failed.review import PAGE, may_fix, queue_page, require_may_fix, seen_accounts
+from poller.failed.learn import remembered
+from poller.failed.review import PAGE, may_fix, queue_page, require_may_fix
 from store.directory.lookups import SqlDirectory, require_account
 from store.models import Touchpoint
 from web.context import member, now, settings
@@ -45,8 +45,7 @@ def index() -> tuple[str, int]:
     queue = queue_page(settings(), number)
     audit("view", f"failed folder page {number}")
     me, directory = member(), SqlDirectory()
-    rows = [{"failure": f, "seen": seen_accounts(f), "may": may_fix(f.sender, me, directory)}
-            for f in queue.failures]
+    rows = [{"failure": f, "may": may_fix(f.sender, me, directory)} for f in queue.failures]
     mb = settings().mailbox
     return page("review.html", rows=rows, total=queue.total, number=number, size=PAGE,
                 more=number * PAGE < queue.total, result=_result(), folder=mb.failed_folder,
@@ -63,10 +62,9 @@ def assign_one(uid: str) -> Response:
     except TouchlogError as exc:
         raise BadInput("account", str(exc)) from None
     remember = _checked("remember")
-    more: dict[str, Any] = {"remember": remember} if _ASSIGN_REMEMBERS else {}
-    tp_id = assign(settings(), number, account_id, me, now(), **more)
+    tp_id = assign(settings(), number, account_id, me, now(), remember=remember)
     audit("assign", f"failure UID {number}")
-    if remember and _ASSIGN_REMEMBERS:
+    if remember:
         audit("remember", f"failure UID {number}")
     return _back("assigned", number, touchpoint=tp_id)
 
@@ -78,11 +76,6 @@ def retry_one(uid: str) -> Response:
     retry(settings(), [number])
     audit("retry", f"failure UID {number}")
     return _back("retried", number)
-
-
-# SPEC 22's `remember` reaches poller.failed.assign.assign once it takes it (the learning
-# branch adds the parameter); until then the checkbox is shown and ignored.
-_ASSIGN_REMEMBERS = "remember" in inspect.signature(assign).parameters
 
 
 def _checked(name: str) -> bool:
@@ -107,5 +100,7 @@ def _result() -> dict[str, Any] | None:
     if what == "assigned" and tp is None:
         return None
     names = SqlDirectory().account_names([tp.account_id]) if tp is not None else {}
+    learnt = remembered(tp.id) if tp is not None else None
     return {"what": what, "uid": uid, "touchpoint": tp,
-            "account": names.get(tp.account_id, "") if tp is not None else ""}
+            "account": names.get(tp.account_id, "") if tp is not None else "",
+            "remembered": learnt.words if learnt is not None else ""}

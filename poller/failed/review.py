@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from core.errors import NotFound, Refused
 from core.settings import Settings
-from poller.failed.assign import candidate_accounts
-from poller.failed.folder import Failure, failures_in
+from poller.failed.folder import Failure, failures_in, imap_uids
+from poller.failed.suggest import with_suggestions
 from poller.imap.login import open_mailbox
 from store.directory.lookups import SqlDirectory
 from store.models import TeamMember
@@ -32,25 +32,19 @@ PAGE = 50
 @dataclass(frozen=True)
 class QueuePage:
     total: int  # messages in the failed folder
-    failures: list[Failure]  # this page's, newest first
+    failures: list[Failure]  # this page's, newest first, with their suggestions
 
 
 def queue_page(settings: Settings, number: int, size: int = PAGE) -> QueuePage:
-    """Page `number` (from 1) of the failed folder, newest first."""
+    """Page `number` (from 1) of the failed folder, newest first, each failure with the
+    accounts the rules saw, best first (poller.failed.suggest, as `touchlog failures`)."""
     failed = settings.mailbox.failed_folder
     with open_mailbox(settings) as box:
         box.ensure_folders(failed)
         uids = box.uids(failed)[::-1]
         window = uids[(number - 1) * size:number * size]
         found = {f.uid: f for f in failures_in(box, failed, window)} if window else {}
-    return QueuePage(len(uids), [found[uid] for uid in window if uid in found])
-
-
-def seen_accounts(failure: Failure) -> list[tuple[str, str]]:
-    """(account id, name) of the accounts the rules saw for this failure, from its stored
-    trace, in the order they saw them: what `failures show` lists as candidates."""
-    record = failure.record
-    return candidate_accounts(record.trace or {}) if record is not None else []
+    return QueuePage(len(uids), with_suggestions([found[uid] for uid in window if uid in found]))
 
 
 def may_fix(sender: str, member: TeamMember, directory: SqlDirectory | None = None) -> bool:
@@ -70,7 +64,7 @@ def require_may_fix(settings: Settings, uid: int, member: TeamMember, verb: str)
     failed = settings.mailbox.failed_folder
     with open_mailbox(settings) as box:
         box.ensure_folders(failed)
-        entries = box.list_entries(failed, [uid])
+        entries = box.list_entries(failed, imap_uids([uid]))
         label = box.folder_label(failed)
     if not entries:
         raise NotFound(f"no message with UID {uid} in {label}")
