@@ -10,8 +10,8 @@ nobody knows, half naming a domain two accounts share, so those carry suggestion
 web app (create_app, Flask's test client: the server's time, no network) for the first page and
 a later one, as an admin, and times:
 
-- the whole request (IMAP sign-in, the page's UIDs and envelopes, the ledger, the audit row,
-  rendering), median and 95th percentile;
+- the whole request (the IMAP session kept between page views, the page's UIDs and envelopes,
+  the ledger, the suggestions, the audit row, rendering), median and 95th percentile;
 - what the page reads of the folder, and, beside it, what reading the whole folder's envelopes
   costs (`touchlog failures`), the design the page does not use (bench/README.md says why).
 """

@@ -221,19 +221,26 @@ def small_disk() -> Iterator[Path]:
 
 @pytest.fixture
 def review_web(tmp_path: Path, smtp_sink: SmtpSink, imap: ImapAccount,
-               monkeypatch: pytest.MonkeyPatch) -> ReviewWorld:
+               monkeypatch: pytest.MonkeyPatch) -> Iterator[ReviewWorld]:
     """`web` that also polls a fresh user of the real Dovecot (tests/review_world.py), failure
-    notices going to the SMTP sink: the review queue and the runs page."""
+    notices going to the SMTP sink: the review queue and the runs page. The IMAP sessions the
+    app kept (poller.imap.reuse) are closed at the end."""
+    from poller.imap.reuse import forget
+
     monkeypatch.setenv(METRICS_ENV, METRICS_TOKEN)
-    return ReviewWorld(tmp_path, smtp_sink, imap)
+    yield ReviewWorld(tmp_path, smtp_sink, imap)
+    forget()
 
 
 @pytest.fixture
 def pg_review_web(tmp_path: Path, smtp_sink: SmtpSink, imap: ImapAccount, pg_url: str,
-                  monkeypatch: pytest.MonkeyPatch) -> ReviewWorld:
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[ReviewWorld]:
     """As `review_web`, on PostgreSQL."""
+    from poller.imap.reuse import forget
+
     monkeypatch.setenv(METRICS_ENV, METRICS_TOKEN)
-    return ReviewWorld(tmp_path, smtp_sink, imap, database_url=pg_url)
+    yield ReviewWorld(tmp_path, smtp_sink, imap, database_url=pg_url)
+    forget()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -336,3 +336,30 @@ def test_every_answer_sends_the_security_headers_and_no_inline_script(review_web
     moved = web.post(sam, f"/review/{uid}/retry", form_page="/review")
     assert moved.status_code == 303 and moved.headers["X-Frame-Options"] == "DENY"
     assert_safe(sam.get(moved.headers["Location"]))
+
+
+def test_page_views_share_one_imap_session_and_survive_its_end(review_web):
+    """poller.imap.reuse: one signed-in session kept between page views; one the server ended
+    meanwhile is replaced without the page noticing."""
+    web = review_web
+    web.fail(RENEWAL)
+    sam = web.signed_in("sam@ourco.com")
+    for _ in range(3):
+        assert sam.get("/review").status_code == 200
+    assert len(web.imap.server.kill_sessions(web.imap.username)) == 1  # one, kept
+    page = sam.get("/review")
+    assert page.status_code == 200 and "1 message in Touchpoints/Failed" in text_of(page)
+
+
+def test_a_session_that_met_an_error_is_closed_not_kept(review_web):
+    from poller.imap import reuse
+
+    settings = review_web.settings
+    with reuse.reused_mailbox(settings) as box:
+        first = box
+    with reuse.reused_mailbox(settings) as box:
+        assert box is first  # given back, taken again
+    with pytest.raises(RuntimeError), reuse.reused_mailbox(settings) as box:
+        raise RuntimeError("the page failed half-way")
+    with reuse.reused_mailbox(settings) as box:
+        assert box is not first

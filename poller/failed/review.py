@@ -4,7 +4,7 @@ and who may fix a failure there.
 A page reads the folder's UIDs (one SEARCH) and the envelopes of its own messages only, then
 joins the ledger for the rest, as `touchlog failures` does for the whole folder: the mailbox
 stays the truth of what is waiting, and a page costs the same with 50 failures or 50,000
-(bench/bench_review.py).
+(bench/bench_review.py). The IMAP session is kept between page views (poller.imap.reuse).
 
 Who may assign or retry a failed message from the web: an admin, or the team member who sent it
 (its From is their address or alias). The command line keeps SPEC 13's rule (any team member
@@ -21,7 +21,7 @@ from core.errors import NotFound, Refused
 from core.settings import Settings
 from poller.failed.folder import Failure, failures_in, imap_uids
 from poller.failed.suggest import with_suggestions
-from poller.imap.login import open_mailbox
+from poller.imap.reuse import reused_mailbox
 from store.directory.lookups import SqlDirectory
 from store.models import TeamMember
 from store.timeline.manage import admins
@@ -39,7 +39,7 @@ def queue_page(settings: Settings, number: int, size: int = PAGE) -> QueuePage:
     """Page `number` (from 1) of the failed folder, newest first, each failure with the
     accounts the rules saw, best first (poller.failed.suggest, as `touchlog failures`)."""
     failed = settings.mailbox.failed_folder
-    with open_mailbox(settings) as box:
+    with reused_mailbox(settings) as box:
         box.ensure_folders(failed)
         uids = box.uids(failed)[::-1]
         window = uids[(number - 1) * size:number * size]
@@ -62,7 +62,7 @@ def require_may_fix(settings: Settings, uid: int, member: TeamMember, verb: str)
     if member.role == "admin":
         return  # assign and retry say themselves when the UID is not there
     failed = settings.mailbox.failed_folder
-    with open_mailbox(settings) as box:
+    with reused_mailbox(settings) as box:
         box.ensure_folders(failed)
         entries = box.list_entries(failed, imap_uids([uid]))
         label = box.folder_label(failed)
