@@ -53,6 +53,17 @@ def split(mix: str, count: int, folder: Path, sql: bool,
     workers._known = Knowledge(ctx.book, settings.trust)
     if stop == "setup":
         return {}
+    if stop == "floor":  # the lean floor's own work on the same mail (bench/lean_peer.py)
+        import sqlite3
+
+        import lean_peer
+
+        db = sqlite3.connect(folder / "lean.db")
+        lean_peer.setup(db, str(paths["users"]))
+        for raw in mail:
+            lean_peer.handle(db, raw)
+        db.commit()
+        return {}
     t0 = time.process_time()
     if profile == "worker":
         import cProfile
@@ -102,7 +113,7 @@ def main() -> None:
     parser.add_argument("--sql", action="store_true", help="print the last statements run")
     parser.add_argument("--profile", choices=("main", "worker"),
                         help="cProfile that side into /tmp/split-MIX-SIDE.prof")
-    parser.add_argument("--stop", choices=("setup", "worker"),
+    parser.add_argument("--stop", choices=("setup", "worker", "floor"),
                         help="stop there (instruction counts: run under callgrind at each "
                              "stop and at the end, and subtract)")
     parser.add_argument("--row", action="store_true", help=argparse.SUPPRESS)
