@@ -17,7 +17,7 @@ from typing import Any
 import click
 import peewee
 
-from core.errors import TouchlogError
+from core.errors import FieldError, TouchlogError
 
 
 class TouchlogGroup(click.Group):
@@ -36,6 +36,9 @@ class TouchlogGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except FieldError as exc:  # a value given for an option: a usage error (exit 2)
+            raise click.BadParameter(exc.problem,
+                                     param_hint="--" + exc.field.replace("_", "-")) from None
         except TouchlogError as exc:
             click.echo(f"touchlog: {exc}", err=True)
             ctx.exit(1)

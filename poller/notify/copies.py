@@ -28,12 +28,11 @@ from store.encryption.sealed import SEALING
 from store.models import Account, TeamMember, Touchpoint
 from store.timeline.accounts import last_touch
 from store.timeline.attachments import find_attachment, read_attachment_file
+from store.timeline.manage import Changes, participants_after
 from store.timeline.threads import record_mail
 from store.timeline.touchpoints import thread_of
 
 log = logging.getLogger(__name__)
-
-AUDIENCES = ("internal", "external", "me")
 
 
 @dataclass(frozen=True)
@@ -42,10 +41,11 @@ class Copy:
     recipients: tuple[str, ...]
 
 
-def copies_to(tp: Touchpoint, member: TeamMember, audiences: Sequence[str],
-              mailbox_address: str) -> list[Copy]:
-    """The copies `--to internal|external|me` asks for; an audience nobody is in is an error
-    (nothing is sent)."""
+def copies_to(settings: Settings, tp: Touchpoint, member: TeamMember,
+              audiences: Sequence[str]) -> list[Copy]:
+    """`send --to internal|external|me`: who gets which copy. An audience nobody is in is an
+    error (nothing is sent); the author gets one copy, not two."""
+    mailbox_address = settings.touchpoints.mailbox_address
     copies = []
     for audience in dict.fromkeys(audiences):
         if audience == "me":
@@ -54,21 +54,25 @@ def copies_to(tp: Touchpoint, member: TeamMember, audiences: Sequence[str],
         people = _role(tp.participants, audience, mailbox_address)
         if not people:
             raise TouchlogError(f"touchpoint {tp.id} has no {audience} participants to send to")
-        if "me" in audiences:  # the author gets one copy, not two
+        if "me" in audiences:
             people = tuple(p for p in people if p.lower() != member.email.lower())
         if people:
             copies.append(Copy(audience, people))
     return copies
 
 
-def copies_for(people: Sequence[dict[str, str]], mailbox_address: str) -> list[Copy]:
-    """Copies to exactly these participants (`edit --notify`), split by their role."""
-    copies = []
-    for audience in ("internal", "external"):
-        chosen = _role(people, audience, mailbox_address)
-        if chosen:
-            copies.append(Copy(audience, chosen))
-    return copies
+def copies_for_edit(settings: Settings, before: Touchpoint, changes: Changes,
+                    notify: str) -> list[Copy]:
+    """`edit --notify new|all`, worked out before the edit is written (so that mailing a
+    customer can be confirmed first): the participants `changes` adds, or every participant
+    after it, split by role."""
+    if notify not in ("new", "all"):
+        return []
+    after, added = participants_after(before, changes)
+    people = after if notify == "all" else added
+    mailbox_address = settings.touchpoints.mailbox_address
+    return [Copy(audience, chosen) for audience in ("internal", "external")
+            if (chosen := _role(people, audience, mailbox_address))]
 
 
 def _role(people: Sequence[dict[str, str]], role: str, mailbox_address: str) -> tuple[str, ...]:
