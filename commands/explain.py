@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from commands.common import format_option, open_store
@@ -26,6 +24,7 @@ def explain(ctx: click.Context, key_or_id: str, fmt: str) -> None:
       touchlog explain CAF=abc@mail.gmail.com  # a message key or Message-ID
       touchlog explain '<CAF=abc@mail.gmail.com>' --format json
     """
+    from poller.decide.explained import record_explanation, record_head
     from store.ledger.records import find_by_key_or_touchpoint
 
     open_store(ctx)
@@ -33,53 +32,26 @@ def explain(ctx: click.Context, key_or_id: str, fmt: str) -> None:
     if record is None:
         _no_message(key_or_id, fmt)
         return
-    found = explanation(record)
+    found = record_explanation(record)
     if fmt == "json":
         print_json(found)
         return
-    click.echo(f"message {record.key}: {record.outcome} ({record.reason})")
-    if record.subject or record.sender:
-        click.echo(f"from {record.sender or '?'}: {record.subject or '(no subject)'}")
-    if record.touchpoint_id:
-        click.echo(f"touchpoint {record.touchpoint_id} on account {found['account_id']}")
-    if record.detail:
-        click.echo(record.detail)
+    for line in record_head(record, found):
+        click.echo(line)
     for line in found["explanation"]:
         click.echo(f"  {line}")
 
 
-def explanation(record: Any) -> dict[str, Any]:
-    """A ledger record as `explain --format json` shows it: the Message-ID as the mail wrote
-    it, the outcome, the trace as stored and the trace in words."""
-    from core.utc import iso_utc
-    from poller.decide.explain import explain as explain_trace
-
-    return {"key": record.key, "message_id": record.message_id, "outcome": record.outcome,
-            "reason": record.reason, "detail": record.detail, "sender": record.sender,
-            "subject": record.subject, "date": iso_utc(record.date),
-            "processed_at": iso_utc(record.processed_at),
-            "touchpoint_id": record.touchpoint_id,
-            "account_id": record.touchpoint.account_id if record.touchpoint_id else None,
-            "explanation": explain_trace(record.trace) if record.trace else [],
-            "trace": record.trace or {}}
-
-
 def _no_message(key_or_id: str, fmt: str) -> None:
-    """A touchpoint no mail made (added by hand, or from Salesforce) has no resolution trace:
-    say where it came from instead of claiming it does not exist."""
-    from core.utc import iso_utc
+    """A touchpoint no mail made says where it came from (poller.decide.explained)."""
+    from poller.decide.explained import no_message_lines
     from store.models import Touchpoint
-    from store.timeline.manage import tombstone_line
 
     tp = (Touchpoint.get_or_none(Touchpoint.id == int(key_or_id))
           if key_or_id.strip().isdigit() else None)
     if tp is None:
         raise TouchlogError(f"no message or touchpoint {key_or_id!r} in the database")
-    how = "added by hand" if tp.source == "manual" else f"from {tp.source}"
-    line = (f"touchpoint {tp.id} on account {tp.account_id} was {how} by "
-            f"{tp.creator_email or '?'} at {iso_utc(tp.created_at)}: no mail, so no "
-            "resolution trace")
-    lines = [line] + ([tombstone_line(tp)] if tp.deleted_at is not None else [])
+    lines = no_message_lines(tp)
     if fmt == "json":
         print_json({"key": None, "message_id": None, "outcome": None, "reason": None,
                     "detail": None, "sender": tp.creator_email, "subject": None,

@@ -16,9 +16,11 @@ from typing import Any
 
 from core.errors import FieldError
 from core.settings import Settings
+from core.text import shown
 from store.directory.lookups import require_account
 from store.models import Touchpoint
 from store.timeline.manage import Changes, Draft, kept_files, participants_of
+from store.timeline.touchpoints import Filter
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,14 @@ def check_choices(settings: Settings, type_: str | None, flow: str | None,
         problem = t.not_allowed(key, value)
         if problem is not None:
             raise FieldError(field, problem)
+
+
+def check_filter(settings: Settings, where: Filter) -> None:
+    """The timeline's filters (`touchpoints --type … --notes`, the web's `type`, `notes`): a type
+    of the configured list, and a type or the notes switch, not both."""
+    check_choices(settings, where.type, None, ())
+    if where.type is not None and where.notes is not None:
+        raise FieldError("notes", "give a type or notes only/none, not both")
 
 
 def check_content(settings: Settings, content: str | None) -> None:
@@ -87,11 +97,13 @@ def changes_of(settings: Settings, given: Given) -> Changes:
 
 def differences(tp: Touchpoint, changes: Changes) -> Changes:
     """`changes` without what would leave a field as it is: a form that shows every field
-    sends them all back, and an unchanged one must not count as an edit. A date equal to the
-    one shown (to the second) is unchanged, so resaving never drops a time's fractions."""
+    sends them all back, and an unchanged one must not count as an edit. A text equal to the
+    one shown is unchanged, and so is a date equal to it to the second, so saving a form
+    again never rewrites a stranger's control characters or drops a time's fractions."""
     same: dict[str, Any] = {}
     for name in ("type", "subject", "content", "flow"):
-        if getattr(changes, name) == getattr(tp, name):
+        # As a page shows it too (core.text): its control characters as escapes.
+        if getattr(changes, name) in (getattr(tp, name), shown(getattr(tp, name) or "")):
             same[name] = None
     if changes.occurred_at in (tp.occurred_at, tp.occurred_at.replace(microsecond=0)):
         same["occurred_at"] = None

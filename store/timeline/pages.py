@@ -1,0 +1,144 @@
+"""An account's timeline as the web shows it (SPEC 21, `GET /accounts/ID`): a page of the
+timeline `touchlog touchpoints --account` lists (store.timeline.touchpoints), with replies
+folded under their thread's first touchpoint, copies mailed outside marked, and the weekly
+touches and notes of the chart.
+
+Every part is a bounded read, whatever the account's size: the page is a keyset range of the
+timeline's index (page 200 reads what page 1 does), the replies and the mailed copies are
+looked up for the page's ids only, the chart groups 26 weeks of one index range by day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from peewee import fn
+
+from store.models import INTERNAL_NOTE, Touchpoint, TouchpointMail, tuples
+from store.timeline.touchpoints import Filter, shown_by, timeline_query
+
+PAGE_SIZE = 50
+# Replies shown under a first touchpoint on the timeline; the touchpoint's own page lists all.
+REPLIES_SHOWN = 20
+WEEKS = 26
+
+Cursor = tuple[datetime, int]  # (occurred_at, id): a place in the timeline's order
+
+
+@dataclass(frozen=True)
+class Row:
+    tp: Touchpoint
+    emailed_externally: bool = False
+    replies: tuple[Row, ...] = ()  # the first REPLIES_SHOWN the filter shows, oldest first
+    reply_count: int = 0  # all the filter shows
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Row]
+    older: Cursor | None  # where the next (older) page starts; None: this is the last
+    newer: Cursor | None  # where the previous (newer) page ends; None: this is the first
+
+
+def place(tp: Touchpoint) -> Cursor:
+    return tp.occurred_at, tp.id
+
+
+def timeline_page(where: Filter, size: int = PAGE_SIZE) -> Page:
+    """The page `where` names (its `before` or `after`, else the newest), folded, newest
+    first. A page asked for by `after` that would be short is the first page instead."""
+    if where.after is not None:
+        rows = list(timeline_query(replace(where, fold=True, before=None, limit=size + 1)))
+        if len(rows) <= size:
+            return timeline_page(replace(where, after=None, before=None), size)
+        shown = rows[:size][::-1]
+        return Page(_rows(shown, where), older=place(shown[-1]), newer=place(shown[0]))
+    rows = list(timeline_query(replace(where, fold=True, limit=size + 1)))
+    shown = rows[:size]
+    return Page(_rows(shown, where),
+                older=place(shown[-1]) if len(rows) > size else None,
+                newer=place(shown[0]) if where.before is not None and shown else None)
+
+
+def _rows(shown: list[Touchpoint], where: Filter) -> list[Row]:
+    firsts = [tp.id for tp in shown if tp.thread_id in (None, tp.id)]
+    replies, counts = _replies(firsts, where)
+    mailed = _emailed_externally([tp.id for tp in shown] + [r.id for r in replies])
+    under: dict[int | None, list[Row]] = {}
+    for reply in replies:
+        under.setdefault(reply.thread_id, []).append(Row(reply, reply.id in mailed))
+    return [Row(tp, tp.id in mailed, tuple(under.get(tp.id, ())), counts.get(tp.id, 0))
+            for tp in shown]
+
+
+def _replies(firsts: list[int], where: Filter) -> tuple[list[Touchpoint], dict[int, int]]:
+    """The replies the filter shows in these threads: how many each has, and the first
+    REPLIES_SHOWN of each, oldest first (one windowed statement on the thread_id index)."""
+    if not firsts:
+        return [], {}
+    scope = replace(where, before=None, after=None, limit=None, fold=False)
+    rank = fn.ROW_NUMBER().over(partition_by=[Touchpoint.thread_id],
+                                order_by=[Touchpoint.occurred_at, Touchpoint.id])
+    ranked = (Touchpoint.select(Touchpoint.id, Touchpoint.thread_id, rank.alias("n"),
+                                fn.COUNT(Touchpoint.id).over(
+                                    partition_by=[Touchpoint.thread_id]).alias("total"))
+              .where(Touchpoint.thread_id.in_(firsts), *shown_by(Touchpoint, scope))
+              .alias("ranked"))
+    chosen: list[int] = []
+    counts: dict[int, int] = {}
+    for tp_id, thread_id, n, total in tuples(Touchpoint.select(
+            ranked.c.id, ranked.c.thread_id, ranked.c.n, ranked.c.total).from_(ranked)):
+        counts[thread_id] = total
+        if n <= REPLIES_SHOWN:
+            chosen.append(tp_id)
+    replies = list(Touchpoint.select().where(Touchpoint.id.in_(chosen))
+                   .order_by(Touchpoint.occurred_at, Touchpoint.id)) if chosen else []
+    return replies, counts
+
+
+def _emailed_externally(ids: Iterable[int]) -> set[int]:
+    wanted = list(ids)
+    if not wanted:
+        return set()
+    return {tp_id for (tp_id,) in tuples(
+        TouchpointMail.select(TouchpointMail.touchpoint)
+        .where(TouchpointMail.touchpoint.in_(wanted), TouchpointMail.audience == "external")
+        .distinct())}
+
+
+@dataclass(frozen=True)
+class Week:
+    start: date  # its Monday (UTC)
+    touches: int
+    notes: int
+
+
+def weekly(account_id: str, today: date, weeks: int = WEEKS) -> list[Week]:
+    """The account's touches and internal notes (SPEC 13: a note is no touch) per week, Monday
+    to Sunday UTC, the `weeks` weeks up to this one, oldest first; deleted ones count nowhere.
+    One statement: a range of the account's live rows, grouped by day and type."""
+    monday = today - timedelta(days=today.weekday())
+    start = monday - timedelta(weeks=weeks - 1)
+    end = monday + timedelta(weeks=1)
+    day = fn.DATE(Touchpoint.occurred_at)
+    counts = (Touchpoint.select(day, Touchpoint.type, fn.COUNT(Touchpoint.id))
+              .where(Touchpoint.account == account_id, Touchpoint.deleted_at.is_null(),
+                     Touchpoint.occurred_at >= datetime.combine(start, datetime.min.time()),
+                     Touchpoint.occurred_at < datetime.combine(end, datetime.min.time()))
+              .group_by(day, Touchpoint.type))
+    touches, notes = [0] * weeks, [0] * weeks
+    for when, kind, count in tuples(counts):
+        index = (_day(when) - start).days // 7
+        (notes if kind == INTERNAL_NOTE else touches)[index] += count
+    return [Week(start + timedelta(weeks=i), touches[i], notes[i]) for i in range(weeks)]
+
+
+def _day(value: Any) -> date:
+    """DATE() as the driver hands it back: a date (PostgreSQL), text or, converted by the
+    column's field, a datetime (SQLite)."""
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
