@@ -67,13 +67,20 @@ def test_an_unknown_account_is_404(web, path):
 
 
 def test_the_name_and_last_touch_head_the_page_and_a_note_is_no_touch(web):
+    web.now = NOW
     web.add("ACME", "sam@ourco.com", "telephone_call", "--date", "2026-11-02T14:30Z")
     web.add("ACME", "sam@ourco.com", "internal_note", "--date", "2026-11-03T10:00Z",
             "--content", "Champion leaves")
     page = web.signed_in("sam@ourco.com").get("/accounts/ACME")
     words = text_of(page)
     assert "<h1>Acme Corp</h1>" in page.text
-    assert "Last touch: 2026-11-02 14:30 UTC · 1 touch · 1 internal note" in words
+    assert ("Last touch: 2026-11-02 14:30 UTC · the last 26 weeks: 1 touch, 1 internal note"
+            in words)
+    web.add("ACME", "sam@ourco.com", "web_meeting", "--date", "2026-01-02T10:00Z")  # older
+    web.add("ACME", "sam@ourco.com", "internal_note", "--date", "2026-11-05T10:00Z")  # later
+    words = text_of(web.signed_in("ann@ourco.com").get("/accounts/ACME"))
+    assert "Last touch: 2026-11-02 14:30 UTC · the last 26 weeks: 1 touch, 2 internal notes" \
+        in words
 
 
 def test_fifty_a_page_newest_first_with_links_that_keep_the_filters(web):

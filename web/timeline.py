@@ -16,7 +16,7 @@ from flask import Blueprint
 
 from core.ids import parse_id
 from store.directory.lookups import require_account
-from store.timeline.accounts import summary
+from store.timeline.accounts import last_touch_at
 from store.timeline.drafts import check_filter
 from store.timeline.pages import Cursor, timeline_page, weekly
 from store.timeline.touchpoints import Filter
@@ -38,11 +38,12 @@ def show(account_id: str) -> tuple[str, int]:
     where, chosen = _filter(account.account_id)
     check_filter(settings(), where)
     shown = timeline_page(where)
-    [totals] = summary(account_id=account.account_id)
+    weeks = weekly(account.account_id, now().date())
     audit("view", f"account {account.account_id}")
     base = account_url(account.account_id)
-    return page("timeline.html", account=account, totals=totals, page=shown, chosen=chosen,
-                chart=chart_of(weekly(account.account_id, now().date())),
+    return page("timeline.html", account=account, last_touch=last_touch_at(account.account_id),
+                page=shown, chosen=chosen, chart=chart_of(weeks),
+                touches=sum(w.touches for w in weeks), notes=sum(w.notes for w in weeks),
                 types=settings().touchpoints.types, flows=settings().touchpoints.flows,
                 older=_link(base, chosen, "before", shown.older),
                 newer=_link(base, chosen, "after", shown.newer),
