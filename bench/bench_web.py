@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_timeline  # noqa: E402
+from peewee import PostgresqlDatabase  # noqa: E402
 
 from core.settings import load_settings  # noqa: E402
 from core.utc import utcnow  # noqa: E402
@@ -57,10 +58,15 @@ COOKIE = "touchlog_session"
 def build(url: str, big: int) -> float:
     """bench_timeline's rows up to today, then threads and mailed copies on BIG."""
     bench_timeline.START = utcnow().replace(microsecond=0) - timedelta(days=5 * 365)
-    seconds = bench_timeline.build(url, big)
-    db = open_database(url)
+    db, seconds = open_database(url), 0.0
+    if not isinstance(db, PostgresqlDatabase):
+        db.close()
+        seconds = bench_timeline.build(url, big)
+        db = open_database(url)
     started = time.perf_counter()
     with db.atomic():
+        if isinstance(db, PostgresqlDatabase):  # one statement a page of rows, not a row
+            _insert_postgres(db, big)
         db.execute_sql("UPDATE touchpoint SET parent_id = id - 1, thread_id = id - 1 "
                        "WHERE account_id = 'BIG' AND id - id / 10 * 10 = 0 "
                        "AND type <> 'internal_note'")
@@ -71,6 +77,19 @@ def build(url: str, big: int) -> float:
     db.execute_sql("ANALYZE")
     db.close()
     return seconds + time.perf_counter() - started
+
+
+def _insert_postgres(db: PostgresqlDatabase, big: int) -> None:
+    from psycopg2.extras import execute_values
+
+    db.execute_sql("INSERT INTO teammember (email, name, role) VALUES (%s, %s, %s)",
+                   ("sam@ourco.com", "Sam", "user"))
+    for acc in bench_timeline.ACCOUNTS:
+        db.execute_sql("INSERT INTO account (account_id, name, default_bcc, "
+                       "contact_matches_only) VALUES (%s, %s, false, false)",
+                       (acc, f"Account {acc}"))
+    execute_values(db.cursor(), f"INSERT INTO touchpoint ({bench_timeline.COLUMNS}) VALUES %s",
+                   bench_timeline.rows(big), page_size=2000)
 
 
 def write_settings(folder: Path, url: str) -> Path:

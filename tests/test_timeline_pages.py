@@ -163,3 +163,31 @@ def test_any_page_reads_the_index_from_its_place(db, where, index):
         assert "SCAN t1" not in plan.replace(f"USING INDEX {index}", ""), plan
     if not where:  # a range on occurred_at from the cursor, not the whole account
         assert "occurred_at<?" in _plan(db, timeline_query(deep)), _plan(db, timeline_query(deep))
+
+
+def test_every_statement_of_a_page_and_its_chart_is_bounded(db, caplog):
+    """The page (first and deep), its replies and mailed copies, the chart and the last touch:
+    each statement a search on an index, none a scan of the table or of the account."""
+    import logging
+
+    from store.timeline.accounts import last_touch_at
+
+    Account.create(account_id="A", name="A")
+    first = _tp()
+    for n in range(30):
+        _tp(when=START + timedelta(hours=n + 1), parent=first if n % 3 else None,
+            kind="internal_note" if n % 7 == 0 else "email")
+    with caplog.at_level(logging.DEBUG, logger="peewee"):
+        page = timeline_page(Filter(account_id="A"), size=5)
+        timeline_page(Filter(account_id="A", before=page.older, notes=False), size=5)
+        weekly("A", date(2026, 2, 1))
+        last_touch_at("A")
+    statements = [r.msg for r in caplog.records if r.name == "peewee" and isinstance(r.msg, tuple)]
+    assert len(statements) >= 8
+    for sql, params in statements:
+        plan = [str(row[-1]) for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql,
+                                                       list(params))]
+        unbounded = [step for step in plan  # a scan of the table, or of the whole account
+                     if step.startswith("SCAN t") or step.endswith("(account_id=?)")
+                     and "tp_live_account_timeline" not in step]
+        assert not unbounded, (sql, plan)

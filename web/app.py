@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from core.settings import Settings
 from store.access.keys import web_keys
 from store.db import open_database
-from web import accounts, audit_page, login, ops, timeline, touchpoint_changes, touchpoints
+from web import accounts, audit_page, login, ops
 from web.client import networks
 from web.context import WebState
 from web.errors import install_errors
@@ -22,10 +22,11 @@ from web.gate import install_gate
 from web.headers import install_headers
 from web.login_mail import Mailer
 from web.render import install_rendering
+from web.timeline import account, changes, touchpoint
 
 # One module a page (or a few close ones), each with a Flask Blueprint named `blueprint`.
 BLUEPRINTS = (login.blueprint, ops.blueprint, accounts.blueprint, audit_page.blueprint,
-              timeline.blueprint, touchpoints.blueprint, touchpoint_changes.blueprint)
+              account.blueprint, touchpoint.blueprint, changes.blueprint)
 
 # Uploads (attachments of a touchpoint added by hand) as large as a mail touchlog reads.
 MAX_REQUEST_BYTES = 32 * 1024 * 1024

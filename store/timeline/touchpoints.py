@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from peewee import SQL, fn
+from peewee import OP, Expression
 
 from core.utc import iso_utc
 from store import compiled
@@ -136,11 +136,15 @@ def timeline_query(f: Filter) -> Any:
     if f.before is not None:
         query = query.where(*_beyond(f.before, newer=False))
     if f.fold:
+        # A scalar subquery (at most one row: the first's primary key), not NOT EXISTS: inside
+        # an OR, PostgreSQL may hash a NOT EXISTS over every row of the account before the
+        # first row of the page; a scalar one it asks for the rows the page reads, as SQLite.
         first = Touchpoint.alias("first")
-        listed = first.select(SQL("1")).where(first.id == Touchpoint.thread_id,
+        listed = first.select(first.id).where(first.id == Touchpoint.thread_id,
                                               *shown_by(first, f))
         query = query.where(Touchpoint.thread_id.is_null()
-                            | (Touchpoint.thread_id == Touchpoint.id) | ~fn.EXISTS(listed))
+                            | (Touchpoint.thread_id == Touchpoint.id)
+                            | Expression(listed, OP.IS, None))
     if f.limit is not None:
         query = query.limit(f.limit)
     return query

@@ -20,11 +20,11 @@ from store.timeline.accounts import last_touch_at
 from store.timeline.drafts import check_filter
 from store.timeline.pages import Cursor, timeline_page, weekly
 from store.timeline.touchpoints import Filter
-from web.chart import chart_of
 from web.context import now, settings
 from web.errors import BadInput
 from web.fields import one_of, optional, when
 from web.render import account_url, audit, page
+from web.timeline.chart import chart_of
 
 blueprint = Blueprint("timeline", __name__)
 

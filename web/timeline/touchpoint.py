@@ -2,7 +2,7 @@
 explain` say), its attachments as downloads, and adding one (`GET /touchpoints/new?account=ID`,
 `POST /touchpoints`, what `touchlog touchpoints add` does with the member as `--as`).
 
-Editing, deleting and sending are in web/touchpoint_changes.py.
+Editing, deleting and sending are in web/timeline/changes.py.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from store.timeline.manage import add_touchpoint, find_touchpoint, may_change
 from store.timeline.threads import in_thread
 from store.timeline.touchpoints import details, replies_of, thread_of
 from web.context import member, now, settings
-from web.downloads import download
 from web.fields import optional, repeated, text, uploads, when
 from web.render import audit, page, require_id, text_field
+from web.timeline.downloads import download
 
 blueprint = Blueprint("touchpoints", __name__)
 

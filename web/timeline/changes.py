@@ -24,7 +24,7 @@ from web.context import member, now, settings
 from web.errors import BadInput
 from web.fields import one_of, optional, repeated, text, when, yes
 from web.render import audit, page, require_id
-from web.touchpoints import as_typed, view_of
+from web.timeline.touchpoint import as_typed, view_of
 
 blueprint = Blueprint("touchpoint_changes", __name__)
 
