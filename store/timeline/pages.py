@@ -87,29 +87,23 @@ def _rows(shown: list[Touchpoint], where: Filter) -> list[Row]:
 
 def _replies(firsts: list[int], where: Filter) -> tuple[list[Touchpoint], dict[int, int]]:
     """The replies the filter shows in these threads: how many each has, and the first
-    REPLIES_SHOWN of each, oldest first (one windowed statement on the thread_id index)."""
+    REPLIES_SHOWN of each, oldest first: one windowed statement on the thread_id index."""
     if not firsts:
         return [], {}
     # A reply is on its thread's account (SPEC 14): no account condition, which would lead the
     # planner to walk the whole account instead of the thread_id index.
     scope = replace(where, account_id=None, before=None, after=None, limit=None, fold=False)
-    rank = fn.ROW_NUMBER().over(partition_by=[Touchpoint.thread_id],
-                                order_by=[Touchpoint.occurred_at, Touchpoint.id])
-    ranked = (Touchpoint.select(Touchpoint.id, Touchpoint.thread_id, rank.alias("n"),
-                                fn.COUNT(Touchpoint.id).over(
-                                    partition_by=[Touchpoint.thread_id]).alias("total"))
-              .where(Touchpoint.thread_id.in_(firsts), *shown_by(Touchpoint, scope))
-              .alias("ranked"))
-    chosen: list[int] = []
-    counts: dict[int, int] = {}
-    for tp_id, thread_id, n, total in tuples(Touchpoint.select(
-            ranked.c.id, ranked.c.thread_id, ranked.c.n, ranked.c.total).from_(ranked)):
-        counts[thread_id] = total
-        if n <= REPLIES_SHOWN:
-            chosen.append(tp_id)
-    replies = list(Touchpoint.select(*LISTED).where(Touchpoint.id.in_(chosen))
-                   .order_by(Touchpoint.occurred_at, Touchpoint.id)) if chosen else []
-    return replies, counts
+    thread = [Touchpoint.thread_id]
+    ranked = Touchpoint.select(
+        *LISTED, fn.ROW_NUMBER().over(partition_by=thread, order_by=[
+            Touchpoint.occurred_at, Touchpoint.id]).alias("n"),
+        fn.COUNT(SQL("*")).over(partition_by=thread).alias("total"),
+    ).where(Touchpoint.thread_id.in_(firsts), *shown_by(Touchpoint, scope))
+    sql, params = ranked.sql()
+    mark = database.obj.param
+    replies = list(Touchpoint.raw(f"SELECT * FROM ({sql}) AS ranked WHERE n <= {mark} "
+                                  "ORDER BY occurred_at, id", *params, REPLIES_SHOWN))
+    return replies, {r.thread_id: r.total for r in replies}
 
 
 def _emailed_externally(ids: Iterable[int]) -> set[int]:
@@ -156,20 +150,18 @@ def _counts_by_range(account_id: str, start: date, weeks: int) -> dict[tuple[int
 
 
 def _counts_by_week(account_id: str, start: date, weeks: int) -> dict[tuple[int, int], int]:
-    """PostgreSQL: two index-only scans grouped by date_trunc('week') (Monday); planning 52
-    range counts took it longer than counting."""
+    """PostgreSQL: two index-only scans grouped by date_trunc('week') (a Monday), in one
+    statement; planning 52 range counts took it longer than counting."""
     since = datetime.combine(start, datetime.min.time())
     week = fn.date_trunc(SQL("'week'"), Touchpoint.occurred_at)
-    every = (Touchpoint.select(week, fn.COUNT(SQL("*")))
+    kinds = [Touchpoint.select(week, Value(notes), fn.COUNT(SQL("*")))
              .where(Touchpoint.account == account_id, Touchpoint.deleted_at.is_null(),
                     Touchpoint.occurred_at >= since,
-                    Touchpoint.occurred_at < since + timedelta(weeks=weeks))
-             .group_by(week))
-    counts = {}
-    for notes, query in ((0, every), (1, every.where(Touchpoint.type == INTERNAL_NOTE))):
-        for monday, count in tuples(query):
-            counts[((monday.date() - start).days // 7, notes)] = count
-    return counts
+                    Touchpoint.occurred_at < since + timedelta(weeks=weeks),
+                    *([Touchpoint.type == INTERNAL_NOTE] if notes else []))
+             .group_by(week) for notes in (0, 1)]
+    return {((monday.date() - start).days // 7, notes): count
+            for monday, notes, count in tuples(kinds[0] + kinds[1])}
 
 
 def _weekly_query(weeks: int) -> SimpleNamespace:
