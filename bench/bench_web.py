@@ -74,7 +74,9 @@ def build(url: str, big: int) -> float:
                        "recipients, sent_by, sent_at) SELECT id, 'copy' || id || '@ourco.com', "
                        "'external', '[\"wile@acme.com\"]', 'sam@ourco.com', occurred_at "
                        "FROM touchpoint WHERE account_id = 'BIG' AND id - id / 100 * 100 = 7")
-    db.execute_sql("ANALYZE")
+    # VACUUM too on PostgreSQL: the visibility map index-only scans need, and no autovacuum
+    # of the fresh rows running while the pages are timed.
+    db.execute_sql("VACUUM ANALYZE" if isinstance(db, PostgresqlDatabase) else "ANALYZE")
     db.close()
     return seconds + time.perf_counter() - started
 
