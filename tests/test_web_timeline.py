@@ -240,3 +240,29 @@ def test_every_field_is_labelled_headings_in_order_and_rows_become_cards(web):
     for label in ("When (UTC)", "Type", "Subject", "Creator", "Participants", "Replies"):
         assert f'data-label="{label}"' in page
     assert '<table class="cards timeline">' in page
+
+
+def test_an_account_id_with_any_character_has_its_timeline(web):
+    path = web.folder / "odd.csv"
+    path.write_text('account_id,name\n"A/B?c=1#x",Odd Ltd\n')
+    web.touchlog("import", "accounts", str(path))
+    tp = web.add("A/B?c=1#x", "sam@ourco.com", "telephone_call", "--subject", "Odd call")
+    sam = web.signed_in("sam@ourco.com")
+    page = sam.get("/accounts/A%2FB%3Fc%3D1%23x")
+    assert page.status_code == 200 and _ids(page.text) == [tp]
+    assert 'action="/accounts/A%2FB%3Fc%3D1%23x"' in page.text  # the filter form stays here
+    new = re.search(r'href="(/touchpoints/new\?account=[^"]+)">Add a touchpoint', page.text)[1]
+    added = sam.get(new)
+    assert added.status_code == 200 and "Odd Ltd" in text_of(added)
+    assert 'name="account" value="A/B?c=1#x"' in added.text
+
+
+def test_a_removed_account_keeps_its_timeline_but_takes_nothing_new(web):
+    tp = web.add("ROAD", "sam@ourco.com", "telephone_call")
+    path = web.folder / "fewer.csv"
+    path.write_text("account_id,name\nACME,Acme Corp\n")
+    web.touchlog("import", "accounts", str(path), "--replace")
+    page = web.signed_in("sam@ourco.com").get("/accounts/ROAD")
+    assert page.status_code == 200 and _ids(page.text) == [tp]
+    assert "removed from the directory on" in text_of(page)
+    assert "/touchpoints/new" not in page.text
