@@ -18,6 +18,7 @@ import click
 import peewee
 
 from core.errors import FieldError, TouchlogError
+from core.text import shown
 
 
 class TouchlogGroup(click.Group):
@@ -31,23 +32,24 @@ class TouchlogGroup(click.Group):
         if name not in self.commands and name in COMMANDS:
             module, _, attr = COMMANDS[name].partition(":")
             self.add_command(getattr(importlib.import_module(module), attr), name)
-        return self.commands.get(name)
+        command = self.commands.get(name)
+        return _config_anywhere(command) if command is not None else None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except FieldError as exc:  # a value given for an option: a usage error (exit 2)
-            raise click.BadParameter(exc.problem,
+            raise click.BadParameter(shown(exc.problem),
                                      param_hint="--" + exc.field.replace("_", "-")) from None
         except TouchlogError as exc:
-            click.echo(f"touchlog: {exc}", err=True)
+            click.echo(f"touchlog: {shown(str(exc))}", err=True)
             ctx.exit(1)
         except peewee.PeeweeException as exc:
             # A database that refuses a statement (disk full, read-only, a lost server): still
             # one line, naming the cause rather than the failed rollback it surfaced as.
             from store.db import database_error
 
-            click.echo(f"touchlog: {database_error('', exc)}", err=True)
+            click.echo(f"touchlog: {shown(str(database_error('', exc)))}", err=True)
             ctx.exit(1)
 
 
@@ -69,6 +71,23 @@ def main(ctx: click.Context, config: str | None, verbose: int, width: int | None
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx.obj = {"config": config, "width": width}
+
+
+def _config_anywhere(command: click.Command) -> click.Command:
+    """`--config` after the command too (`touchlog poll --once --config x.toml`), on every
+    command and subcommand: where a user puts it, it is the settings file."""
+    if not any(param.name == "config" for param in command.params):
+        command.params.append(click.Option(
+            ["--config"], metavar="PATH", expose_value=False, callback=_later_config,
+            help="settings file (as `touchlog --config PATH`)"))
+    for sub in getattr(command, "commands", {}).values():
+        _config_anywhere(sub)
+    return command
+
+
+def _later_config(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.find_root().obj["config"] = value
 
 
 # Each group of commands lives in its own module under commands/, named for what it does, and is

@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from commands.common import format_option, open_store
-from commands.output import print_json
+from commands.output import print_json, print_lines
 from core.errors import TouchlogError
+from core.ids import parse_id
 
 
 @click.command()
@@ -36,10 +37,8 @@ def explain(ctx: click.Context, key_or_id: str, fmt: str) -> None:
     if fmt == "json":
         print_json(found)
         return
-    for line in record_head(record, found):
-        click.echo(line)
-    for line in found["explanation"]:
-        click.echo(f"  {line}")
+    print_lines(record_head(record, found))
+    print_lines(found["explanation"], "  ")
 
 
 def _no_message(key_or_id: str, fmt: str) -> None:
@@ -47,8 +46,8 @@ def _no_message(key_or_id: str, fmt: str) -> None:
     from poller.decide.explained import no_message_lines
     from store.models import Touchpoint
 
-    tp = (Touchpoint.get_or_none(Touchpoint.id == int(key_or_id))
-          if key_or_id.strip().isdigit() else None)
+    tp_id = parse_id(key_or_id.strip())
+    tp = Touchpoint.get_or_none(Touchpoint.id == tp_id) if tp_id is not None else None
     if tp is None:
         raise TouchlogError(f"no message or touchpoint {key_or_id!r} in the database")
     lines = no_message_lines(tp)
@@ -59,5 +58,4 @@ def _no_message(key_or_id: str, fmt: str) -> None:
                     "account_id": tp.account_id, "source": tp.source,
                     "explanation": lines, "trace": {}})
         return
-    for text in lines:
-        click.echo(text)
+    print_lines(lines)

@@ -9,6 +9,7 @@ from types import FrameType
 import click
 
 from commands.common import settings_of
+from commands.output import say
 
 
 @click.command()
@@ -44,8 +45,8 @@ def serve(ctx: click.Context, listen: str | None) -> None:
                             f"{exc.strerror or exc}") from None
     signal.signal(signal.SIGTERM, _stop)
     host = f"[{where[0]}]" if ":" in where[0] else where[0]
-    click.echo(f"serving http://{host}:{where[1]} (people open {settings.web.base_url}); "
-               "SIGTERM or Ctrl-C stops it")
+    say(f"serving http://{host}:{where[1]} (people open {settings.web.base_url}); "
+        "SIGTERM or Ctrl-C stops it")
     sys.stdout.flush()
     try:
         server.run()  # returns on SIGTERM/SIGINT, after the requests in hand are answered

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import click
 
 from commands.common import open_store
-from commands.options import When, as_option, no_account_option
+from commands.options import TOUCHPOINT_ID, When, as_option, no_account_option
+from commands.output import say
 from core.errors import TouchlogError
 from core.settings import Settings
 
@@ -44,11 +45,12 @@ def add(ctx: click.Context, account_id: str, as_email: str, type_: str, when: da
 
     \b
     Examples:
-      touchlog touchpoints add --account ACME --as sam@ourco.com --type telephone_call \\
-          --subject "Renewal call" --content "Wile agreed to renew." \\
-          --participant wile@acme.com --date 2026-11-02T15:00Z
-      touchlog touchpoints add --account ACME --as sam@ourco.com --type internal_note \\
-          --content "Champion leaves in January"
+      touchlog touchpoints add --account ACME --as sam@ourco.com \\
+          --type telephone_call --subject "Renewal call" \\
+          --content "Wile agreed to renew." --participant wile@acme.com \\
+          --date 2026-11-02T15:00Z
+      touchlog touchpoints add --account ACME --as sam@ourco.com \\
+          --type internal_note --content "Champion leaves in January"
     """
     from core.utc import utcnow
     from store.timeline.drafts import Given, check_choices, draft_of
@@ -61,11 +63,11 @@ def add(ctx: click.Context, account_id: str, as_email: str, type_: str, when: da
                   content=_content(content, content_file), flow=flow, reasons=reasons,
                   participants=participants, files=read_files(attachments))
     draft = draft_of(settings, account_id, given, utcnow())
-    click.echo(add_touchpoint(draft, member).id)
+    say(add_touchpoint(draft, member).id)
 
 
 @click.command("edit")
-@click.argument("tp_id", metavar="ID", type=int)
+@click.argument("tp_id", metavar="ID", type=TOUCHPOINT_ID)
 @as_option
 @click.option("--type", "type_", metavar="TYPE")
 @click.option("--date", "when", type=When())
@@ -91,9 +93,10 @@ def edit(ctx: click.Context, tp_id: int, as_email: str, type_: str | None,
 
     \b
     Examples:
-      touchlog touchpoints edit 42 --as sam@ourco.com --subject "Renewal call (signed)"
-      touchlog touchpoints edit 42 --as sam@ourco.com --add-participant road@road.com \\
-          --notify new --yes
+      touchlog touchpoints edit 42 --as sam@ourco.com \\
+          --subject "Renewal call (signed)"
+      touchlog touchpoints edit 42 --as sam@ourco.com \\
+          --add-participant road@road.com --notify new --yes
     """
     from commands.touchpoint_send import deliver
     from store.timeline.drafts import Given, changes_of, check_choices
@@ -109,7 +112,7 @@ def edit(ctx: click.Context, tp_id: int, as_email: str, type_: str | None,
     copies = _confirm_before_edit(settings, tp_id, member, changes, notify, yes) \
         if notify != "none" else []
     result = edit_touchpoint(tp_id, member, changes)
-    click.echo(f"touchpoint {tp_id} edited")
+    say(f"touchpoint {tp_id} edited")
     if notify != "none":
         deliver(settings, result.touchpoint, member, copies)
 
@@ -139,7 +142,7 @@ def _require_some(changes: Changes) -> None:
 
 
 @click.command("delete")
-@click.argument("tp_id", metavar="ID", type=int)
+@click.argument("tp_id", metavar="ID", type=TOUCHPOINT_ID)
 @as_option
 @click.pass_context
 def delete(ctx: click.Context, tp_id: int, as_email: str) -> None:
@@ -154,7 +157,7 @@ def delete(ctx: click.Context, tp_id: int, as_email: str) -> None:
 
     open_store(ctx)
     tp = delete_touchpoint(tp_id, author(as_email))
-    click.echo(f"touchpoint {tp.id} deleted")
+    say(f"touchpoint {tp.id} deleted")
 
 
 def _content(content: str | None, content_file: Path | None) -> str | None:

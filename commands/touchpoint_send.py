@@ -9,16 +9,18 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from commands.common import open_store
-from commands.options import as_option
+from commands.options import TOUCHPOINT_ID, as_option
+from commands.output import say
 from core.errors import TouchlogError
 from core.settings import Settings
+from core.text import shown
 
 if TYPE_CHECKING:  # the copies module (SMTP, the thread tokens) only when something is sent
     from poller.notify.copies import Copy
 
 
 @click.command("send")
-@click.argument("tp_id", metavar="ID", type=int)
+@click.argument("tp_id", metavar="ID", type=TOUCHPOINT_ID)
 @as_option
 @click.option("--to", "audiences", multiple=True, required=True,
               type=click.Choice(["internal", "external", "me"]),
@@ -53,7 +55,7 @@ def confirm_external(copies: Sequence[Copy], yes: bool) -> None:
     recipients = [r for c in copies if c.audience == "external" for r in c.recipients]
     if not recipients or yes:
         return
-    who = ", ".join(recipients)
+    who = shown(", ".join(recipients))
     if not sys.stdin.isatty():
         raise click.UsageError(f"mailing external participants ({who}) needs --yes: there is "
                                "no terminal to ask on; nothing was sent")
@@ -67,7 +69,7 @@ def deliver(settings: Settings, tp: Any, member: Any, copies: Sequence[Copy]) ->
     from poller.notify.copies import send_copies
 
     if not copies:
-        click.echo("nobody to mail")
+        say("nobody to mail")
         return
     for copy in send_copies(settings, tp, member, copies):
-        click.echo(f"mailed touchpoint {tp.id} to {copy.audience}: {', '.join(copy.recipients)}")
+        say(f"mailed touchpoint {tp.id} to {copy.audience}: {', '.join(copy.recipients)}")

@@ -150,16 +150,19 @@ def test_a_signed_in_member_going_to_the_sign_in_page_is_sent_on(web):
     assert sam.get("/").headers["Location"] == "/accounts"
 
 
-def test_the_oidc_button_shows_only_when_oidc_is_a_way_in(tmp_path, smtp_sink):
+def test_the_oidc_button_shows_only_when_oidc_is_a_way_in(tmp_path, smtp_sink, monkeypatch):
+    monkeypatch.setenv("TOUCHLOG_TEST_OIDC_SECRET", "s3cret-for-the-fake")
     default = WebWorld(tmp_path / "a", smtp_sink, metrics_token_env="")
     page = default.client().get("/login").text
     assert "/login/oidc" not in page and 'name="email"' in page
     both = WebWorld(tmp_path / "b", smtp_sink, metrics_token_env="", sign_in=["email", "oidc"],
-                    oidc_issuer="https://idp.ourco.com", oidc_client_id="touchlog")
+                    oidc_issuer="https://idp.ourco.com", oidc_client_id="touchlog",
+                    oidc_client_secret_env="TOUCHLOG_TEST_OIDC_SECRET")
     page = both.client().get("/login").text
     assert 'href="/login/oidc"' in page and 'name="email"' in page
     only = WebWorld(tmp_path / "c", smtp_sink, metrics_token_env="", sign_in=["oidc"],
-                    oidc_issuer="https://idp.ourco.com", oidc_client_id="touchlog")
+                    oidc_issuer="https://idp.ourco.com", oidc_client_id="touchlog",
+                    oidc_client_secret_env="TOUCHLOG_TEST_OIDC_SECRET")
     page = only.client().get("/login").text
     assert 'href="/login/oidc"' in page and 'name="email"' not in page
     assert only.ask_link("sam@ourco.com").status_code == 404

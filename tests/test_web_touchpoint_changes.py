@@ -17,7 +17,7 @@ from tests.web_world import WebWorld, text_of
 
 
 def _show(web: WebWorld, tp: int) -> dict:
-    return json.loads(web.touchlog("touchpoints", "show", str(tp), "--format", "json"))[0]
+    return json.loads(web.touchlog("touchpoints", "show", str(tp), "--format", "json"))
 
 
 def _audit(web: WebWorld) -> list[tuple[str, str, str]]:

@@ -162,7 +162,7 @@ def test_a_deleted_touchpoint_says_by_whom_and_when_and_offers_no_change(web):
     page = ann.get(f"/touchpoints/{tp}")
     assert page.status_code == 200
     assert "Deleted by ann@ourco.com at 2026-11-05 16:20 UTC." in text_of(page)
-    shown = json.loads(web.touchlog("touchpoints", "show", str(tp), "--format", "json"))[0]
+    shown = json.loads(web.touchlog("touchpoints", "show", str(tp), "--format", "json"))
     assert (shown["deleted_by"], shown["deleted_at"]) == ("ann@ourco.com", "2026-11-05T16:20:00Z")
     for action in ("edit", "delete", "send"):
         assert f'action="/touchpoints/{tp}/{action}"' not in page.text
@@ -243,7 +243,7 @@ def test_adding_by_the_form_makes_what_the_cli_would_with_the_member_as_author(a
     assert answer.status_code == 303
     tp = int(answer.headers["Location"].rsplit("/", 1)[1])
     assert answer.headers["Location"].endswith(f"/touchpoints/{tp}")
-    shown = json.loads(web.touchlog("touchpoints", "show", str(tp), "--format", "json"))[0]
+    shown = json.loads(web.touchlog("touchpoints", "show", str(tp), "--format", "json"))
     assert {k: shown[k] for k in ("account_id", "type", "occurred_at", "subject", "content",
                                   "flow", "reasons", "creator", "source")} == {
         "account_id": "ACME", "type": "web_meeting", "occurred_at": "2026-11-02T15:00:00Z",
@@ -264,7 +264,7 @@ def test_a_form_that_leaves_date_out_means_now(web):
     answer = web.post(sam, "/touchpoints", {"account": "ACME", "type": "internal_note",
                                             "date": ""}, form_page="/touchpoints/new?account=ACME")
     tp = answer.headers["Location"].rsplit("/", 1)[1]
-    shown = json.loads(web.touchlog("touchpoints", "show", tp, "--format", "json"))[0]
+    shown = json.loads(web.touchlog("touchpoints", "show", tp, "--format", "json"))
     assert shown["occurred_at"] == "2026-11-06T08:15:30Z"
 
 

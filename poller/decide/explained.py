@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.utc import iso_utc
-from poller.decide.explain import explain as explain_trace
+from poller.decide.trace_words import trace_in_words
 from store.ledger.models import MessageRecord
 from store.models import Touchpoint
 from store.timeline.manage import tombstone_line
@@ -29,7 +29,7 @@ def record_explanation(record: Any) -> dict[str, Any]:
             "processed_at": iso_utc(record.processed_at),
             "touchpoint_id": record.touchpoint_id,
             "account_id": record.touchpoint.account_id if record.touchpoint_id else None,
-            "explanation": explain_trace(record.trace) if record.trace else [],
+            "explanation": trace_in_words(record.trace) if record.trace else [],
             "trace": record.trace or {}}
 
 

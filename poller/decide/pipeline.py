@@ -57,13 +57,14 @@ def decide(raw: bytes, ctx: Context, source: Source,
         if isinstance(parsed, MessageError):
             raise parsed
         if isinstance(parsed, Ahead):
-            reading = Reading(parsed.message, source, ahead=parsed)
+            reading = Reading(parsed.message, source, raw, ahead=parsed)
         else:
-            reading = Reading(parsed or parse_message(raw), source)
+            reading = Reading(parsed or parse_message(raw), source, raw)
     except MessageError as exc:
         # Still a record (its raw bytes stay in the failed folder) and, from whatever headers
         # can be read, a notice that answers it.
-        reading, steps = Reading(unreadable(raw), source), (_against_ledger, _parse_error(exc))
+        reading = Reading(unreadable(raw), source, raw)
+        steps = (_against_ledger, _parse_error(exc))
     for step in steps:
         result = step(reading, ctx)
         if not isinstance(result, Reading):
@@ -73,7 +74,9 @@ def decide(raw: bytes, ctx: Context, source: Source,
 
 
 def _against_ledger(r: Reading, ctx: Context) -> Reading | Verdict:
-    existing = ledger.find_record(r.message.key)
+    """A message is a duplicate only of one with the same key and author (store.ledger)."""
+    key, existing = ledger.place(r.message.key, r.sender, r.raw)
+    r = replace(r, ledger_key=key)
     if existing is None:
         return r
     # This very message, committed by an earlier pass that could not move it (a crash, a lost
@@ -125,7 +128,7 @@ def _thread_reply(r: Reading, ctx: Context) -> Reading | Verdict:
         return r
     member = ctx.directory.team_member(r.sender) if r.sender else None
     reply = judge(addr, r.sender, member is not None, msg.references)
-    r = replace(r, creator=member, trace=reply.trace)
+    r = replace(r, creator=member, trace=reply.trace, tell=reply.tell)
     if reply.failure or reply.first is None:
         return failed(r, ctx, reply.failure or UNKNOWN_THREAD, reply.detail)
     not_empty = _not_empty(r, ctx)

@@ -23,10 +23,10 @@ from poller.imap.wire import (
     MAX_UIDS_PER_COMMAND,
     Fetched,
     FolderEntry,
-    describe,
     expand_uid_set,
     flags_of,
     folder_entry,
+    imap_error_text,
     selectable,
     server_folder,
     text_of,
@@ -80,8 +80,6 @@ class Mailbox:
             with suppress(Exception):
                 self._client.shutdown()
 
-    logout = close
-
     @property
     def capabilities(self) -> tuple[str, ...]:
         with self._guard("capability"):
@@ -102,7 +100,7 @@ class Mailbox:
         try:
             yield
         except (IMAPClientError, OSError) as exc:
-            raise MailboxError(f"{self.where}: {what}: {describe(exc)}") from exc
+            raise MailboxError(f"{self.where}: {what}: {imap_error_text(exc)}") from exc
 
     # --- folders ------------------------------------------------------------------------------
 
@@ -162,7 +160,7 @@ class Mailbox:
             # Another worker may have created it meanwhile: only a still-missing folder is an error.
             if not selectable(self._folders(), server):
                 raise MailboxError(f"{self.where}: create folder {server}: "
-                                   f"{describe(exc)}") from exc
+                                   f"{imap_error_text(exc)}") from exc
 
     def _select(self, folder: str, readonly: bool = False, fresh: bool = False) -> str:
         name = self.folder_name(folder)
@@ -194,7 +192,9 @@ class Mailbox:
             data = self._client.fetch(chunk, [b"BODY.PEEK[]", b"INTERNALDATE", b"FLAGS"])
         for uid in chunk:
             item = data.get(uid)
-            if item is None or b"BODY[]" not in item:
+            # Expunged meanwhile by another session (a worker that took over the mailbox):
+            # Dovecot may still answer with the UID and a NIL body.
+            if item is None or item.get(b"BODY[]") is None:
                 continue
             yield Fetched(uid=uid, raw=bytes(item[b"BODY[]"]),
                           internal_date=aware_utc(item.get(b"INTERNALDATE")),
@@ -219,7 +219,8 @@ class Mailbox:
         with self._guard(f"fetch from {name}"):
             data = self._client.fetch([uid], [b"BODY.PEEK[]"])
         item = data.get(uid)
-        return bytes(item[b"BODY[]"]) if item and b"BODY[]" in item else None
+        body = item.get(b"BODY[]") if item else None
+        return bytes(body) if body is not None else None
 
     def add_keyword(self, folder: str, uids: Iterable[int], keyword: str) -> None:
         name = self._select(folder)

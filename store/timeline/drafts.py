@@ -19,7 +19,7 @@ from core.settings import Settings
 from core.text import shown
 from store.directory.lookups import require_account
 from store.models import Touchpoint
-from store.timeline.manage import Changes, Draft, kept_files, participants_of
+from store.timeline.manage import Changes, Draft, keep_files, participants_of
 from store.timeline.touchpoints import Filter
 
 
@@ -80,7 +80,7 @@ def draft_of(settings: Settings, account_id: str, given: Given, now: datetime) -
                  subject=" ".join((given.subject or "").split()), content=given.content or "",
                  flow=given.flow or t.default_flow, reasons=given.reasons,
                  participants=people,
-                 attachments=kept_files(given.files, settings.attachments_path()))
+                 attachments=keep_files(given.files, settings.attachments_path()))
 
 
 def changes_of(settings: Settings, given: Given) -> Changes:

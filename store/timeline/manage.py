@@ -65,11 +65,13 @@ class Edit:
 # --- who ---------------------------------------------------------------------------------------
 
 
-def author(address: str) -> TeamMember:
-    """The team member `--as` names (an alias names its member); anyone else: an error."""
+def author(address: str, option: str = "--as") -> TeamMember:
+    """The team member `--as` (or `option`) names (an alias names its member); anyone else:
+    an error naming the option."""
     member = SqlDirectory().team_member(address)
     if member is None:
-        raise TouchlogError(f"--as {address}: not a team member (touchlog import team adds one)")
+        raise TouchlogError(f"{option} {address}: not a team member (touchlog import team adds "
+                            "one)")
     return member
 
 
@@ -146,7 +148,7 @@ def participants_of(texts: Iterable[str], internal_domains: Sequence[str]) -> \
 
 
 def read_files(paths: Iterable[Path]) -> tuple[tuple[str, bytes], ...]:
-    """Files named on the command line (`--attach`), as (name, bytes) for kept_files."""
+    """Files named on the command line (`--attach`), as (name, bytes) for keep_files."""
     files = []
     for path in paths:
         try:
@@ -156,7 +158,7 @@ def read_files(paths: Iterable[Path]) -> tuple[tuple[str, bytes], ...]:
     return tuple(files)
 
 
-def kept_files(files: Iterable[tuple[str, bytes]], directory: Path) -> \
+def keep_files(files: Iterable[tuple[str, bytes]], directory: Path) -> \
         tuple[dict[str, Any], ...]:
     """(file name, bytes) kept once per sha256 under `database.attachments_dir`; the content
     type is guessed from the name, as for a file on the command line, never taken from

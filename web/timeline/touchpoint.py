@@ -17,11 +17,11 @@ from poller.decide.explained import explain_touchpoint
 from store.directory.lookups import require_account
 from store.encryption.sealed import SEALING
 from store.models import Touchpoint
-from store.timeline.attachments import find_attachment, read_attachment_file
+from store.timeline.attachments import read_attachment_file
 from store.timeline.drafts import Given, draft_of
 from store.timeline.manage import add_touchpoint, find_touchpoint, may_change
 from store.timeline.threads import in_thread
-from store.timeline.touchpoints import details, replies_of, thread_of
+from store.timeline.touchpoints import details, kept_files, replies_of, thread_of
 from web.context import member, now, settings
 from web.fields import optional, repeated, text, uploads, when
 from web.render import audit, page, require_id, text_field
@@ -81,10 +81,10 @@ def _roles(tp: Touchpoint) -> dict[str, int]:
 def attachment(tp_id: str, number: str) -> Response:
     tp = find_touchpoint(require_id(tp_id, "touchpoint"))
     n = require_id(number, "attachment")
-    if n > len(tp.attachments):
+    files = kept_files(tp, settings().attachments_path())  # where `show`'s mail copies look
+    if n > len(files):
         raise NotFound(f"touchpoint {tp.id} has no attachment {n}")
-    att = tp.attachments[n - 1]
-    path = find_attachment(settings().attachments_path(), att["sha256"], SEALING.ring)
+    att, path = files[n - 1]
     if path is None:
         raise NotFound(f"attachment {n} of touchpoint {tp.id} is no longer kept")
     data = read_attachment_file(path, att["sha256"], SEALING.ring)
