@@ -350,3 +350,32 @@ def test_the_touchpoint_page_is_labelled_with_headings_in_order(web):
         page = web.signed_in(who).get(f"/touchpoints/{tp}").text
         assert unlabelled(page) == [] and headings_skip(page) == []
         assert 'data-label="Address"' in page and '<table class="cards">' in page
+
+
+def test_with_encryption_on_an_upload_is_sealed_on_disk_and_downloads_whole(tmp_path, smtp_sink,
+                                                                            monkeypatch):
+    import os
+
+    from store.encryption.keyring import new_key
+    from tests.web_world import METRICS_ENV, METRICS_TOKEN
+
+    monkeypatch.setenv(METRICS_ENV, METRICS_TOKEN)
+    keys = tmp_path / "keys"
+    keys.write_text(new_key() + "\n")
+    os.chmod(keys, 0o600)
+    web = WebWorld(tmp_path / "site", smtp_sink, database={"encryption_key_file": str(keys)})
+    sam = web.signed_in("sam@ourco.com")
+    secret = b"CANARY-7f3a quote bytes " * 20
+    added = web.post(sam, "/touchpoints", {
+        "account": "ACME", "type": "email", "subject": "Quote",
+        "attach": [(BytesIO(secret), "CANARY-7f3a.pdf")]},
+        form_page="/touchpoints/new?account=ACME", content_type="multipart/form-data")
+    tp = added.headers["Location"].rsplit("/", 1)[1]
+    on_disk = b"".join(p.read_bytes() for p in web.settings.attachments_path().rglob("*")
+                       if p.is_file())
+    assert on_disk and b"CANARY-7f3a" not in on_disk
+    page = sam.get(f"/touchpoints/{tp}")
+    assert "CANARY-7f3a.pdf" in text_of(page)
+    answer = sam.get(f"/touchpoints/{tp}/attachments/1")
+    assert answer.status_code == 200 and answer.data == secret
+    assert answer.headers["Content-Disposition"] == 'attachment; filename="CANARY-7f3a.pdf"'
