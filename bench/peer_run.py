@@ -39,24 +39,24 @@ def touchlog_run(touchlog: list[str], config: Path, password: str, folder: Path,
     out, err = proc.communicate()
     if proc.returncode:
         raise SystemExit(f"touchlog failed ({proc.returncode}): {err[-2000:]}")
-    main = seen.pop(proc.pid, (0, 0.0))
+    main = seen.pop(proc.pid, (0, 0.0, 0.0))
     return {"rate": count / pass_seconds(folder / "touchlog.db"), "rss": main[0] / 1024,
-            "rss_workers": max((hwm for hwm, _ in seen.values()), default=0) / 1024,
-            "cpu_main": main[1] * 1000 / count,
-            "cpu_workers": sum(cpu for _, cpu in seen.values()) * 1000 / count,
+            "rss_workers": max((f[0] for f in seen.values()), default=0) / 1024,
+            "cpu_main": main[1] * 1000 / count, "sys_main": main[2] * 1000 / count,
+            "cpu_workers": sum(f[1] for f in seen.values()) * 1000 / count,
             "summary": out.strip().splitlines()[-1] if out.strip() else ""}
 
 
-def watch(pid: int) -> dict[int, tuple[int, float]]:
-    """pid -> (peak RSS in kB, CPU seconds) for `pid` and its descendants, until `pid` ends
-    (left unreaped, so its own figures can still be read)."""
-    seen: dict[int, tuple[int, float]] = {}
+def watch(pid: int) -> dict[int, tuple[int, float, float]]:
+    """pid -> (peak RSS in kB, CPU seconds, of which system) for `pid` and its descendants,
+    until `pid` ends (left unreaped, so its own figures can still be read)."""
+    seen: dict[int, tuple[int, float, float]] = {}
     while True:
         ended = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
         for each in [pid, *_descendants(pid)]:
             figures = _figures(each)
             if figures is not None:  # a zombie has no memory left to show: keep the peak
-                seen[each] = (max(figures[0], seen.get(each, (0, 0.0))[0]), figures[1])
+                seen[each] = (max(figures[0], seen.get(each, (0, 0.0, 0.0))[0]), *figures[1:])
         if ended:
             return seen
         time.sleep(0.1)
@@ -76,7 +76,7 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _figures(pid: int) -> tuple[int, float] | None:
+def _figures(pid: int) -> tuple[int, float, float] | None:
     try:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
@@ -85,7 +85,7 @@ def _figures(pid: int) -> tuple[int, float] | None:
     except (OSError, StopIteration, ValueError):
         return None
     # utime and stime: fields 14 and 15 of stat, 12 and 13 after the command's ")".
-    return hwm, (int(fields[11]) + int(fields[12])) / TICK
+    return hwm, (int(fields[11]) + int(fields[12])) / TICK, int(fields[12]) / TICK
 
 
 def pass_seconds(db: Path) -> float:
