@@ -179,10 +179,9 @@ def main() -> None:
 def _progress(round_: int, mix: str, count: int, row: dict) -> str:
     ours = row["touchlog"]
     floor = f"floor {row['floor']['rate']:.0f} msg/s, " if "floor" in row else ""
-    return (f"round {round_ + 1} {mix} {count:,}: {floor}touchlog {ours['rate']:.0f} msg/s "
-            f"(cpu main {ours['cpu_main']:.2f} ms/msg, {ours['sys_main']:.2f} of it system, workers "
-            f"{ours['cpu_workers']:.2f}; "
-            f"load {os.getloadavg()[0]:.2f}) {ours['summary']}")
+    return (f"round {round_ + 1} {mix} {count:,}: {floor}touchlog {ours['rate']:.0f} msg/s"
+            f" (cpu main {ours['cpu_main']:.2f} ms/msg, {ours['sys_main']:.2f} of it system, "
+            f"workers {ours['cpu_workers']:.2f}; load {os.getloadavg()[0]:.2f}) {ours['summary']}")
 
 
 if __name__ == "__main__":

@@ -36,9 +36,9 @@ MIXES = {p.name: p for p in (
             reply_window=60, quote_chars=2_400, trust="none"),
     Profile("notes", "tiny notes only: a line or two to the touchpoints address, the customer "
             "in the subject", kinds=((100, "tiny_note"),)),
-    Profile("attachments", "big files: half the mail carries one of 60-250 KB",
-            kinds=((50, "copy_attachment"), (10, "forward_attached"), (25, "copy"),
-                   (15, "reply")), files=(60_000, 120_000, 250_000)),
+    Profile("attachments", "big files: 40% of the mail carries one of 40-200 KB (57 KB mean)",
+            kinds=((35, "copy_attachment"), (5, "forward_attached"), (40, "copy"),
+                   (20, "reply")), files=(40_000, 100_000, 200_000)),
     Profile("threads", "long threads: most mail answers an open thread, quoting its history "
             "(up to 12 KB) and naming up to 40 ids in References",
             kinds=((75, "reply"), (15, "copy"), (5, "forward"), (5, "note")),

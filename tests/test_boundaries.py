@@ -55,3 +55,10 @@ def test_the_shim_is_installed_and_other_patterns_are_the_real_re():
     assert module.re.compile(r"a+").match("aa")
     boundaries.install()  # twice is once
     assert module.re.compile is boundaries._compile
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES[:3])
+def test_a_big_message_is_split_by_the_stdlib_regex_the_same(boundary):
+    raw = _message(boundary, 0).replace(b"\none\n", b"\n" + b"x" * 76 * 2000 + b"\n")
+    assert len(raw) >= boundaries.BIG
+    assert _shape(parse_tree(raw)) == _shape(_stdlib_tree(raw))
