@@ -62,3 +62,14 @@ def test_a_big_message_is_split_by_the_stdlib_regex_the_same(boundary):
     raw = _message(boundary, 0).replace(b"\none\n", b"\n" + b"x" * 76 * 2000 + b"\n")
     assert len(raw) >= boundaries.BIG
     assert _shape(parse_tree(raw)) == _shape(_stdlib_tree(raw))
+
+
+def test_a_parts_last_line_break_is_found_as_the_regex_finds_it():
+    import random
+
+    module: Any = feedparser
+    rng = random.Random(4)
+    for _ in range(3000):
+        text = "".join(rng.choice("ab\r\n ") for _ in range(rng.randrange(8)))
+        ours, theirs = module.NLCRE_eol.search(text), re.search(r"(\r\n|\r|\n)\Z", text)
+        assert (ours and ours.group(0)) == (theirs and theirs.group(0)), repr(text)

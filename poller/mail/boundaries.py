@@ -12,6 +12,10 @@ The matcher is a Python call where the compiled regex was one in C, ~0.2 µs mor
 parser reads inside the multipart; a compile costs ~250 µs. Past ~150 KB (~2,000 lines a
 boundary) the compile is the cheaper, so a message of BIG bytes or more gets the real regex
 (`for_message`).
+
+Its search for a part's final line break, `(\r\n|\r|\n)\\Z` over the whole payload, makes the
+regex engine try every position of the part; `install()` also gives feedparser one that starts
+two characters before the end, where such a match can only begin.
 """
 
 from __future__ import annotations
@@ -44,6 +48,19 @@ class _Boundary:
         return _REST.match(line, self.size)
 
 
+_LINE_END = re.compile(r"(\r\n|\r|\n)\Z")
+
+
+class _LineEnd:
+    """What feedparser reads of NLCRE_eol: `search(text)`, the same match."""
+
+    __slots__ = ()
+    pattern = _LINE_END.pattern
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return _LINE_END.search(text, max(0, len(text) - 2))
+
+
 def _compile(pattern: Any, flags: int = 0) -> Any:
     if (_matchers["on"] and not flags and isinstance(pattern, str) and pattern.startswith(_HEAD)
             and pattern.endswith(_TAIL)):
@@ -64,3 +81,5 @@ def install() -> None:
                                         if not k.startswith("__")})
         shim.compile = _compile
         module.re = shim
+    if getattr(module.NLCRE_eol, "pattern", None) == _LINE_END.pattern:
+        module.NLCRE_eol = _LineEnd()
