@@ -32,16 +32,9 @@ from tests.builders import USERS_CSV
 from tests.smtpsink import SmtpSink, free_port
 from tests.web_world import WEB_ACCOUNTS_CSV
 from tests.world import PASSWORD_ENV, ROOT, ImapAccount, World
+from tools.chromium import LAPTOP, PHONE
 
-CHROMIUM = "/usr/bin/chromium"
-# Nothing a test does should reach beyond loopback: no QUIC probes, no component or safe-browsing
-# updates, no sync, no first-run pages. --no-sandbox because CI runs as root.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 ARTIFACTS = ROOT / "tests" / "artifacts"  # .gitignore'd: screenshots to look at, not to keep
-LAPTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 BROWSER_TEAM_CSV = """email,name,role,aliases
 sam@ourco.com,Sam Seller,user,sam.alias@ourco.com
 ann@ourco.com,Ann Admin,admin,
@@ -49,18 +42,6 @@ ann@ourco.com,Ann Admin,admin,
 _LINK = re.compile(r"https?://\S+/login/link/[A-Za-z0-9_-]+")
 # What Chromium prints to the console when the CSP blocks something.
 _BLOCKED = re.compile(r"Content Security Policy|Refused to (execute|apply|load)", re.I)
-
-
-def chromium_missing() -> str | None:
-    """Why the browser tests cannot run here, or None."""
-    if not Path(CHROMIUM).exists():
-        return (f"{CHROMIUM} is not installed: apt-get install chromium "
-                "(`make test` does it when run as root)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed: .venv/bin/pip install -e '.[test]'"
-    return None
 
 
 @dataclass
@@ -132,10 +113,10 @@ class Browser:
     """One browser context (its own cookies) with one page, watched for CSP violations and
     script errors, at laptop size unless a test says otherwise."""
 
-    def __init__(self, chromium: Any, served: Served, name: str) -> None:
+    def __init__(self, chromium: Any, base: str, name: str, served: Served | None = None) -> None:
         self.served, self.name = served, name
         self.problems: list[str] = []
-        self.context = chromium.new_context(base_url=served.base, viewport=LAPTOP)
+        self.context = chromium.new_context(base_url=base, viewport=LAPTOP)
         self.context.set_default_timeout(15_000)
         # Reported from the page itself: the console line alone does not say which document.
         self.context.expose_binding("touchlogCspViolation", self._violation)
@@ -183,6 +164,7 @@ class Browser:
         page.get_by_label("Your work email address").fill(address)
         page.get_by_role("button", name="Mail me a sign-in link").click()
         expect(page.get_by_role("heading", name="Check your mail")).to_be_visible()
+        assert self.served is not None, "sign_in needs the server's SMTP sink"
         page.goto(self.served.link_for(address))
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("button", name="Sign out")).to_be_visible()

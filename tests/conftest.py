@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from peewee import Database
 
-from tests.browser import Browser, Served, chromium_missing, served_installation
+from tests.browser import Browser, Served, served_installation
 from tests.fake_salesforce import FakeSalesforce
 from tests.sf_world import TOKEN_ENV, SfWorld
 from tests.smtpsink import SmtpSink
@@ -35,6 +35,7 @@ from tests.world import (
     new_account,
     running_dovecot,
 )
+from tools.chromium import chromium_missing, launch
 from tools.dovecot import DOVECOT, Dovecot
 from tools.postgres import Postgres, missing_reason
 from tools.shared import corpus_missing
@@ -219,7 +220,8 @@ def any_web(request: pytest.FixtureRequest) -> WebWorld:
 def chromium() -> Iterator[object]:
     """Debian's Chromium, headless, driven by Playwright (never a browser Playwright downloads:
     none is reachable from these machines). Playwright gives each launch a fresh, throwaway
-    user-data directory; each test gets a context (cookies) of its own from `browser`."""
+    user-data directory (tools/chromium.py); each test gets a context (cookies) of its own
+    from `browser`."""
     reason = chromium_missing()
     if reason and os.environ.get("CI"):
         pytest.fail(f"CI is set but {reason}", pytrace=False)
@@ -227,11 +229,8 @@ def chromium() -> Iterator[object]:
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS
-
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                              headless=True)
+        launched = launch(playwright)
         yield launched
         launched.close()
 
@@ -249,7 +248,7 @@ def served(imap: ImapAccount, tmp_path: Path, smtp_sink: SmtpSink) -> Iterator[S
 def browser(chromium: object, served: Served, request: pytest.FixtureRequest) -> Iterator[Browser]:
     """A fresh browser context on `served`, watched: the test fails if any page it opened broke
     the CSP, logged an error or opened a dialog."""
-    opened = Browser(chromium, served, request.node.name)
+    opened = Browser(chromium, served.base, request.node.name, served)
     yield opened
     opened.close()
     assert not opened.problems, "\n".join(opened.problems)
