@@ -29,7 +29,7 @@ from typing import Any
 import requests
 
 from tests.builders import USERS_CSV
-from tests.smtpsink import SmtpSink, free_port
+from tests.smtpsink import Received, SmtpSink, free_port
 from tests.web_world import WEB_ACCOUNTS_CSV
 from tests.world import PASSWORD_ENV, ROOT, ImapAccount, World
 from tools.chromium import LAPTOP, PHONE
@@ -91,18 +91,25 @@ class Served:
         path = self.world.folder / "serve.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def link_for(self, address: str, timeout: float = 15) -> str:
-        """The sign-in link in the newest mail the sink received for `address` (the server
-        mails from a thread of its own, after the page answered)."""
+    def mails_to(self, address: str, timeout: float = 15) -> list[Received]:
+        """The mails the sink received for `address`, waiting up to `timeout` for the first
+        (the server mails from a thread of its own, after the page answered)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for mail in reversed(self.smtp.messages):
-                if address.lower() in [r.lower() for r in mail.rcpt_tos]:
-                    found = _LINK.search(mail.message.get_content())
-                    assert found, mail.message.get_content()
-                    return found.group(0)
+        while True:
+            found = [m for m in self.smtp.messages
+                     if address.lower() in [r.lower() for r in m.rcpt_tos]]
+            if found or time.monotonic() > deadline:
+                return found
             time.sleep(0.05)
-        raise AssertionError(f"no sign-in mail to {address} within {timeout} s:\n{self.log()}")
+
+    def link_for(self, address: str) -> str:
+        """The sign-in link in the newest mail the sink received for `address`."""
+        mails = self.mails_to(address)
+        assert mails, f"no sign-in mail to {address}:\n{self.log()}"
+        body = mails[-1].message.get_content()
+        found = _LINK.search(body)
+        assert found, body
+        return found.group(0)
 
 
 def served_installation(folder: Path, imap: ImapAccount, smtp: SmtpSink) -> Served:

@@ -143,6 +143,11 @@ def test_no_page_an_admin_can_reach_breaks_the_content_security_policy(browser, 
                 "a[href^='/']", "links => links.map(a => a.getAttribute('href'))"):
             if not href.startswith(("/static/", "/login", "/logout")) and href not in seen:
                 queue.append(href)
+    parts = page.eval_on_selector_all(
+        "link[href], script[src]", "els => els.map(e => e.getAttribute('href') || e.src)")
+    assert any(p.endswith("favicon.svg") for p in parts), parts
+    for part in parts:  # the style sheet, the icon, htmx: each served from here
+        assert page.request.get(part).ok, part
     assert {"/accounts", "/accounts/ACME", "/audit"} <= seen
     assert not browser.problems
 
