@@ -33,6 +33,8 @@ def process(ctx: click.Context, file: Path, dry_run: bool) -> None:
     # A local file has no mailbox to answer: the failure is recorded, no notice is queued.
     source = Source(mailbox=f"file:{file.name}", notices=False)
     verdict = decide(file.read_bytes(), Context(settings), source)
+    # Stored before anything is printed: a disk that refuses it is the one line said.
+    outcome = None if dry_run else commit(verdict)
     scenario = verdict.understanding.scenario if verdict.understanding else None
     account = verdict.decision.account_id if verdict.decision else None
     say(f"key:      {verdict.key}")
@@ -43,12 +45,11 @@ def process(ctx: click.Context, file: Path, dry_run: bool) -> None:
         say(f"detail:   {verdict.detail}")
     for line in trace_in_words(verdict.trace) if verdict.trace else []:
         say(f"  {line}")
-    if dry_run:
+    if outcome is None:
         say("would store:" if not isinstance(verdict, Replay) else
                    "would store nothing: the database already holds this message")
         print_json(as_json(verdict))
         say("dry run: nothing written")
         return
-    outcome = commit(verdict)
     suffix = f" as touchpoint {outcome.touchpoint_id}" if outcome.touchpoint_id else ""
     say(f"recorded: {outcome.outcome}{suffix}")

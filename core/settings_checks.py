@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from core.errors import ConfigError
 from core.oauth2_config import check_oauth2_keys
+from core.secrets import redact_url
 from core.sections import (
     DatabaseSettings,
     MailboxSettings,
@@ -78,11 +79,18 @@ def check_value(section: str, key: str, value: Any, source: str) -> None:
                           f"{'above 0' if low == 1 else 'not negative'}, not {value}")
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def check_cross_keys(settings: Sections, source: str) -> None:
-    mb = settings.mailbox
-    if mb.tls == "none" and mb.host not in ("127.0.0.1", "localhost", "::1"):
+    mb, notify = settings.mailbox, settings.notify
+    # Plain text on the wire carries the password (or token) and every message: loopback only.
+    if mb.tls == "none" and mb.host not in LOOPBACK:
         raise ConfigError(f"{source}: mailbox.tls = \"none\" is allowed only for a loopback "
                           f"host, not {mb.host!r}")
+    if notify.smtp_tls == "none" and notify.smtp_host not in LOOPBACK:
+        raise ConfigError(f"{source}: notify.smtp_tls = \"none\" is allowed only for a "
+                          f"loopback host, not {notify.smtp_host!r}")
     _check_folders_differ(mb, source)
     check_oauth2_keys("mailbox", "", mb, source)
     check_oauth2_keys("notify", "smtp_", settings.notify, source)
@@ -91,7 +99,7 @@ def check_cross_keys(settings: Sections, source: str) -> None:
     url = settings.database.url
     if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError(f"{source}: database.url must start with sqlite:/// or "
-                          f"postgresql://, not {url!r}")
+                          f"postgresql://, not {redact_url(url)!r}")
     if not settings.touchpoints.types:
         raise ConfigError(f"{source}: touchpoints.types must name at least one type")
 

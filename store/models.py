@@ -149,7 +149,10 @@ class Touchpoint(SealedMixin, BaseModel):
     # The creator's domain, copied so the domain_history tie-break is one indexed range scan.
     creator_domain = CharField()
     participants = SealedJSONField(default=list)  # [{email, name, role}]
-    attachments = JSONField(default=list)  # [{filename, content_type, size, sha256}]
+    # Sealed too: a file's name and type tell what it is, and its plain sha256 would name the
+    # file kept under a keyed hash (SPEC 20); sealed with the row, no one without the key can
+    # point a touchpoint at another kept file.
+    attachments = SealedJSONField(default=list)  # [{filename, content_type, size, sha256}]
     # Set for mail (logged by the poller); NULL for a touchpoint added by hand or synced in.
     message_key = CharField(unique=True, null=True)
     message_id = CharField(null=True)  # indexed with the account: tp_message_account below
@@ -245,8 +248,8 @@ class Task(SealedMixin, BaseModel):
 
 
 class KeptValue(BaseModel):
-    """Small named values touchlog keeps once per database: its own secrets (store.kept), the
-    schema fingerprint store.migrate compares on open."""
+    """Small named values touchlog keeps once per database in clear: the schema fingerprint
+    store.migrate compares on open (touchlog's own secrets are store.kept's, sealed)."""
 
     name = CharField(primary_key=True)
     value = TextField()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from store.access.models import AuditEntry, SignInLink, WebSession
+from store.kept import KeptSecret
 from store.ledger.models import BrokenMessage, MessageRecord, Notice, Run
 from store.models import (
     Account,
@@ -20,4 +21,4 @@ from store.models import (
 
 MODELS = [Account, AccountDomain, CustomerUser, Association, TeamMember, TeamAlias, Touchpoint,
           TouchpointMail, Task, MessageRecord, Notice, Run, BrokenMessage, KeptValue, KeyCheck,
-          WebSession, SignInLink, AuditEntry]
+          WebSession, SignInLink, AuditEntry, KeptSecret]

@@ -22,6 +22,7 @@ import pytest
 from peewee import Database
 
 from tests.browser import Browser, Served, served_installation
+from tests.disks import mounted_small_disk
 from tests.fake_salesforce import FakeSalesforce
 from tests.sf_world import TOKEN_ENV, SfWorld
 from tests.smtpsink import SmtpSink
@@ -252,3 +253,10 @@ def browser(chromium: object, served: Served, request: pytest.FixtureRequest) ->
     yield opened
     opened.close()
     assert not opened.problems, "\n".join(opened.problems)
+
+
+@pytest.fixture
+def small_disk() -> Iterator[Path]:
+    """A 4 MB filesystem of its own, to fill or remount read-only (tests/disks.py)."""
+    with mounted_small_disk() as where:
+        yield where

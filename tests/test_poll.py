@@ -56,7 +56,8 @@ def test_unknown_customer_fails_no_account_with_keyword(world):
     assert failure["sender"] == "sam@ourco.com"
     assert failure["subject"] == "Hello there"
     assert failure["message_id"] == "nobody@ourco.com"
-    assert set(failure) == {"uid", "message_id", "date", "sender", "subject", "reason", "detail"}
+    assert set(failure) == {"uid", "message_id", "date", "sender", "subject", "reason", "detail",
+                            "suggestions"}
 
 
 def test_folders_work_on_a_dot_delimiter_server(imap_dot, tmp_path):
@@ -123,11 +124,12 @@ def test_fetch_does_not_mark_unprocessed_mail_seen(world):
 
 def test_check_reports_each_part(world):
     out = world.touchlog("check").output
-    assert "settings  ok" in out
-    assert "imap      ok" in out
-    assert "folders   ok    INBOX ok; Touchpoints/Logged, Touchpoints/Failed will be created" in out
-    assert "database  ok" in out
-    assert "smtp      ok" in out  # notices are off in this world
+    assert "settings   ok" in out
+    assert "imap       ok" in out
+    assert ("folders    ok    INBOX ok; Touchpoints/Logged, Touchpoints/Failed will be "
+            "created") in out
+    assert "database   ok" in out
+    assert "smtp       ok" in out  # notices are off in this world
 
 
 def test_refused_login_is_one_line_and_touches_nothing(world, monkeypatch):
@@ -147,8 +149,8 @@ def test_unreachable_server_is_one_line_exit_1(world):
     assert result.output.strip().startswith("touchlog: imap 127.0.0.1:1")
     assert len(result.output.strip().splitlines()) == 1
     out = world.touchlog("check", expect=1).output
-    assert "imap      FAIL  imap 127.0.0.1:1: connection refused" in out
-    assert "folders   FAIL" in out
+    assert "imap       FAIL  imap 127.0.0.1:1: connection refused" in out
+    assert "folders    FAIL" in out
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])

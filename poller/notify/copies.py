@@ -31,10 +31,10 @@ from store.directory.lookups import SqlDirectory
 from store.encryption.sealed import SEALING
 from store.models import Account, TeamMember, Touchpoint
 from store.timeline.accounts import last_touch
-from store.timeline.attachments import find_attachment, read_attachment_file
+from store.timeline.attachments import read_attachment_file
 from store.timeline.manage import Changes, participants_after
 from store.timeline.threads import record_mail
-from store.timeline.touchpoints import thread_of
+from store.timeline.touchpoints import kept_files, thread_of
 
 log = logging.getLogger(__name__)
 
@@ -150,12 +150,8 @@ def build_copy(settings: Settings, tp: Touchpoint, member: TeamMember, copy: Cop
 def _kept_files(tp: Touchpoint, settings: Settings) -> list[tuple[dict[str, Any], bytes]]:
     """The touchpoint's files as kept (opened when sealed); one no longer kept is only
     named in the text."""
-    found = []
-    for att in tp.attachments:
-        path = find_attachment(settings.attachments_path(), att["sha256"], SEALING.ring)
-        if path is not None:
-            found.append((att, read_attachment_file(path, att["sha256"], SEALING.ring)))
-    return found
+    return [(att, read_attachment_file(path, att["sha256"], SEALING.ring))
+            for att, path in kept_files(tp, settings.attachments_path()) if path is not None]
 
 
 def internal_header(tp: Touchpoint) -> str:

@@ -23,12 +23,13 @@ from peewee import InterfaceError, OperationalError
 
 from core.errors import DatabaseError, TouchlogError
 from core.reasons import FAILED
+from core.secrets import redact_url
 from core.settings import Settings
 from core.utc import naive_utc
 from poller.imap.login import open_mailbox
 from poller.imap.session import Mailbox
 from poller.imap.wire import Fetched
-from poller.notify import notices
+from poller.passes.ending import end_pass
 from poller.passes.report import PollReport
 from store.db import database_error, is_read_only
 from store.ledger import records as ledger
@@ -112,8 +113,9 @@ class Pass:
 
     def run(self) -> PollReport:
         if is_read_only():
-            raise DatabaseError(f"database {self.settings.database.url} is read-only: a pass "
-                                "must record what it does; nothing touched")
+            url = redact_url(self.settings.database.url)
+            raise DatabaseError(f"database {url} is read-only: a pass must record what it "
+                                "does; nothing touched")
         try:
             taken = self.lock.take(self.now())
         except (OperationalError, InterfaceError, OSError) as exc:
@@ -149,9 +151,9 @@ class Pass:
             self.report.errors.append(f"{type(exc).__name__}: {exc}")
             raise
         finally:
-            if self.settings.notify.enabled and status != "stopped":
-                self.report.notices = self._send_notices()
-            self._finish(run, status)
+            refused = end_pass(self.settings, self.report, run, status, self.now())
+        if refused is not None:  # the messages are handled, the database took no more
+            raise refused
 
     def _batches(self, box: Mailbox) -> None:
         mb = self.settings.mailbox
@@ -267,28 +269,3 @@ class Pass:
     def _save_counts(self) -> None:
         if self.run_row is not None:
             ledger.update_run(self.run_row, self.report.run_counts())
-
-    def _send_notices(self) -> notices.NoticeReport | None:
-        try:
-            sent = notices.send_pending(self.settings, now=self.now())
-        except Exception as exc:  # notices never block or lose a message
-            log.exception("sending notices failed")
-            self.report.errors.append(f"notices: {exc}")
-            return None
-        if sent.failed:
-            # The messages are handled; say why their senders have not been told yet.
-            self.report.errors.append(f"notices: {sent.pending} pending, not sent: {sent.error}")
-        self.report.errors.extend(sent.gave_up)
-        return sent
-
-    def _finish(self, run: Run, status: str) -> None:
-        """Record the run; a database that cannot take it any more (disk full, gone) is said in
-        the report instead, and the next pass closes the row as `killed`."""
-        try:
-            ledger.finish_run(run, self.report.run_counts(), self.report.errors, status,
-                              self.now())
-        except (OperationalError, InterfaceError) as exc:
-            text = str(database_error(self.settings.database_url(), exc, "record the run"))
-            log.info("%s", text)
-            if text not in self.report.errors:
-                self.report.errors.append(text)
