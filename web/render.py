@@ -27,7 +27,7 @@ from web.errors import BadInput
 # The navigation: (label, endpoint, admins only). An entry shows once its page exists (its
 # blueprint is registered in web.app), so pages can land one by one.
 NAV = (("Accounts", "accounts.index", False), ("Review", "review.index", False),
-       ("Tasks", "tasks.index", False), ("Runs", "runs.index", True),
+       ("Tasks", "tasks.index", False), ("Runs", "ops.runs", True),
        ("Audit", "audit.index", True))
 
 
@@ -43,6 +43,17 @@ def require_id(text: str, what: str) -> int:
     if number is None:
         raise NotFound(f"no {what} {text!r}")
     return number
+
+
+def page_number(name: str = "page") -> int:
+    """`?page=N` of a list shown a page at a time: 1 when left out, 400 naming it when it is
+    no page number."""
+    text = text_field(name, max_chars=6, source="args")
+    if not text:
+        return 1
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise BadInput(name, f"{text!r} is not a page number")
+    return int(text)
 
 
 def audit(action: str, obj: str) -> None:
