@@ -24,10 +24,12 @@ from web.render import install_rendering
 from web.signin import login, oidc_login
 from web.signin.login_mail import Mailer
 from web.signin.oidc import OidcClient
+from web.timeline import account, changes, touchpoint
 
 # One module a page (or a few close ones), each with a Flask Blueprint named `blueprint`.
 BLUEPRINTS = (login.blueprint, oidc_login.blueprint, ops.blueprint, accounts.blueprint,
-              audit_page.blueprint, review.blueprint, tasks.blueprint)
+              audit_page.blueprint, review.blueprint, tasks.blueprint, account.blueprint,
+              touchpoint.blueprint, changes.blueprint)
 
 # Uploads (attachments of a touchpoint added by hand) as large as a mail touchlog reads.
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
