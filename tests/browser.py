@@ -190,9 +190,24 @@ class Browser:
             shots.append(path)
             overflow = self.page.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            assert overflow <= 0, f"{what} at {size_name} size scrolls sideways by {overflow}px"
+            assert overflow <= 0, (f"{what} at {size_name} size scrolls sideways by {overflow}px: "
+                                   f"{self.too_wide()}")
         self.page.set_viewport_size(LAPTOP)
         return shots
+
+    def too_wide(self) -> list[str]:
+        """The innermost elements that reach past the window's right edge, or whose text
+        (a long address, a Message-ID) runs out of them."""
+        return self.page.evaluate("""() => {
+            const w = document.documentElement.clientWidth;
+            const wide = [...document.querySelectorAll('body *')].filter(e =>
+                e.getBoundingClientRect().right > w + 0.5
+                || (e.clientWidth && e.scrollWidth > e.clientWidth + 1
+                    && getComputedStyle(e).overflowX === 'visible'));
+            return wide.filter(e => !wide.some(o => o !== e && e.contains(o)))
+                .map(e => e.tagName.toLowerCase() + '.' + e.className + ': '
+                          + (e.textContent || '').trim().slice(0, 60));
+        }""")
 
     def focused(self) -> dict[str, Any]:
         """What has the keyboard focus: its tag, id, text and whether its outline shows."""

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from tests.builders import make_mail
 from tests.web_world import HOSTILE
 
 pytestmark = pytest.mark.browser
@@ -123,7 +124,12 @@ def test_no_page_an_admin_can_reach_breaks_the_content_security_policy(browser, 
     """Every page the menu and the pages link to, as an admin: nothing blocked by the CSP
     (the fixture fails the test on any violation or console error), no inline script or style,
     every field labelled, every text readable (WCAG AA contrast), each shot at both sizes."""
-    page = browser.page
+    page, world = browser.page, served.world
+    world.imap.append(make_mail(to="wile@acme.com", subject=HOSTILE))  # logged on Acme
+    world.imap.append(make_mail(to="jill@nowhere.example", subject="Nobody knows Jill"))
+    world.poll()  # one logged, one failed: a touchpoint page and a row to review
+    world.touchlog("tasks", "add", "--account", "ACME", "--as", "sam@ourco.com",
+                   "--title", HOSTILE)
     browser.sign_in("ann@ourco.com")
     seen: set[str] = set()
     queue = ["/accounts"]
@@ -148,7 +154,8 @@ def test_no_page_an_admin_can_reach_breaks_the_content_security_policy(browser, 
     assert any(p.endswith("favicon.svg") for p in parts), parts
     for part in parts:  # the style sheet, the icon, htmx: each served from here
         assert page.request.get(part).ok, part
-    assert {"/accounts", "/accounts/ACME", "/audit"} <= seen
+    assert {"/accounts", "/accounts/ACME", "/touchpoints/1", "/review", "/tasks", "/runs",
+            "/audit"} <= seen
     assert not browser.problems
 
 

@@ -33,6 +33,10 @@ def test_the_demo_prints_a_link_that_opens_its_web_app_and_stops_it_on_enter(chr
             expect(page.locator(".who")).to_contain_text("Road Runner")
             expect(page.get_by_role("link", name="ACME Corporation")).to_be_visible()
             browser.shoot("demo-accounts")
+            page.get_by_role("link", name="ACME Corporation").click()
+            expect(page.get_by_role("heading", level=1)).to_have_text("ACME Corporation")
+            expect(page.get_by_role("link", name="Skates: delivery call")).to_be_visible()
+            browser.shoot("demo-timeline")
         finally:
             browser.close()
         assert not browser.problems, browser.problems
