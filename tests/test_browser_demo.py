@@ -37,6 +37,9 @@ def test_the_demo_prints_a_link_that_opens_its_web_app_and_stops_it_on_enter(chr
             expect(page.get_by_role("heading", level=1)).to_have_text("ACME Corporation")
             expect(page.get_by_role("link", name="Skates: delivery call")).to_be_visible()
             browser.shoot("demo-timeline")
+            page.get_by_role("link", name="Review").click()
+            expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
+            browser.shoot("demo-review")  # long verdicts and addresses: still fits the width
         finally:
             browser.close()
         assert not browser.problems, browser.problems
