@@ -53,7 +53,8 @@ _PORT = (1, 65535)
 
 BOUNDS: dict[tuple[str, str], tuple[int, int | None]] = {
     ("mailbox", "port"): _PORT, ("notify", "smtp_port"): _PORT,
-    ("mailbox", "batch_size"): (1, None), ("touchpoints", "max_content_chars"): (1, None),
+    ("mailbox", "batch_size"): (1, None), ("mailbox", "batch_bytes"): (1, None),
+    ("mailbox", "max_message_bytes"): (1, None), ("touchpoints", "max_content_chars"): (1, None),
     ("mailbox", "max_attempts"): (1, None), ("notify", "max_attempts"): (1, None),
     ("schedule", "interval_seconds"): (1, None), ("web", "session_hours"): (1, None),
     ("touchpoints", "domain_history_days"): (0, None),

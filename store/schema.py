@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from store.ledger.in_hand import InHand
 from store.ledger.models import BrokenMessage, MessageRecord, Notice, Run
 from store.models import (
     Account,
@@ -18,4 +19,5 @@ from store.models import (
 )
 
 MODELS = [Account, AccountDomain, CustomerUser, Association, TeamMember, TeamAlias, Touchpoint,
-          TouchpointMail, Task, MessageRecord, Notice, Run, BrokenMessage, KeptValue, KeyCheck]
+          TouchpointMail, Task, MessageRecord, Notice, Run, BrokenMessage, InHand, KeptValue,
+          KeyCheck]

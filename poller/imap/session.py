@@ -53,6 +53,42 @@ class Mailbox(Session):
                           internal_date=aware_utc(item.get(b"INTERNALDATE")),
                           flags=flags_of(item.get(b"FLAGS", ())))
 
+    def sizes(self, folder: str, uids: Sequence[int]) -> dict[int, int]:
+        """RFC822.SIZE of each message, by UID (vanished ones left out): read before a
+        message is fetched, so that none larger than `mailbox.max_message_bytes` ever is."""
+        name = self._select(folder)
+        sizes: dict[int, int] = {}
+        for start in range(0, len(uids), MAX_UIDS_PER_COMMAND):
+            chunk = list(uids[start:start + MAX_UIDS_PER_COMMAND])
+            with self._guard(f"fetch sizes from {name}"):
+                data = self._client.fetch(chunk, [b"RFC822.SIZE"])
+            sizes.update({uid: int(item[b"RFC822.SIZE"]) for uid, item in data.items()
+                          if uid in chunk and b"RFC822.SIZE" in item})
+        return sizes
+
+    def fetch_headers(self, folder: str, uids: Sequence[int], fields: Sequence[str],
+                      limit: int) -> Iterator[Fetched]:
+        """These header fields only (at most `limit` bytes of them, in the message's order),
+        without setting \\Seen: all that is read of a message not to be fetched whole."""
+        name = self._select(folder)
+        chunk = list(uids)
+        if not chunk:
+            return
+        item = f"BODY.PEEK[HEADER.FIELDS ({' '.join(fields).upper()})]<0.{limit}>".encode()
+        with self._guard(f"fetch headers from {name}"):
+            data = self._client.fetch(chunk, [item, b"RFC822.SIZE", b"INTERNALDATE", b"FLAGS"])
+        for uid in chunk:
+            got = data.get(uid, {})
+            # The answer names the part without .PEEK and with only the partial's start.
+            block = next((v for k, v in got.items() if k.startswith(b"BODY[HEADER.FIELDS")),
+                         None)
+            if block is None:
+                continue
+            yield Fetched(uid=uid, raw=bytes(block),
+                          internal_date=aware_utc(got.get(b"INTERNALDATE")),
+                          flags=flags_of(got.get(b"FLAGS", ())),
+                          size=int(got.get(b"RFC822.SIZE", 0)), whole=False)
+
     def latest_headers(self, folder: str, field: str, limit: int) -> list[bytes]:
         """One header field of the newest `limit` messages, newest first, read-only (what
         `touchlog check` shows of the inbox without touching it)."""

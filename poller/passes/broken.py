@@ -74,6 +74,20 @@ class Trouble:
                              f"{tries} tries")
         return outcome
 
+    def killed(self, fetched: Fetched, source: Source, kills: int,
+               report: Tally) -> Outcome:
+        """A message whose passes died with it alone in hand `kills` times (SPEC 20: the
+        kernel's out-of-memory killer, SIGKILL), given up unread: `fetched` holds its headers."""
+        error = "its pass was killed while reading it (out of memory, or SIGKILL)"
+        try:
+            outcome = self._give_up(fetched, source, key_of(fetched.raw), error, kills)
+        except (OperationalError, InterfaceError) as db_exc:
+            raise database_error(self.settings.database_url(), db_exc) from None
+        report.add(outcome)
+        report.errors.append(f"uid {fetched.uid}: {error}: failed as {INTERNAL_ERROR} after "
+                             f"{kills} tries")
+        return outcome
+
     def _give_up(self, fetched: Fetched, source: Source, key: str, error: str,
                  tries: int) -> Outcome:
         detail = f"touchlog broke on this message {tries} times; last: {error}"

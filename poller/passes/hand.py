@@ -1,0 +1,78 @@
+"""What a pass has in hand, and how much of each message it reads (SPEC 20).
+
+Sizes first (RFC822.SIZE), then batches cut by count and bytes (poller.passes.batches); a message
+over `mailbox.max_message_bytes` is read by its headers only and fails `too_large`. Every batch
+is written down before it is fetched (store.ledger.in_hand), so that a pass the kernel kills
+(out of memory) or SIGKILL stops is known to the next one: what it had in hand is read one
+message at a time, and a message that kills a pass alone counts a try, so that after
+`mailbox.max_attempts` it ends as `internal_error` instead of killing every pass for ever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from core.message_ids import key_of
+from core.reasons import FAILED, keyword
+from core.settings import Settings
+from poller.imap.session import Mailbox
+from poller.imap.wire import Fetched
+from poller.passes.batches import Batch, plan
+from store.ledger import in_hand
+from store.ledger import records as ledger
+
+if TYPE_CHECKING:
+    from poller.decide.reading import Source
+    from poller.decide.verdict import Outcome
+    from poller.passes.broken import Tally, Trouble
+
+
+class Hand:
+    def __init__(self, settings: Settings, mailbox: str) -> None:
+        self.mb = settings.mailbox
+        self.mailbox = mailbox  # the pass's mailbox name (poller.passes.poll.mailbox_name)
+        self.run: int | None = None
+        self.suspects: dict[int, int] = {}  # UID -> passes that died with it alone in hand
+
+    def batches(self, box: Mailbox, uids: Sequence[int], run: int,
+                killed: Sequence[int]) -> Iterator[Batch]:
+        """The pass's batches, after the runs that died (`killed`) are accounted for."""
+        self.run = run
+        sizes = box.sizes(self.mb.folder, uids)
+        self.suspects = in_hand.settle(self.mailbox, killed, set(sizes))
+        return plan(uids, sizes, self.mb, self.suspects)
+
+    def take(self, uids: list[int]) -> None:
+        if self.run is not None:
+            in_hand.take(self.mailbox, self.run, uids)
+
+    def done(self, uids: Sequence[int]) -> None:
+        """The pass lived through these (within the transaction that commits them); a message
+        given up unread stays written down until it has left the folder, so that it is never
+        read whole again."""
+        in_hand.done(self.mailbox, [uid for uid in uids if not self.given_up(uid)])
+
+    def let_go(self) -> None:
+        if self.run is not None:
+            in_hand.let_go(self.mailbox, self.run)
+
+    def given_up(self, uid: int) -> bool:
+        return self.suspects.get(uid, 0) >= self.mb.max_attempts
+
+    def give_up(self, fetched: Fetched, source: Source, trouble: Trouble,
+                report: Tally) -> Outcome | None:
+        """A message that killed `max_attempts` passes: `internal_error`, from its headers."""
+        from poller.decide.verdict import Outcome
+
+        key = key_of(fetched.raw)
+        existing = ledger.find_record(key)
+        if existing is not None and existing.uid == fetched.uid \
+                and existing.mailbox == source.mailbox:
+            # Given up by a pass that could not move it: only move it now.
+            outcome = Outcome(key, existing.outcome, existing.reason, existing.detail,
+                              keyword=keyword(existing.reason or "")
+                              if existing.outcome == FAILED else None, recovered=True)
+            report.add(outcome)
+            return outcome
+        return trouble.killed(fetched, source, self.suspects[fetched.uid], report)
