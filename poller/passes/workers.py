@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 PARALLEL_MIN = 500
 CHUNK = 8  # messages per hand-over to a worker: fewer round trips, still an even spread
+# A larger message is read in the pass's own process: handing it to a worker and its reading
+# back would cost a copy of each on both sides (SPEC 20: a pass holds under 4x its largest).
+WORKER_MAX_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,7 @@ class Reader:
         if batch.unread:
             fetched += box.fetch_headers(folder, batch.unread, HEADER_FIELDS, HEADER_COST)
             fetched.sort(key=lambda f: f.uid)
-        raws = [f.raw for f in fetched if f.whole]
+        raws = [f.raw for f in fetched if _for_a_worker(f)]  # the others are read in _pairs
         # A suspect is read here: a worker that dies of it would only hand it back.
         if self.pool is None or batch.alone:
             return batch, fetched, map(read, raws)
@@ -182,6 +185,9 @@ class Reader:
         for item in fetched:
             if not item.whole:
                 yield item, None
+                continue
+            if not _for_a_worker(item):
+                yield item, read(item.raw)
                 continue
             try:
                 result = next(parsed)
@@ -198,3 +204,7 @@ class Reader:
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = None
+
+
+def _for_a_worker(fetched: Fetched) -> bool:
+    return fetched.whole and len(fetched.raw) <= WORKER_MAX_BYTES
