@@ -1,5 +1,5 @@
 # touchlog: `make test` and `make demo` work on a fresh Debian 12 machine (as root they install
-# dovecot-imapd and postgresql themselves). Python 3.11+ must be on PATH as python3 (or pass
+# dovecot-imapd, postgresql and chromium themselves). Python 3.11+ must be on PATH as python3 (or pass
 # PYTHON=...).
 PYTHON ?= python3
 VENV := .venv
@@ -20,8 +20,8 @@ $(BIN)/touchlog: pyproject.toml
 	@touch $@
 
 # The IMAP tests and the demo run a real Dovecot, the PostgreSQL tests a throwaway cluster
-# (tools/postgres.py, from Debian's postgresql server binaries); CI installs both here when
-# missing, with one apt-get update.
+# (tools/postgres.py, from Debian's postgresql server binaries), the web app's browser tests
+# Debian's Chromium (headless); CI installs all three here when missing, with one apt-get update.
 PG_BINS = $(wildcard /usr/lib/postgresql/*/bin/initdb)
 deps:
 	@pkgs=""; \
@@ -29,6 +29,8 @@ deps:
 	else pkgs="$$pkgs dovecot-imapd openssl"; fi; \
 	if [ -n "$(PG_BINS)" ]; then echo "postgresql: $$($(firstword $(PG_BINS)) --version)"; \
 	else pkgs="$$pkgs postgresql"; fi; \
+	if [ -x /usr/bin/chromium ]; then echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	else pkgs="$$pkgs chromium"; fi; \
 	if [ -z "$$pkgs" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		echo "installing$$pkgs"; \

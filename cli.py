@@ -18,6 +18,7 @@ import click
 import peewee
 
 from core.errors import TouchlogError
+from core.text import shown
 
 
 class TouchlogGroup(click.Group):
@@ -31,20 +32,21 @@ class TouchlogGroup(click.Group):
         if name not in self.commands and name in COMMANDS:
             module, _, attr = COMMANDS[name].partition(":")
             self.add_command(getattr(importlib.import_module(module), attr), name)
-        return self.commands.get(name)
+        command = self.commands.get(name)
+        return _config_anywhere(command) if command is not None else None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except TouchlogError as exc:
-            click.echo(f"touchlog: {exc}", err=True)
+            click.echo(f"touchlog: {shown(str(exc))}", err=True)
             ctx.exit(1)
         except peewee.PeeweeException as exc:
             # A database that refuses a statement (disk full, read-only, a lost server): still
             # one line, naming the cause rather than the failed rollback it surfaced as.
             from store.db import database_error
 
-            click.echo(f"touchlog: {database_error('', exc)}", err=True)
+            click.echo(f"touchlog: {shown(str(database_error('', exc)))}", err=True)
             ctx.exit(1)
 
 
@@ -68,6 +70,23 @@ def main(ctx: click.Context, config: str | None, verbose: int, width: int | None
     ctx.obj = {"config": config, "width": width}
 
 
+def _config_anywhere(command: click.Command) -> click.Command:
+    """`--config` after the command too (`touchlog poll --once --config x.toml`), on every
+    command and subcommand: where a user puts it, it is the settings file."""
+    if not any(param.name == "config" for param in command.params):
+        command.params.append(click.Option(
+            ["--config"], metavar="PATH", expose_value=False, callback=_later_config,
+            help="settings file (as `touchlog --config PATH`)"))
+    for sub in getattr(command, "commands", {}).values():
+        _config_anywhere(sub)
+    return command
+
+
+def _later_config(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.find_root().obj["config"] = value
+
+
 # Each group of commands lives in its own module under commands/, named for what it does, and is
 # imported only when it runs: cron's `poll --once` on an empty inbox must not pay for the
 # timeline, the Salesforce sync or the CSV imports (issue 10: an empty pass in < 0.25 s).
@@ -76,7 +95,8 @@ COMMANDS = {"poll": "commands.poll:poll", "process": "commands.process:process",
             "accounts": "commands.accounts:accounts", "tasks": "commands.tasks:tasks",
             "failures": "commands.failures:failures", "runs": "commands.runs:runs",
             "import": "commands.directory:import_", "check": "commands.check:check",
-            "keys": "commands.keys:keys", "sync": "commands.sync:sync"}
+            "keys": "commands.keys:keys", "sync": "commands.sync:sync",
+            "serve": "commands.serve:serve", "audit": "commands.audit:audit"}
 
 
 def run() -> None:

@@ -33,4 +33,4 @@ def accounts(ctx: click.Context, account_id: str | None, fmt: str) -> None:
         return
     print_table("accounts", ["account_id", "name", "last touch (UTC)", "touches", "notes"],
                 [[r["account_id"], r["name"], r["last_touch"], r["touches"], r["notes"]]
-                 for r in rows])
+                 for r in rows], optional=["notes", "touches"])

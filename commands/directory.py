@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from commands.common import open_store
-from commands.output import progress_reporter
+from commands.output import progress_reporter, say
 from store.directory.csvfile import ImportOptions, ImportReport
 
 
@@ -54,11 +54,11 @@ def import_(ctx: click.Context, kind: str, file: Path, replace: bool, dry_run: b
     with progress_reporter(f"import {kind}") as progress:
         report = importer(file, progress=progress, options=options)
     for line in report_lines(report):
-        click.echo(line)
+        say(line)
     for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        say(f"warning: {warning}", err=True)
     if report.more_warnings:
-        click.echo(f"warning: ... and {report.more_warnings} more", err=True)
+        say(f"warning: ... and {report.more_warnings} more", err=True)
 
 
 def report_lines(r: ImportReport) -> list[str]:

@@ -7,8 +7,9 @@ from typing import Any
 import click
 
 from commands.common import format_option, open_store
-from commands.output import print_json
+from commands.output import print_json, print_lines
 from core.errors import TouchlogError
+from core.ids import parse_id
 
 
 @click.command()
@@ -37,22 +38,22 @@ def explain(ctx: click.Context, key_or_id: str, fmt: str) -> None:
     if fmt == "json":
         print_json(found)
         return
-    click.echo(f"message {record.key}: {record.outcome} ({record.reason})")
+    lines = [f"message {record.key}: {record.outcome} ({record.reason})"]
     if record.subject or record.sender:
-        click.echo(f"from {record.sender or '?'}: {record.subject or '(no subject)'}")
+        lines.append(f"from {record.sender or '?'}: {record.subject or '(no subject)'}")
     if record.touchpoint_id:
-        click.echo(f"touchpoint {record.touchpoint_id} on account {found['account_id']}")
+        lines.append(f"touchpoint {record.touchpoint_id} on account {found['account_id']}")
     if record.detail:
-        click.echo(record.detail)
-    for line in found["explanation"]:
-        click.echo(f"  {line}")
+        lines.append(record.detail)
+    print_lines(lines)
+    print_lines(found["explanation"], "  ")
 
 
 def explanation(record: Any) -> dict[str, Any]:
     """A ledger record as `explain --format json` shows it: the Message-ID as the mail wrote
     it, the outcome, the trace as stored and the trace in words."""
     from core.utc import iso_utc
-    from poller.decide.explain import explain as explain_trace
+    from poller.decide.trace_words import trace_in_words
 
     return {"key": record.key, "message_id": record.message_id, "outcome": record.outcome,
             "reason": record.reason, "detail": record.detail, "sender": record.sender,
@@ -60,7 +61,7 @@ def explanation(record: Any) -> dict[str, Any]:
             "processed_at": iso_utc(record.processed_at),
             "touchpoint_id": record.touchpoint_id,
             "account_id": record.touchpoint.account_id if record.touchpoint_id else None,
-            "explanation": explain_trace(record.trace) if record.trace else [],
+            "explanation": trace_in_words(record.trace) if record.trace else [],
             "trace": record.trace or {}}
 
 
@@ -71,8 +72,8 @@ def _no_message(key_or_id: str, fmt: str) -> None:
     from store.models import Touchpoint
     from store.timeline.manage import tombstone_line
 
-    tp = (Touchpoint.get_or_none(Touchpoint.id == int(key_or_id))
-          if key_or_id.strip().isdigit() else None)
+    tp_id = parse_id(key_or_id.strip())
+    tp = Touchpoint.get_or_none(Touchpoint.id == tp_id) if tp_id is not None else None
     if tp is None:
         raise TouchlogError(f"no message or touchpoint {key_or_id!r} in the database")
     how = "added by hand" if tp.source == "manual" else f"from {tp.source}"
@@ -87,5 +88,4 @@ def _no_message(key_or_id: str, fmt: str) -> None:
                     "account_id": tp.account_id, "source": tp.source,
                     "explanation": lines, "trace": {}})
         return
-    for text in lines:
-        click.echo(text)
+    print_lines(lines)

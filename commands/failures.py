@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from commands.common import format_option, open_store
-from commands.options import as_option
-from commands.output import print_json, print_table
+from commands.options import UID, as_option
+from commands.output import print_fields, print_json, print_lines, print_table, say
 
 
 @click.group(invoke_without_command=True)
@@ -21,7 +21,7 @@ def failures(ctx: click.Context, fmt: str) -> None:
       touchlog failures show 12         # one failure with its resolution trace
       touchlog failures retry 12 13     # back to the inbox for the next pass
       touchlog failures retry --all
-      touchlog failures assign 12 --account ACME --as ann@ourco.com   # log it by hand
+      touchlog failures assign 12 --account ACME --as ann@ourco.com  # by hand
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -33,11 +33,11 @@ def failures(ctx: click.Context, fmt: str) -> None:
         return
     print_table("failed folder", ["uid", "date (UTC)", "sender", "subject", "reason", "detail"],
                 [[r["uid"], r["date"], r["sender"], r["subject"], r["reason"], r["detail"]]
-                 for r in rows])
+                 for r in rows], optional=["detail", "sender"])
 
 
 @failures.command("show")
-@click.argument("uid", type=int)
+@click.argument("uid", type=UID)
 @format_option
 @click.pass_context
 def failures_show(ctx: click.Context, uid: int, fmt: str) -> None:
@@ -47,40 +47,39 @@ def failures_show(ctx: click.Context, uid: int, fmt: str) -> None:
     \b
     Examples:
       touchlog failures show 12
-      touchlog failures show 12 --format json   # the list's fields, explanation and trace
+      touchlog failures show 12 --format json  # with explanation and trace
     """
-    from poller.decide.explain import explain as explain_trace
+    from poller.decide.trace_words import trace_in_words
     from poller.failed.assign import candidate_accounts
     from poller.failed.folder import find_failure
     from poller.notify import notices
 
     failure = find_failure(open_store(ctx), uid)
     trace = failure.record.trace if failure.record is not None and failure.record.trace else {}
-    words = explain_trace(trace) if trace else []
+    words = trace_in_words(trace) if trace else []
     sent = notices.states(failure.record) if failure.record is not None else []
     if fmt == "json":
         print_json({**failure.as_json(), "candidates": [
             {"account_id": acc, "name": name} for acc, name in candidate_accounts(trace)],
             "explanation": words, "trace": trace, "notices": sent})
         return
-    for name, value in failure.as_json().items():
-        click.echo(f"{name + ':':<11} {value if value is not None else ''}")
-    for state in sent:
-        click.echo(f"{'notice:':<11} to {state['to']}: {notices.state_text(state)}")
+    fields = list(failure.as_json().items())
+    fields += [("notice", f"to {state['to']}: {notices.state_text(state)}") for state in sent]
     if failure.record is not None:
         seen = candidate_accounts(trace)
-        click.echo(f"{'candidates:':<11} " + (", ".join(
+        fields.append(("candidates", ", ".join(
             f"{acc} ({name})" if name else acc for acc, name in seen) or
             "none: the rules found no account (any account can be chosen)"))
-        click.echo(f"assign with: touchlog failures assign {uid} --account ID --as EMAIL")
+    print_fields(fields)
+    if failure.record is not None:
+        print_lines([f"assign with: touchlog failures assign {uid} --account ID --as EMAIL"])
     if words:
-        click.echo("trace:")
-        for line in words:
-            click.echo(f"  {line}")
+        say("trace:")
+        print_lines(words, "  ")
 
 
 @failures.command("retry")
-@click.argument("uids", type=int, nargs=-1)
+@click.argument("uids", type=UID, nargs=-1)
 @click.option("--all", "retry_all", is_flag=True, help="every message in the failed folder")
 @click.pass_context
 def failures_retry(ctx: click.Context, uids: tuple[int, ...], retry_all: bool) -> None:
@@ -96,11 +95,11 @@ def failures_retry(ctx: click.Context, uids: tuple[int, ...], retry_all: bool) -
     if bool(uids) == retry_all:
         raise click.UsageError("give UIDs or --all")
     moved = retry(open_store(ctx), None if retry_all else list(uids))
-    click.echo(f"moved {len(moved)} message(s) back to the inbox for the next pass")
+    say(f"moved {len(moved)} message(s) back to the inbox for the next pass")
 
 
 @failures.command("assign")
-@click.argument("uid", type=int)
+@click.argument("uid", type=UID)
 @click.option("--account", "account_id", metavar="ID", required=True,
               help="the account to log it on")
 @as_option
@@ -115,11 +114,15 @@ def failures_assign(ctx: click.Context, uid: int, account_id: str, as_email: str
     """
     from poller.failed.assign import assign
     from store.directory.lookups import require_account
+    from store.models import Touchpoint
     from store.timeline.manage import author
 
     settings = open_store(ctx)
     member = author(as_email)
     require_account(account_id, live=True)
     tp_id = assign(settings, uid, account_id, member)
-    click.echo(f"UID {uid} logged on {account_id} as touchpoint {tp_id} (rule manual, chosen by "
-               f"{member.email}); moved to {settings.mailbox.logged_folder}")
+    tp = Touchpoint.get_by_id(tp_id)
+    how = f"a reply in thread {tp.thread_id}, rule {tp.rule}" if tp.thread_id else \
+        f"rule {tp.rule}"
+    say(f"UID {uid} logged on {account_id} as touchpoint {tp_id} ({how}, chosen by "
+        f"{member.email}); moved to {settings.mailbox.logged_folder}")

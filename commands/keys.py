@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from commands.common import open_store
+from commands.output import say
 from core.errors import ConfigError
 
 
@@ -29,7 +30,7 @@ def keys_new() -> None:
     """
     from store.encryption.keyring import new_key
 
-    click.echo(new_key())
+    say(new_key())
 
 
 @keys.command("rotate")
@@ -50,5 +51,5 @@ def keys_rotate(ctx: click.Context) -> None:
                           "touchlog keys new and name its file there")
     state.ensure_tables()
     done, ring = rotate_all(settings.attachments_path(), tuple(state.SYNC_MODELS))
-    click.echo(f"re-encrypted {done.values} values and {done.files} attachment files with key "
+    say(f"re-encrypted {done.values} values and {done.files} attachment files with key "
                f"{ring.current_id}; older keys can now be removed from {ring.path}")

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from core.errors import TouchlogError
+from core.ids import MAX_ID, parse_id
 from core.utc import naive_utc
 
 
@@ -52,6 +54,34 @@ class Day(click.ParamType):
             return date.fromisoformat(str(value).strip())
         except ValueError:
             self.fail(f"{value!r} is not a date (2026-11-02)", param, ctx)
+
+
+class Identifier(click.ParamType):
+    """A touchpoint id, task id or UID from the command line: core.ids' one rule (SPEC 20).
+    Anything else names nothing, so it is "no such …" and exit 1 like an id that is not there,
+    never a usage error nor a number too large for the database."""
+
+    name = "id"
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        found = parse_id(value)
+        if found is None:
+            raise TouchlogError(f"no {self.what} {value!r}: an id is a whole number from 1 to "
+                                f"{MAX_ID}")
+        return found
+
+
+# A count a database can hold (a larger one would overflow its integer, not mean "all").
+LIMIT = click.IntRange(min=1, max=MAX_ID)
+TOUCHPOINT_ID = Identifier("touchpoint")
+TASK_ID = Identifier("task")
+UID = Identifier("message with UID")
 
 
 def as_option(f: Callable) -> Callable:

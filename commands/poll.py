@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from commands.common import open_store, settings_of
-from commands.output import progress_reporter
+from commands.output import progress_reporter, say
 from core.errors import ConfigError
 from core.settings import Settings
 
@@ -25,15 +25,15 @@ def poll(ctx: click.Context, once: bool) -> None:
 
     \b
     Examples:
-      touchlog poll --once     # one pass (cron), prints counts per outcome
-      touchlog poll            # every schedule.interval_seconds until SIGINT/SIGTERM
+      touchlog poll --once   # one pass (cron), prints counts per outcome
+      touchlog poll          # every schedule.interval_seconds until stopped
     """
     from poller.passes.poll import poll_once
     from poller.passes.scheduler import Poller, StopOnSignal
 
     trust = settings_of(ctx).trust
     if trust.require == "aligned" and not trust.authserv_ids:  # SPEC 20
-        from commands.health import trust_refusal
+        from commands.check_parts import trust_refusal
 
         # Before the database opens: nothing is touched, no run recorded.
         raise ConfigError(trust_refusal(settings_of(ctx)))
@@ -43,9 +43,9 @@ def poll(ctx: click.Context, once: bool) -> None:
         # recorded as stopped, the summary printed; then 143/130 as shells expect.
         with StopOnSignal() as stop, progress_reporter("messages") as progress:
             report = poll_once(settings, should_stop=stop.is_set, progress=progress)
-        click.echo(report.summary())
+        say(report.summary())
         for error in report.errors:
-            click.echo(f"error: {error}", err=True)
+            say(f"error: {error}", err=True)
         if stop.is_set():
             ctx.exit(stop.exit_status)
         return
@@ -53,11 +53,11 @@ def poll(ctx: click.Context, once: bool) -> None:
     def run_pass(should_stop: Callable[[], bool]) -> None:
         report = poll_once(settings, should_stop=should_stop)
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
-        click.echo(f"{stamp} {report.summary()}")
+        say(f"{stamp} {report.summary()}")
         for error in report.errors:
-            click.echo(f"{stamp} error: {error}", err=True)
+            say(f"{stamp} error: {error}", err=True)
 
-    click.echo(f"polling {settings.mailbox.host} every {settings.schedule.interval_seconds}s; "
+    say(f"polling {settings.mailbox.host} every {settings.schedule.interval_seconds}s; "
                "Ctrl-C or SIGTERM stops after the message in hand", err=True)
     Poller(settings, run_pass, _sync_jobs(settings)).run_until_signal()
 
@@ -75,9 +75,9 @@ def _sync_jobs(settings: Settings) -> tuple[Job, ...]:
         try:
             report = SalesforceSync(settings).run("both")
         except SyncBusy as exc:
-            click.echo(f"{stamp} salesforce: {exc}")
+            say(f"{stamp} salesforce: {exc}")
             return
-        click.echo(f"{stamp} salesforce: {'; '.join(report.lines())}")
+        say(f"{stamp} salesforce: {'; '.join(report.lines())}")
 
-    click.echo(f"syncing with Salesforce every {sf.interval_seconds}s", err=True)
+    say(f"syncing with Salesforce every {sf.interval_seconds}s", err=True)
     return (("salesforce", sf.interval_seconds, run_sync),)

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from commands.common import format_option, open_store
-from commands.output import print_json, print_table
+from commands.output import print_json, print_table, say
 
 COUNTS = ("created", "updated", "deleted", "skipped", "conflicts", "errors")
 
@@ -51,10 +51,10 @@ def salesforce(ctx: click.Context, direction: str, full: bool, dry_run: bool) ->
     try:
         report = SalesforceSync(settings).run(direction, full=full, dry_run=dry_run)
     except SyncBusy as exc:
-        click.echo(str(exc))
+        say(str(exc))
         return
     for line in report.lines():
-        click.echo(line)
+        say(line)
 
 
 @sync.command("status")
@@ -82,15 +82,16 @@ def status(ctx: click.Context, fmt: str) -> None:
 
 def _show(rows: list[dict[str, Any]]) -> None:
     if not any(r["last_run"] for r in rows):
-        click.echo("no Salesforce sync has run yet")
+        say("no Salesforce sync has run yet")
         return
     print_table("salesforce sync", ["object", "direction", "watermark (UTC)", "last run (UTC)",
-                                    "status", *COUNTS],
+                                    "status", "counts"],
                 [[r["object"], r["direction"], r["watermark"], r["last_run"], r["status"],
-                  *[r["counts"].get(c, 0) for c in COUNTS]] for r in rows])
+                  ", ".join(f"{c} {r['counts'].get(c, 0)}" for c in COUNTS)] for r in rows],
+                optional=["watermark (UTC)", "counts"])
     for stopped in dict.fromkeys(r["stopped"] for r in rows if r["stopped"]):
-        click.echo(f"last run stopped: {stopped}")
+        say(f"last run stopped: {stopped}")
     for r in rows:
         for e in r["errors"]:
-            click.echo(f"refused: {r['object']} {r['direction']} local {e['local_id']} "
-                       f"{e['salesforce_id'] or ''}: {e['code']}: {e['message']}")
+            say(f"refused: {r['object']} {r['direction']} local {e['local_id']} "
+                f"{e['salesforce_id'] or ''}: {e['code']}: {e['message']}")

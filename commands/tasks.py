@@ -7,8 +7,8 @@ from datetime import date
 import click
 
 from commands.common import format_option, open_store
-from commands.options import Day, allowed, as_option
-from commands.output import print_json, print_table
+from commands.options import TASK_ID, Day, allowed, as_option
+from commands.output import print_json, print_table, say
 from core.settings import Settings
 
 _PRIORITY = click.Choice(["High", "Normal", "Low"])
@@ -46,7 +46,8 @@ def tasks(ctx: click.Context, account_id: str | None, assignee: str | None,
     print_table("tasks", ["id", "account", "title", "priority", "status", "due", "assignee",
                           "assigner", "flow"],
                 [[r["id"], r["account_id"], r["title"], r["priority"], r["status"],
-                  r["due_date"], r["assignee"], r["assigner"], r["flow"]] for r in rows])
+                  r["due_date"], r["assignee"], r["assigner"], r["flow"]] for r in rows],
+                optional=["flow", "assigner", "priority", "assignee", "account"])
 
 
 @tasks.command("add")
@@ -65,8 +66,9 @@ def add(ctx: click.Context, account_id: str, as_email: str, title: str, descript
 
     \b
     Example:
-      touchlog tasks add --account ACME --as sam@ourco.com --title "Send the renewal quote" \\
-          --due 2026-11-20 --priority High --assign ann@ourco.com
+      touchlog tasks add --account ACME --as sam@ourco.com \\
+          --title "Send the renewal quote" --due 2026-11-20 --priority High \\
+          --assign ann@ourco.com
     """
     from store.directory.lookups import require_account
     from store.timeline.manage import author
@@ -77,12 +79,12 @@ def add(ctx: click.Context, account_id: str, as_email: str, title: str, descript
     member = author(as_email)
     require_account(account_id, live=True)
     fields = TaskFields(title=title, description=description, priority=priority, due_date=due,
-                        assignee=author(assign) if assign else None, flow=flow)
-    click.echo(add_task(account_id, member, fields).id)
+                        assignee=author(assign, "--assign") if assign else None, flow=flow)
+    say(add_task(account_id, member, fields).id)
 
 
 @tasks.command("edit")
-@click.argument("task_id", metavar="ID", type=int)
+@click.argument("task_id", metavar="ID", type=TASK_ID)
 @as_option
 @click.option("--title")
 @click.option("--description")
@@ -109,16 +111,16 @@ def edit(ctx: click.Context, task_id: int, as_email: str, title: str | None,
     member = author(as_email)
     fields = TaskFields(title=title, description=description, priority=priority,
                         status=status, due_date=due,
-                        assignee=author(assign) if assign else None, flow=flow)
+                        assignee=author(assign, "--assign") if assign else None, flow=flow)
     if fields.empty():
         raise click.UsageError("nothing to change: give at least one of --title, "
                                "--description, --priority, --status, --due, --assign, --flow")
     edit_task(task_id, member, fields)
-    click.echo(f"task {task_id} edited")
+    say(f"task {task_id} edited")
 
 
 @tasks.command("delete")
-@click.argument("task_id", metavar="ID", type=int)
+@click.argument("task_id", metavar="ID", type=TASK_ID)
 @as_option
 @click.pass_context
 def delete(ctx: click.Context, task_id: int, as_email: str) -> None:
@@ -133,11 +135,11 @@ def delete(ctx: click.Context, task_id: int, as_email: str) -> None:
 
     open_store(ctx)
     delete_task(task_id, author(as_email))
-    click.echo(f"task {task_id} deleted")
+    say(f"task {task_id} deleted")
 
 
 @tasks.command("done")
-@click.argument("task_id", metavar="ID", type=int)
+@click.argument("task_id", metavar="ID", type=TASK_ID)
 @as_option
 @click.option("--touchpoint", "subject", metavar="SUBJECT",
               help="also add a follow-up touchpoint with this subject, in the task's flow")
@@ -151,7 +153,8 @@ def done(ctx: click.Context, task_id: int, as_email: str, subject: str | None,
 
     \b
     Example:
-      touchlog tasks done 7 --as sam@ourco.com --touchpoint "Quote sent" --type email
+      touchlog tasks done 7 --as sam@ourco.com --touchpoint "Quote sent" \\
+          --type email
     """
     from store.timeline.manage import author
     from store.timeline.tasks import complete_with_followup
@@ -161,7 +164,7 @@ def done(ctx: click.Context, task_id: int, as_email: str, subject: str | None,
     allowed(type_, t.types, "--type", "touchpoints.types")
     task, tp = complete_with_followup(task_id, author(as_email), subject,
                                       type_ or t.types[0], content, t.default_flow)
-    click.echo(f"task {task.id} completed"
+    say(f"task {task.id} completed"
                + (f"; follow-up touchpoint {tp.id} on {task.account_id}" if tp else ""))
 
 

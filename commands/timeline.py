@@ -9,8 +9,8 @@ from typing import Any
 import click
 
 from commands.common import format_option, open_store
-from commands.options import When, allowed
-from commands.output import print_json, print_table
+from commands.options import LIMIT, TOUCHPOINT_ID, When, allowed
+from commands.output import print_fields, print_json, print_table, print_text, say
 from commands.touchpoint_edits import add, delete, edit
 from commands.touchpoint_send import send
 
@@ -23,7 +23,7 @@ from commands.touchpoint_send import send
               help="internal notes only / no internal notes (default: both)")
 @click.option("--since", type=When(), help="occurred on or after this date (UTC)")
 @click.option("--until", type=When(end_of_day=True), help="occurred on or before this date")
-@click.option("--limit", type=click.IntRange(min=1), help="at most N touchpoints")
+@click.option("--limit", type=LIMIT, help="at most N touchpoints")
 @format_option
 @click.pass_context
 def touchpoints(ctx: click.Context, account_id: str | None, type_: str | None,
@@ -60,20 +60,23 @@ def touchpoints(ctx: click.Context, account_id: str | None, type_: str | None,
                 [[r["id"], r["occurred_at"], r["account_id"], r["type"], r["creator"],
                   r["subject"], r["source"], r["rule"],
                   "" if r["thread_id"] == r["id"] else r["thread_id"],
-                  ", ".join(p["email"] for p in r["participants"])] for r in rows])
+                  ", ".join(p["email"] for p in r["participants"])] for r in rows],
+                optional=["participants", "thread", "rule", "source", "creator", "type",
+                          "account"])
 
 
 @touchpoints.command("show")
-@click.argument("tp_id", metavar="ID", type=int)
+@click.argument("tp_id", metavar="ID", type=TOUCHPOINT_ID)
 @format_option
 @click.pass_context
 def show(ctx: click.Context, tp_id: int, fmt: str) -> None:
     """One touchpoint whole: fields, participants, attachments, source, thread and replies;
-    a deleted one says by whom and when.
+    a deleted one says by whom and when. `--format json` gives one object.
 
     \b
-    Example:
+    Examples:
       touchlog touchpoints show 42
+      touchlog touchpoints show 42 --format json
     """
     from store.timeline.manage import find_touchpoint
     from store.timeline.touchpoints import details
@@ -81,39 +84,39 @@ def show(ctx: click.Context, tp_id: int, fmt: str) -> None:
     open_store(ctx)
     whole = details(find_touchpoint(tp_id))
     if fmt == "json":
-        print_json([whole])
+        print_json(whole)
         return
-    for line in _show_lines(whole):
-        click.echo(line)
+    if whole["deleted_at"]:
+        say(f"DELETED by {whole['deleted_by']} at {whole['deleted_at']}")
+    print_fields(_show_fields(whole))
+    if whole["content"]:
+        say()
+        print_text(whole["content"])
 
 
-def _show_lines(tp: dict[str, Any]) -> list[str]:
-    lines = []
-    if tp["deleted_at"]:
-        lines.append(f"DELETED by {tp['deleted_by']} at {tp['deleted_at']}")
+def _show_fields(tp: dict[str, Any]) -> list[tuple[str, Any]]:
+    fields: list[tuple[str, Any]] = []
     for name in ("id", "account_id", "type", "flow", "reasons", "occurred_at", "subject",
                  "creator", "source", "updated_at", "updated_by", "external_id"):
         value = tp[name]
-        shown = ", ".join(value) if isinstance(value, list) else value
-        lines.append(f"{name + ':':<12} {'' if shown is None else shown}")
-    lines.append("participants:" + ("" if tp["participants"] else " none"))
-    lines += [f"  {p['email']}" + (f" {p['name']}" if p["name"] else "") + f" ({p['role']})"
-              for p in tp["participants"]]
-    lines.append("attachments:" + ("" if tp["attachments"] else " none"))
-    lines += [f"  {a['filename']} {a['content_type']} {a['size']} bytes sha256 {a['sha256']}"
-              for a in tp["attachments"]]
+        fields.append((name, ", ".join(value) if isinstance(value, list) else value))
+    fields.append(("participants", "\n".join(
+        f"{p['email']}" + (f" {p['name']}" if p["name"] else "") + f" ({p['role']})"
+        for p in tp["participants"]) or "none"))
+    fields.append(("attachments", "\n".join(
+        f"{a['filename']} {a['content_type']} {a['size']} bytes sha256 {a['sha256']}"
+        for a in tp["attachments"]) or "none"))
     if tp["message_id"] or tp["scenario"]:
-        lines.append(f"mail:        Message-ID {tp['message_id'] or '-'}, scenario "
-                     f"{tp['scenario'] or '-'}, rule {tp['rule'] or '-'}")
-    lines.append(f"thread:      {tp['thread_id']}"
-                 + (f", reply to {tp['parent_id']}" if tp["parent_id"] else ""))
-    lines.append("replies:" + ("" if tp["replies"] else " none"))
-    lines += [f"  {r['id']} {r['occurred_at']} {r['creator']}: {r['subject']}"
-              for r in tp["replies"]]
-    lines += [f"sent:        {m['sent_at']} to {m['audience']} ({', '.join(m['recipients'])}) "
-              f"by {m['sent_by']}" for m in tp["sent"]]
-    lines += ["", tp["content"]] if tp["content"] else []
-    return lines
+        fields.append(("mail", f"Message-ID {tp['message_id'] or '-'}, scenario "
+                               f"{tp['scenario'] or '-'}, rule {tp['rule'] or '-'}"))
+    fields.append(("thread", f"{tp['thread_id']}"
+                   + (f", reply to {tp['parent_id']}" if tp["parent_id"] else "")))
+    fields.append(("replies", "\n".join(
+        f"{r['id']} {r['occurred_at']} {r['creator']}: {r['subject']}"
+        for r in tp["replies"]) or "none"))
+    fields += [("sent", f"{m['sent_at']} to {m['audience']} ({', '.join(m['recipients'])}) "
+                        f"by {m['sent_by']}") for m in tp["sent"]]
+    return fields
 
 
 for _command in (add, edit, delete, send):

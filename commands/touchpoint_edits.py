@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING
 import click
 
 from commands.common import open_store
-from commands.options import When, allowed, as_option, no_account_option
+from commands.options import TOUCHPOINT_ID, When, allowed, as_option, no_account_option
+from commands.output import say
 from core.errors import TouchlogError
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from poller.notify.copies import Copy
     from store.models import TeamMember
     from store.timeline.manage import Changes
 
@@ -43,11 +45,12 @@ def add(ctx: click.Context, account_id: str, as_email: str, type_: str, when: da
 
     \b
     Examples:
-      touchlog touchpoints add --account ACME --as sam@ourco.com --type telephone_call \\
-          --subject "Renewal call" --content "Wile agreed to renew." \\
-          --participant wile@acme.com --date 2026-11-02T15:00Z
-      touchlog touchpoints add --account ACME --as sam@ourco.com --type internal_note \\
-          --content "Champion leaves in January"
+      touchlog touchpoints add --account ACME --as sam@ourco.com \\
+          --type telephone_call --subject "Renewal call" \\
+          --content "Wile agreed to renew." --participant wile@acme.com \\
+          --date 2026-11-02T15:00Z
+      touchlog touchpoints add --account ACME --as sam@ourco.com \\
+          --type internal_note --content "Champion leaves in January"
     """
     from core.utc import utcnow
     from store.directory.lookups import require_account
@@ -64,11 +67,11 @@ def add(ctx: click.Context, account_id: str, as_email: str, type_: str, when: da
                   flow=flow or t.default_flow, reasons=reasons,
                   participants=participants_of(participants, t.internal_domains),
                   attachments=attachments_of(attachments, settings.attachments_path()))
-    click.echo(add_touchpoint(draft, member).id)
+    say(add_touchpoint(draft, member).id)
 
 
 @click.command("edit")
-@click.argument("tp_id", metavar="ID", type=int)
+@click.argument("tp_id", metavar="ID", type=TOUCHPOINT_ID)
 @as_option
 @click.option("--type", "type_", metavar="TYPE")
 @click.option("--date", "when", type=When())
@@ -94,11 +97,12 @@ def edit(ctx: click.Context, tp_id: int, as_email: str, type_: str | None,
 
     \b
     Examples:
-      touchlog touchpoints edit 42 --as sam@ourco.com --subject "Renewal call (signed)"
-      touchlog touchpoints edit 42 --as sam@ourco.com --add-participant road@road.com \\
-          --notify new --yes
+      touchlog touchpoints edit 42 --as sam@ourco.com \\
+          --subject "Renewal call (signed)"
+      touchlog touchpoints edit 42 --as sam@ourco.com \\
+          --add-participant road@road.com --notify new --yes
     """
-    from commands.touchpoint_send import deliver, recipients_for_edit
+    from commands.touchpoint_send import deliver
     from store.timeline.manage import (
         Changes,
         author,
@@ -116,25 +120,28 @@ def edit(ctx: click.Context, tp_id: int, as_email: str, type_: str | None,
                                                        .internal_domains),
                       remove_participants=removed)
     _require_some(changes)
-    if notify != "none":
-        _confirm_before_edit(settings, tp_id, member, changes, notify, yes)
+    copies = _confirm_before_edit(settings, tp_id, member, changes, notify, yes) \
+        if notify != "none" else []
     result = edit_touchpoint(tp_id, member, changes)
-    click.echo(f"touchpoint {tp_id} edited")
+    say(f"touchpoint {tp_id} edited")
     if notify != "none":
-        deliver(ctx, settings, result.touchpoint, member,
-                recipients_for_edit(settings, result.touchpoint, changes, notify, result.added))
+        deliver(settings, result.touchpoint, member, copies)
 
 
 def _confirm_before_edit(settings: Settings, tp_id: int, member: TeamMember, changes: Changes,
-                         notify: str, yes: bool) -> None:
-    """Asked before anything is written: a refused confirmation leaves the touchpoint as it
-    was (and one the member may not edit is refused before anyone is asked)."""
-    from commands.touchpoint_send import recipients_for_edit
+                         notify: str, yes: bool) -> list[Copy]:
+    """Who gets which copy, asked before anything is written: a refused confirmation leaves
+    the touchpoint as it was (and one the member may not edit is refused before anyone is
+    asked)."""
+    from commands.touchpoint_send import confirm_external
+    from poller.notify.copies import copies_for_edit
     from store.timeline.manage import live_touchpoint, require_creator_or_admin
 
     before = live_touchpoint(tp_id)
     require_creator_or_admin(before, member, "edit")
-    _confirm_external(recipients_for_edit(settings, before, changes, notify), yes)
+    copies = copies_for_edit(settings, before, changes, notify)
+    confirm_external(copies, yes)
+    return copies
 
 
 def _require_some(changes: Changes) -> None:
@@ -146,7 +153,7 @@ def _require_some(changes: Changes) -> None:
 
 
 @click.command("delete")
-@click.argument("tp_id", metavar="ID", type=int)
+@click.argument("tp_id", metavar="ID", type=TOUCHPOINT_ID)
 @as_option
 @click.pass_context
 def delete(ctx: click.Context, tp_id: int, as_email: str) -> None:
@@ -161,7 +168,7 @@ def delete(ctx: click.Context, tp_id: int, as_email: str) -> None:
 
     open_store(ctx)
     tp = delete_touchpoint(tp_id, author(as_email))
-    click.echo(f"touchpoint {tp.id} deleted")
+    say(f"touchpoint {tp.id} deleted")
 
 
 def _check_lists(settings: Settings, type_: str | None, flow: str | None,
@@ -187,8 +194,3 @@ def _content(content: str | None, content_file: Path | None, settings: Settings)
                                  "(touchpoints.max_content_chars)", param_hint="--content")
     return content
 
-
-def _confirm_external(recipients: dict[str, list[str]], yes: bool) -> None:
-    from commands.touchpoint_send import confirm_external
-
-    confirm_external(recipients.get("external", []), yes)

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from commands.common import open_store
-from commands.options import as_option
+from commands.options import TOUCHPOINT_ID, as_option
+from commands.output import say
 from core.errors import TouchlogError
 from core.settings import Settings
+from core.text import shown
+
+if TYPE_CHECKING:  # the copies module (SMTP, the thread tokens) only when something is sent
+    from poller.notify.copies import Copy
 
 
 @click.command("send")
-@click.argument("tp_id", metavar="ID", type=int)
+@click.argument("tp_id", metavar="ID", type=TOUCHPOINT_ID)
 @as_option
 @click.option("--to", "audiences", multiple=True, required=True,
               type=click.Choice(["internal", "external", "me"]),
@@ -40,17 +45,17 @@ def send(ctx: click.Context, tp_id: int, as_email: str, audiences: tuple[str, ..
     settings = open_store(ctx)
     member = author(as_email)
     tp = live_touchpoint(tp_id)
-    copies = copies_to(tp, member, audiences, settings.touchpoints.mailbox_address)
-    recipients = {c.audience: list(c.recipients) for c in copies}
-    confirm_external(recipients.get("external", []), yes)
-    deliver(ctx, settings, tp, member, recipients)
+    copies = copies_to(settings, tp, member, audiences)
+    confirm_external(copies, yes)
+    deliver(settings, tp, member, copies)
 
 
-def confirm_external(recipients: Sequence[str], yes: bool) -> None:
+def confirm_external(copies: Sequence[Copy], yes: bool) -> None:
     """Customers get mail only when someone said so: --yes, or yes on a terminal."""
+    recipients = [r for c in copies if c.audience == "external" for r in c.recipients]
     if not recipients or yes:
         return
-    who = ", ".join(recipients)
+    who = shown(", ".join(recipients))
     if not sys.stdin.isatty():
         raise click.UsageError(f"mailing external participants ({who}) needs --yes: there is "
                                "no terminal to ask on; nothing was sent")
@@ -59,33 +64,12 @@ def confirm_external(recipients: Sequence[str], yes: bool) -> None:
         raise TouchlogError("not confirmed: nothing was sent")
 
 
-def deliver(ctx: click.Context, settings: Settings, tp: Any, member: Any,
-            recipients: dict[str, list[str]]) -> None:
-    """Send what `recipients` holds per audience and say what went where."""
-    from poller.notify.copies import Copy, send_copies
+def deliver(settings: Settings, tp: Any, member: Any, copies: Sequence[Copy]) -> None:
+    """Send the copies and say what went where."""
+    from poller.notify.copies import send_copies
 
-    copies = [Copy(audience, tuple(people)) for audience, people in recipients.items() if people]
     if not copies:
-        click.echo("nobody to mail")
+        say("nobody to mail")
         return
     for copy in send_copies(settings, tp, member, copies):
-        click.echo(f"mailed touchpoint {tp.id} to {copy.audience}: {', '.join(copy.recipients)}")
-
-
-def recipients_for_edit(settings: Settings, tp: Any, changes: Any, notify: str,
-                        added: Sequence[dict[str, str]] | None = None) -> dict[str, list[str]]:
-    """`edit --notify new`: the participants the edit adds; `all`: every participant after it.
-    Before the edit (`added` None) the added ones are worked out from `changes`."""
-    from poller.notify.copies import copies_for
-
-    if notify == "all":
-        removed = {e.lower() for e in changes.remove_participants}
-        people = [p for p in tp.participants if p["email"].lower() not in removed]
-        people += [p for p in changes.add_participants
-                   if p["email"].lower() not in {q["email"].lower() for q in people}]
-    else:
-        current = {p["email"].lower() for p in tp.participants}
-        people = list(added if added is not None else
-                      [p for p in changes.add_participants if p["email"].lower() not in current])
-    mailbox = settings.touchpoints.mailbox_address
-    return {c.audience: list(c.recipients) for c in copies_for(people, mailbox)}
+        say(f"mailed touchpoint {tp.id} to {copy.audience}: {', '.join(copy.recipients)}")

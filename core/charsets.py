@@ -13,6 +13,8 @@ import re
 from contextlib import suppress
 from functools import lru_cache
 
+from core.limits import MAX_SUBJECT_CHARS, cut
+
 # Labels mailers use that Python does not know, or knows as a narrower charset than the one the
 # sender really used (GB2312 mail routinely holds GBK/GB18030 characters, Big5 holds HKSCS, and
 # "ISO-8859-1" mail from Windows holds windows-1252 quotes and dashes).
@@ -169,6 +171,18 @@ def decode_header_bytes(value: str, hint: str | None = None) -> str:
 
 def unfold(value: str) -> str:
     return re.sub(r"\r?\n[ \t]*|\r", " ", value) if "\n" in value or "\r" in value else value
+
+
+def header_text(value: str, hint: str | None = None) -> str:
+    """A header value as a person reads it: raw 8-bit bytes decoded (`hint`: the charset of the
+    message's first text part), folding undone, RFC 2047 words decoded."""
+    return decode_words(unfold(decode_header_bytes(value, hint)))
+
+
+def subject_line(value: str, hint: str | None = None) -> str:
+    """A Subject as every listing shows it (the ledger, the failed folder): decoded, its
+    whitespace runs made one space, cut to MAX_SUBJECT_CHARS."""
+    return cut(" ".join(header_text(value, hint).split()), MAX_SUBJECT_CHARS, " ")
 
 
 def decode_words(value: str) -> str:

@@ -1,5 +1,5 @@
 """What the resolution rules read of the customer directory: `Link` (one customer user on one
-account) and the `Directory` protocol (store.directory.lookups.lookups.SqlDirectory in production).
+account) and the `Directory` protocol (store.directory.lookups.SqlDirectory in production).
 """
 
 from __future__ import annotations

@@ -34,6 +34,11 @@ class TokenError(TouchlogError):
     provider); the text names the settings key and, for a provider, its answer."""
 
 
+class SignInRefused(TouchlogError):
+    """A sign-in on the web was refused; the text is fit to show the person signing in (never a
+    token, a code or a secret in it)."""
+
+
 class LockLost(DatabaseError):
     """The pass no longer holds its mailbox's lock: it stops before moving anything more."""
 
@@ -41,3 +46,13 @@ class LockLost(DatabaseError):
 class SalesforceError(TouchlogError):
     """Salesforce cannot be reached, refused the session, or refused a whole request; the run
     stops with its watermarks where the last commit left them."""
+
+
+class Refused(TouchlogError):
+    """A team member may not do this (SPEC 13: only the creator or an admin …); the text is
+    the command line's words, and the web answers 403 with them."""
+
+
+class NotFound(TouchlogError):
+    """An account, touchpoint, task or failed message that does not exist (or an id that names
+    nothing, core.ids); the command line says it in one line, the web answers 404."""

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from email.parser import BytesHeaderParser
+from email.utils import parseaddr
 
-from core.charsets import decode_header_bytes
+from core.charsets import decode_header_bytes, subject_line
 
 
 def message_id_as_written(value: str) -> str:
@@ -31,6 +33,11 @@ def normalize_message_id(value: str) -> str:
 
 
 MAX_KEY_CHARS = 255
+RAW_KEY_PREFIX = "sha256:"
+
+
+def raw_digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
 
 
 def message_key(message_id: str, raw: bytes) -> str:
@@ -40,7 +47,7 @@ def message_key(message_id: str, raw: bytes) -> str:
     if len(message_id) > MAX_KEY_CHARS or not message_id.isprintable() or "\ufffd" in message_id:
         digest = hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()
         return "mid-sha256:" + digest
-    return message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
+    return message_id or RAW_KEY_PREFIX + raw_digest(raw)
 
 
 def printable(value: str) -> str:
@@ -52,12 +59,30 @@ def printable(value: str) -> str:
     return "".join(c if c.isprintable() else "\ufffd" for c in text)
 
 
-def key_of(raw: bytes) -> str:
-    """The key `parse_message(raw)` gives, from the headers alone: for bytes that cannot be
-    read whole, or that broke touchlog while they were being read."""
+@dataclass(frozen=True)
+class HeadersAlone:
+    """What the headers tell of bytes that cannot be read whole (or that broke touchlog while
+    they were being read): enough to key, list and answer them. Every text is printable."""
+
+    key: str  # the key `parse_message(raw)` gives
+    message_id: str  # normalized, as the ledger looks it up
+    written_id: str  # as written, as a reply's In-Reply-To repeats it
+    sender: str  # the From address, "" when there is none
+    subject: str  # as core.charsets.subject_line shows it
+
+
+def read_headers(raw: bytes) -> HeadersAlone:
+    """The one reader of the headers of unparseable bytes; never raises."""
     try:
         headers = BytesHeaderParser().parsebytes(raw)
-        message_id = normalize_message_id(str(headers.get("Message-ID", "") or ""))
-    except Exception:  # beyond even a header read: the bytes are the key
-        message_id = ""
-    return message_key(message_id, raw)
+        sender = parseaddr(str(headers.get("From", "") or ""))[1]
+        subject = subject_line(str(headers.get("Subject", "") or ""))
+        written_id = message_id_as_written(str(headers.get("Message-ID", "") or ""))
+    except Exception:  # the bytes are beyond even a header read; the key still keeps them apart
+        sender, subject, written_id = "", "", ""
+    message_id = normalize_message_id(written_id)
+    # Raw 8-bit bytes or NUL in these headers: a key that always encodes (message_key) and
+    # texts that can be stored (printable), never a crash on every pass.
+    return HeadersAlone(key=message_key(message_id, raw), message_id=printable(message_id),
+                        written_id=printable(written_id), sender=printable(sender),
+                        subject=printable(subject))

@@ -170,3 +170,6 @@ class WebSettings:
     oidc_ca_file: str = ""
     metrics_token_env: str = ""
     metrics_token_file: str = ""
+    # Not in SPEC: the proxies whose X-Forwarded-For names the client (the audit trail's client
+    # address, the sign-in rate limits); with none, the client is the connection's address.
+    trusted_proxies: tuple[str, ...] = ()

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from core.errors import ConfigError
 from core.oauth2_config import check_oauth2_keys
+from core.secrets import redact_url
 from core.sections import (
     DatabaseSettings,
     MailboxSettings,
@@ -79,11 +80,18 @@ def check_value(section: str, key: str, value: Any, source: str) -> None:
                           f"{'above 0' if low == 1 else 'not negative'}, not {value}")
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def check_cross_keys(settings: Sections, source: str) -> None:
-    mb = settings.mailbox
-    if mb.tls == "none" and mb.host not in ("127.0.0.1", "localhost", "::1"):
+    mb, notify = settings.mailbox, settings.notify
+    # Plain text on the wire carries the password (or token) and every message: loopback only.
+    if mb.tls == "none" and mb.host not in LOOPBACK:
         raise ConfigError(f"{source}: mailbox.tls = \"none\" is allowed only for a loopback "
                           f"host, not {mb.host!r}")
+    if notify.smtp_tls == "none" and notify.smtp_host not in LOOPBACK:
+        raise ConfigError(f"{source}: notify.smtp_tls = \"none\" is allowed only for a "
+                          f"loopback host, not {notify.smtp_host!r}")
     _check_folders_differ(mb, source)
     check_oauth2_keys("mailbox", "", mb, source)
     check_oauth2_keys("notify", "smtp_", settings.notify, source)
@@ -92,7 +100,7 @@ def check_cross_keys(settings: Sections, source: str) -> None:
     url = settings.database.url
     if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError(f"{source}: database.url must start with sqlite:/// or "
-                          f"postgresql://, not {url!r}")
+                          f"postgresql://, not {redact_url(url)!r}")
     if not settings.touchpoints.types:
         raise ConfigError(f"{source}: touchpoints.types must name at least one type")
 
@@ -136,10 +144,28 @@ def _check_salesforce(sf: SalesforceSettings, source: str) -> None:
 SIGN_IN_WAYS = ("email", "oidc")
 
 
-def _check_web(web: WebSettings, source: str) -> None:
-    host, colon, port = web.listen.rpartition(":")
+def split_listen(text: str) -> tuple[str, int] | None:
+    """`HOST:PORT` (an IPv6 host in brackets: `[::1]:8765`) → (host, port); None if it is not
+    one."""
+    host, colon, port = text.rpartition(":")
     if not colon or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        return None
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return (host, int(port)) if host else None
+
+
+def _check_web(web: WebSettings, source: str) -> None:
+    if split_listen(web.listen) is None:
         raise ConfigError(f"{source}: web.listen must be HOST:PORT, not {web.listen!r}")
+    for proxy in web.trusted_proxies:
+        import ipaddress  # only then: every command's start pays for what it imports
+
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(f"{source}: web.trusted_proxies: {proxy!r} is not an IP address "
+                              "or network") from None
     if not web.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"{source}: web.base_url must start with http:// or https://, "
                           f"not {web.base_url!r}")
@@ -151,6 +177,9 @@ def _check_web(web: WebSettings, source: str) -> None:
         for key in ("oidc_issuer", "oidc_client_id"):
             if not getattr(web, key):
                 raise ConfigError(f"{source}: web.sign_in has \"oidc\", which needs web.{key}")
+        if not (web.oidc_client_secret_env or web.oidc_client_secret_file):
+            raise ConfigError(f"{source}: web.sign_in has \"oidc\", which needs "
+                              "web.oidc_client_secret_env (or oidc_client_secret_file)")
         if not web.oidc_issuer.startswith("https://"):
             raise ConfigError(f"{source}: web.oidc_issuer must start with https://, "
                               f"not {web.oidc_issuer!r}")

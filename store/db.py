@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -9,6 +10,8 @@ from urllib.parse import quote
 from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 
 from core.errors import DatabaseError
+from core.private import touch_private
+from core.secrets import redact_url, without_url_password
 from store.migrate import upgrade
 from store.models import KeyCheck, database
 
@@ -35,26 +38,29 @@ def open_database(url: str, create: bool = True, key_file: Path | None = None) -
     A SQLite file touchlog may not write (a read-only file, folder or disk) is opened read-only
     instead: the read commands work, and the first write says "read-only" in one line."""
     from store.encryption.keyring import KeyRing
-    from store.encryption.keys import bind
+    from store.encryption.keys import bind, seal_earlier_values, sealing_arrived
 
     ring = KeyRing.load(key_file) if key_file else None
     db = _database_for(url)
+    created: set[str] = set()
     try:
         try:
             db.connect(reuse_if_open=True)
             database.initialize(db)
             if create:
-                upgrade(db)
+                created = upgrade(db)
         except OperationalError as exc:
             if not isinstance(db, SqliteDatabase) or not _unwritable(db, exc):
                 raise
             db = _read_only(db)
             create = False
         bind(ring, KeyCheck, writable=create)
+        if ring is not None and sealing_arrived(created):
+            seal_earlier_values()
     except (OperationalError, OSError) as exc:
         raise database_error(url, exc) from None
     except Exception as exc:  # driver errors (psycopg2) do not share a base class with peewee's
-        raise DatabaseError(f"database {_redact(url)}: {exc}".strip()) from None
+        raise DatabaseError(_line(url, "", " ".join(str(exc).split()))) from None
     return db
 
 
@@ -97,7 +103,10 @@ def _database_for(url: str) -> Database:
         if path != ":memory:":
             parent = Path(path).parent
             if not parent.is_dir():
-                raise DatabaseError(f"database {url}: folder {parent} does not exist")
+                raise DatabaseError(f"database {redact_url(url)}: folder {parent} does not exist")
+            # Made 0600 before SQLite makes it with the umask's mode: its -wal and -shm take
+            # the database file's mode, so they are owner-only too (SPEC 20).
+            touch_private(Path(path))
         return _Sqlite(path, pragmas=SQLITE_PRAGMAS)
     if url.startswith(("postgresql://", "postgres://")):
         from playhouse.db_url import parse
@@ -105,7 +114,8 @@ def _database_for(url: str) -> Database:
         params = parse(url)
         name = params.pop("database")
         return _Postgresql(name, autorollback=False, **params)
-    raise DatabaseError(f"database {url}: only sqlite:/// and postgresql:// URLs are supported")
+    raise DatabaseError(f"database {redact_url(url)}: only sqlite:/// and postgresql:// URLs "
+                        "are supported")
 
 
 def storable(params: Any) -> Any:
@@ -171,19 +181,25 @@ def database_error(url: str, exc: BaseException, doing: str = "") -> DatabaseErr
             if needle in text.lower():
                 busy = f"{SQLITE_PRAGMAS['busy_timeout'] / 1000:g}"  # how long SQLite waited
                 return DatabaseError(_line(url, doing, f"{cause.format(busy=busy)}: {text}"))
+        if "disk i/o error" in text.lower() and _no_room(url):
+            # SQLite's word when it cannot grow its -shm or -wal beside a full disk
+            return DatabaseError(_line(url, doing, f"disk full: {text}"))
     useful = [t for t in texts if "no transaction is active" not in t]
     return DatabaseError(_line(url, doing, (useful or texts)[0]))
 
 
+def _no_room(url: str) -> bool:
+    if not url.startswith("sqlite:///"):
+        return False
+    try:
+        room = os.statvfs(Path(url[len("sqlite:///"):]).parent)
+    except OSError:
+        return False
+    return room.f_bavail * room.f_frsize < 1024 * 1024
+
+
 def _line(url: str, doing: str, text: str) -> str:
-    where = f"database {_redact(url)}" if url else "database"
+    """The password of the URL is `***` here, in the URL and in whatever the driver quoted."""
+    text = without_url_password(text, url)
+    where = f"database {redact_url(url)}" if url else "database"
     return f"{where}: cannot {doing}: {text}" if doing else f"{where}: {text}"
-
-
-def _redact(url: str) -> str:
-    """Never print a password that sits in a database URL."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else url
-    return url

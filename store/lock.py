@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from core.errors import LockLost
+from core.private import FILE_MODE
 from store.models import database
 
 # The first key of PostgreSQL's two-key advisory locks: "tlog", so other applications' locks
@@ -73,7 +74,7 @@ class FileLock:
         self._fd: int | None = None
 
     def take(self, now: datetime) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

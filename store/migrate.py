@@ -25,6 +25,7 @@ from peewee import (
     SqliteDatabase,
 )
 
+from store.kept import KeptSecret
 from store.models import KeptValue, Touchpoint
 from store.schema import MODELS
 
@@ -43,14 +44,15 @@ OBSOLETE_INDEXES = ("touchpoint_creator_id_account_id_created_at",
 _PG_LOCK = 0x746C6D67  # "tlmg": the advisory lock migrations take turns on
 
 
-def upgrade(db: Database) -> None:
-    """Create what is missing and bring older tables up to the models."""
+def upgrade(db: Database) -> set[str]:
+    """Create what is missing and bring older tables up to the models; the names of the
+    tables it created (none when the schema was up to date)."""
     wanted = fingerprint(db)
     if _current(db) == wanted:
-        return
+        return set()
     with _exclusive(db):
         if _current(db) == wanted:  # another process did it while we waited
-            return
+            return set()
         from playhouse.migrate import SchemaMigrator  # only when the schema changes
 
         existing = set(db.get_tables())
@@ -63,9 +65,12 @@ def upgrade(db: Database) -> None:
         db.create_tables(MODELS, safe=True)
         if Touchpoint._meta.table_name in existing:
             _fill_creator_email(db)
+        if KeptValue._meta.table_name in existing and KeptSecret._meta.table_name not in existing:
+            _move_kept_secrets()
         KeptValue.insert(name=FINGERPRINT, value=wanted).on_conflict(
             conflict_target=[KeptValue.name], preserve=[KeptValue.value]).execute()
     log.info("database schema is up to date (%s)", wanted[:12])
+    return set(db.get_tables()) - existing
 
 
 def fingerprint(db: Database) -> str:
@@ -147,6 +152,15 @@ def _add_column(migrator: SchemaMigrator, model: Any, field: Field) -> None:
     default = field.default() if callable(field.default) else field.default
     if default is not None:
         model.update({field: default}).execute()
+
+
+def _move_kept_secrets() -> None:
+    """Secrets an earlier touchlog kept beside the fingerprint, in clear, go where they are
+    sealed (store.kept): with a key, on first use or by `touchlog keys rotate`."""
+    earlier = KeptValue.select(KeptValue.name, KeptValue.value).where(
+        KeptValue.name != FINGERPRINT)
+    KeptSecret.insert_from(earlier, [KeptSecret.name, KeptSecret.value]).execute()
+    KeptValue.delete().where(KeptValue.name != FINGERPRINT).execute()
 
 
 def _fill_creator_email(db: Database) -> None:

@@ -149,10 +149,16 @@ class Touchpoint(SealedMixin, BaseModel):
     # The creator's domain, copied so the domain_history tie-break is one indexed range scan.
     creator_domain = CharField()
     participants = SealedJSONField(default=list)  # [{email, name, role}]
-    attachments = JSONField(default=list)  # [{filename, content_type, size, sha256}]
+    # Sealed too: a file's name and type tell what it is, and its plain sha256 would name the
+    # file kept under a keyed hash (SPEC 20); sealed with the row, no one without the key can
+    # point a touchpoint at another kept file.
+    attachments = SealedJSONField(default=list)  # [{filename, content_type, size, sha256}]
     # Set for mail (logged by the poller); NULL for a touchpoint added by hand or synced in.
     message_key = CharField(unique=True, null=True)
     message_id = CharField(null=True)  # indexed with the account: tp_message_account below
+    # The Message-ID as the mail wrote it (message_id is normalized, for matching): what
+    # `touchpoints` shows. NULL in rows logged before it was kept; they show message_id.
+    written_message_id = CharField(null=True)
     mailbox = CharField(default="")
     uid = IntegerField(null=True)
     scenario = CharField(null=True)  # reply | copy | forward | note; NULL unless from mail
@@ -209,7 +215,6 @@ class TouchpointMail(BaseModel):
 # --- tasks (SPEC 13) -------------------------------------------------------------------------
 
 PRIORITIES = ("High", "Normal", "Low")
-STATUSES = ("Open", "Completed")
 
 
 class Task(SealedMixin, BaseModel):
@@ -243,8 +248,8 @@ class Task(SealedMixin, BaseModel):
 
 
 class KeptValue(BaseModel):
-    """Small named values touchlog keeps once per database: its own secrets (store.kept), the
-    schema fingerprint store.migrate compares on open."""
+    """Small named values touchlog keeps once per database in clear: the schema fingerprint
+    store.migrate compares on open (touchlog's own secrets are store.kept's, sealed)."""
 
     name = CharField(primary_key=True)
     value = TextField()

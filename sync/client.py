@@ -2,7 +2,9 @@
 
 simple-salesforce does the HTTP (imported only when a sync runs: it pulls in zeep); every
 failure that stops a run becomes one SalesforceError line naming the host. Per-record refusals
-are not errors here: they come back as Results for the run to count.
+are not errors here: they come back as Results for the run to count. Answers are input (SPEC
+20): a URL in one is followed only on the configured instance (sync.origin), a redirect never,
+and a write answered with anything but one result per record sent stops the run.
 """
 
 from __future__ import annotations
@@ -18,33 +20,36 @@ from xml.sax.saxutils import escape
 import requests
 
 from core.errors import SalesforceError
+from core.salesforce_ids import is_id18
 from core.settings import Settings
+from poller.net.https import CaSession
+from sync.origin import Origin
+from sync.remote import kind_of, quoted
 
 log = logging.getLogger(__name__)
 
 MAX_RECORDS = 200  # sObject Collections take up to 200 records a request
 TIMEOUT = (10, 120)  # connect, read (seconds): a large upsert can take a while
+UNUSABLE = "unusable_answer"  # a result touchlog cannot read: the record may have been made
 
 
-class CaSession(requests.Session):
-    """A requests session that trusts `ca_file` whatever the environment says.
+class SalesforceSession(CaSession):
+    """The CA-trusting session (poller.net.https) that follows no redirect: the REST API
+    redirects nowhere, so one would be a trap carrying the session token elsewhere."""
 
-    requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace `session.verify` (only a
-    `verify` given to the request itself survives), so a ca_file set only on the session is
-    silently ignored on machines that set those variables.
-    """
+    def __init__(self, ca_file: str, host: str) -> None:
+        super().__init__(ca_file, timeout=TIMEOUT)
+        self.host = host
 
-    def __init__(self, ca_file: str = "") -> None:
-        super().__init__()
-        self.ca_file = ca_file
-        self.count = 0
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", TIMEOUT)
-        if self.ca_file:
-            kwargs["verify"] = self.ca_file
-        self.count += 1
-        return super().request(*args, **kwargs)
+    def request(self, method: str, url: str,  # type: ignore[override]
+                *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs["allow_redirects"] = False
+        answer = super().request(method, url, *args, **kwargs)
+        if answer.is_redirect:
+            raise SalesforceError(f"salesforce {self.host}: answered HTTP {answer.status_code}, "
+                                  f"a redirect to {quoted(answer.headers.get('location'), 200)}"
+                                  "; not followed")
+        return answer
 
 
 @dataclass(frozen=True)
@@ -58,9 +63,15 @@ class Result:
 
     @classmethod
     def of(cls, raw: dict[str, Any]) -> Result:
+        listed = raw.get("errors")
         errors = tuple((str(e.get("statusCode", "")), str(e.get("message", "")))
-                       for e in raw.get("errors") or ())
-        return cls(raw.get("id"), bool(raw.get("success")), bool(raw.get("created")), errors)
+                       for e in (listed if isinstance(listed, list) else ())
+                       if isinstance(e, dict))
+        sf_id, success = raw.get("id"), raw.get("success") is True
+        if (isinstance(sf_id, str) and is_id18(sf_id)) or (sf_id is None and not success):
+            return cls(sf_id, success, raw.get("created") is True, errors)
+        return cls(None, False, False, ((UNUSABLE, f"Salesforce answered the Id "
+                                         f"{quoted(sf_id)}, which is none"),))
 
     def code(self) -> str:
         return self.errors[0][0] if self.errors else ""
@@ -76,6 +87,7 @@ class Client:
     api: Any  # simple_salesforce.Salesforce
     session: CaSession
     host: str
+    origin: Origin
     user_id: str = ""
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -85,15 +97,25 @@ class Client:
 
     def pages(self, soql: str, deleted: bool = False) -> Iterator[list[dict[str, Any]]]:
         """The records of a query, one page (up to 2,000) at a time, following
-        nextRecordsUrl: never the whole result in memory."""
+        nextRecordsUrl on the instance only: never the whole result in memory. A record may
+        be anything (sync.remote checks it); a page that is no page stops the run."""
         with self._errors():
             page = self.api.query(soql, include_deleted=deleted)
+        seen: set[str] = set()
         while True:
+            if not isinstance(page, dict) or not isinstance(page.get("records") or [], list):
+                raise SalesforceError(f"salesforce {self.host}: a query answered "
+                                      f"{kind_of(page)} without a list of records")
             yield list(page.get("records") or [])
-            if page.get("done", True) or not page.get("nextRecordsUrl"):
+            if page.get("done", True) is True or not page.get("nextRecordsUrl"):
                 return
+            path = self.origin.path_of(page["nextRecordsUrl"], "nextRecordsUrl")
+            if path in seen:  # a cursor that goes round in circles would never end
+                raise SalesforceError(f"salesforce {self.host}: nextRecordsUrl "
+                                      f"{quoted(path, 200)} came twice; not followed")
+            seen.add(path)
             with self._errors():
-                page = self.api.query_more(page["nextRecordsUrl"], identifier_is_url=True)
+                page = self.api.query_more(path, identifier_is_url=True)
 
     def records(self, soql: str, deleted: bool = False) -> Iterator[dict[str, Any]]:
         for page in self.pages(soql, deleted):
@@ -107,6 +129,12 @@ class Client:
                 "records": [{"attributes": {"type": sobject}, **r} for r in records]}
         return self._write("PATCH", f"composite/sobjects/{sobject}/{external_id_field}", body)
 
+    def create(self, sobject: str, records: list[dict[str, Any]]) -> list[Result]:
+        """Create, whatever Salesforce holds already: never matches an existing record."""
+        body = {"allOrNone": False,
+                "records": [{"attributes": {"type": sobject}, **r} for r in records]}
+        return self._write("POST", "composite/sobjects", body)
+
     def update(self, sobject: str, records: list[dict[str, Any]]) -> list[Result]:
         """Update by Id (each record carries `id`)."""
         body = {"allOrNone": False,
@@ -119,7 +147,8 @@ class Client:
 
     def describe(self, sobject: str) -> dict[str, Any]:
         with self._errors():
-            return dict(self.api.restful(f"sobjects/{sobject}/describe") or {})
+            answer = self._rest("GET", f"sobjects/{sobject}/describe")
+        return answer if isinstance(answer, dict) else {}
 
     def _write(self, method: str, path: str, body: dict[str, Any] | None,
                params: dict[str, str] | None = None) -> list[Result]:
@@ -127,8 +156,25 @@ class Client:
         if count > MAX_RECORDS:
             raise ValueError(f"{count} records in one request (at most {MAX_RECORDS})")
         with self._errors():
-            answer = self.api.restful(path, method=method, params=params, json=body)
-        return [Result.of(r) for r in answer or ()]
+            answer = self._rest(method, path, params=params, json=body)
+        if not (isinstance(answer, list) and len(answer) == count
+                and all(isinstance(r, dict) for r in answer)):
+            shown = f"a list of {len(answer)}" if isinstance(answer, list) else kind_of(answer)
+            raise SalesforceError(f"salesforce {self.host}: {path} answered {shown}, not one "
+                                  f"result per record sent ({count}); stopped (the next run "
+                                  "finds what it wrote)")
+        return [Result.of(r) for r in answer]
+
+    def _rest(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One REST call and its JSON, whatever JSON it is (simple-salesforce's `restful`
+        assumes an object or a list); Salesforce's refusals raise as simple-salesforce's."""
+        from simple_salesforce.util import exception_handler
+
+        answer = self.session.request(method, self.api.base_url + path,
+                                      headers=self.api.headers, **kwargs)
+        if answer.status_code >= 300:
+            exception_handler(answer, path)
+        return answer.json() if answer.content else None
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -142,17 +188,19 @@ def connect(settings: Settings) -> Client:
 
     sf = settings.salesforce
     host = urlsplit(sf.instance_url).netloc
-    session = CaSession(sf.ca_file)
+    origin = Origin.of(sf.instance_url)
+    session = SalesforceSession(sf.ca_file, host)
     token = settings.salesforce_secret("access_token")
     with translated(host):
         if token:
-            api = Salesforce(session_id=token, instance_url=sf.instance_url,
+            api = Salesforce(session_id=token, instance_url=origin.url,
                              version=sf.api_version, session=session)
-            return Client(api, session, host)
+            return Client(api, session, host, origin)
         token, server, user_id = _soap_login(session, settings)
-        api = Salesforce(session_id=token, instance_url=server, version=sf.api_version,
+        origin.path_of(server, "login()'s serverUrl")  # where the session would go next
+        api = Salesforce(session_id=token, instance_url=origin.url, version=sf.api_version,
                          session=session)
-        return Client(api, session, host, user_id)
+        return Client(api, session, host, origin, user_id)
 
 
 def _soap_login(session: CaSession, settings: Settings) -> tuple[str, str, str]:
@@ -181,8 +229,7 @@ def _soap_login(session: CaSession, settings: Settings) -> tuple[str, str, str]:
         raise SalesforceAuthenticationFailed(code, message)
     token = xml_value(answer.content, "sessionId") or ""
     server_url = xml_value(answer.content, "serverUrl") or ""
-    parts = urlsplit(server_url)
-    return token, f"{parts.scheme}://{parts.netloc}", xml_value(answer.content, "userId") or ""
+    return token, server_url, xml_value(answer.content, "userId") or ""
 
 
 @contextmanager
@@ -209,6 +256,8 @@ def translated(host: str) -> Iterator[None]:
                               f"{_reason(exc)}") from None
     except requests.exceptions.RequestException as exc:
         raise SalesforceError(f"salesforce {host}: {_reason(exc)}") from None
+    except RecursionError:  # JSON nested deeper than the parser goes: no answer Salesforce gives
+        raise SalesforceError(f"salesforce {host}: an answer nested too deep to read") from None
 
 
 def _first_error(content: Any) -> str:

@@ -15,7 +15,7 @@ from core.settings import Settings
 from store.directory.lookups import SqlDirectory
 from store.models import PRIORITIES, Account, Task, TeamMember, Touchpoint, database
 from sync import mapping, soql
-from sync.mapping import Remote
+from sync.remote import Remote
 from sync.state import TASK, TOUCHPOINT
 
 PAGE = 200  # local rows read (and records sent) at a time

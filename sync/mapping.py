@@ -1,9 +1,9 @@
 """The default mapping of SPEC 15, both ways, as pure functions over plain values.
 
 Outbound, a touchpoint becomes an Event and a task a Task; inbound, a record read by the
-queries of sync.soql becomes the fields touchlog stores. A *fingerprint* of the fields both
-sides hold (as Salesforce will hold them: cut to its lengths, times to the second) tells a real
-change from the echo of touchlog's own write, on either side.
+queries of sync.soql (and checked by sync.remote) becomes the fields touchlog stores. A
+*fingerprint* of the fields both sides hold (as Salesforce will hold them: cut to its lengths,
+times to the second) tells a real change from the echo of touchlog's own write, on either side.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
+
+from sync.remote import Remote
 
 SUBJECT_MAX = 255
 DESCRIPTION_MAX = 32_000
@@ -45,28 +47,6 @@ class LocalTask:
     assignee: str  # address, "" when nobody
 
 
-@dataclass(frozen=True)
-class Remote:
-    """One Event or Task as read from Salesforce, in touchlog's terms."""
-
-    id: str
-    deleted: bool
-    account: str  # AccountId
-    local_id: str  # the external id field ("" for records made in Salesforce)
-    subject: str
-    content: str
-    occurred_at: datetime | None  # Events; None for Tasks
-    priority: str
-    status: str  # Open | Completed (Tasks)
-    due_date: date | None
-    owner: str  # Owner.Email, lower-case (Tasks)
-    created_by: str
-    created_at: datetime | None
-    modified_by: str
-    modified_at: datetime | None  # LastModifiedDate
-    modstamp: datetime  # SystemModstamp: what the watermark follows
-
-
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit]
 
@@ -74,20 +54,6 @@ def clip(text: str, limit: int) -> str:
 def sf_datetime(when: datetime) -> str:
     """Naive UTC → Salesforce's form, to the second (Salesforce keeps milliseconds)."""
     return when.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_datetime(text: str | None) -> datetime | None:
-    """2026-12-01T09:00:00.000+0000 → naive UTC."""
-    if not text:
-        return None
-    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
-        text = text[:-2] + ":" + text[-2:]
-    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return (when.astimezone(UTC) if when.tzinfo else when).replace(tzinfo=None)
-
-
-def parse_date(text: str | None) -> date | None:
-    return date.fromisoformat(text[:10]) if text else None
 
 
 # --- fingerprints ------------------------------------------------------------------------------
@@ -159,35 +125,6 @@ def task_record(task: LocalTask, external_id_field: str, users: Mapping[str, str
 
 
 # --- inbound -----------------------------------------------------------------------------------
-
-
-def _email(record: Mapping[str, Any], relation: str) -> str:
-    nested = record.get(relation) or {}
-    return str(nested.get("Email") or "").lower()
-
-
-def remote(record: Mapping[str, Any], external_id_field: str) -> Remote:
-    """A record of sync.soql's EVENT_FIELDS or TASK_FIELDS, in touchlog's terms."""
-    is_task = "IsClosed" in record
-    occurred = None
-    if not is_task:
-        occurred = parse_datetime(record.get("ActivityDateTime"))
-        if occurred is None and record.get("ActivityDate"):
-            day = parse_date(record.get("ActivityDate"))
-            occurred = datetime(day.year, day.month, day.day) if day else None
-    return Remote(
-        id=str(record["Id"]), deleted=bool(record.get("IsDeleted")),
-        account=str(record.get("AccountId") or ""),
-        local_id=str(record.get(external_id_field) or ""),
-        subject=str(record.get("Subject") or ""), content=str(record.get("Description") or ""),
-        occurred_at=occurred, priority=str(record.get("Priority") or "Normal"),
-        status="Completed" if record.get("IsClosed") else "Open",
-        due_date=parse_date(record.get("ActivityDate")) if is_task else None,
-        owner=_email(record, "Owner"), created_by=_email(record, "CreatedBy"),
-        created_at=parse_datetime(record.get("CreatedDate")),
-        modified_by=_email(record, "LastModifiedBy"),
-        modified_at=parse_datetime(record.get("LastModifiedDate")),
-        modstamp=parse_datetime(record.get("SystemModstamp")) or datetime.min)
 
 
 def importable(r: Remote, is_task: bool) -> bool:

@@ -2,8 +2,10 @@
 
 Rows changed since the last run (within `outbound_days`; all with --full) are read 200 at a
 time and sent in one sObject Collections request per kind of write:
-- never synced: upsert on the external id field, so a record Salesforce made for an earlier
-  attempt whose answer never reached our commit is updated, not made twice;
+- not linked yet: upserted on the external id field (SPEC 15), once a note that they are being
+  sent is committed (state.SyncSent): a crash between Salesforce's answer and our commit
+  makes no second record, and only what touchlog itself upserted may later be matched by
+  that id inbound (SPEC 20);
 - synced and changed: update by Id (WhatId left alone), after one query that shows whether
   Salesforce changed or deleted them too (a conflict: the later change wins);
 - deleted in touchlog: delete by Id (already gone counts as done).
@@ -15,12 +17,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from core.salesforce_ids import is_id18
 from store.directory.lookups import SqlDirectory
 from store.models import database
 from sync import mapping, soql, state
-from sync.client import Result
+from sync.client import UNUSABLE, Result
 from sync.context import SyncContext
 from sync.local import Side, changed, local_time, side
+from sync.remote import Remote, Unusable, read
 from sync.state import Counts, SyncLink
 
 LOOKBACK = timedelta(minutes=5)  # a change committed while the last run read is sent again
@@ -70,7 +74,10 @@ def _lookup(ctx: SyncContext, query: Any, addresses: set[str]) -> dict[str, str]
     ordered = sorted(addresses)
     for i in range(0, len(ordered), soql.MAX_IN):
         for record in ctx.client.records(query(ordered[i:i + soql.MAX_IN])):
-            found.setdefault(str(record.get("Email") or "").lower(), str(record["Id"]))
+            sf_id = record.get("Id") if isinstance(record, dict) else None
+            email = record.get("Email") if isinstance(record, dict) else None
+            if isinstance(sf_id, str) and is_id18(sf_id) and isinstance(email, str):
+                found.setdefault(email.lower(), sf_id)  # anything else: nobody to name
     return found
 
 
@@ -115,16 +122,17 @@ class _Batch:
     def _without_lost_conflicts(self, updates: list[tuple[Any, SyncLink, str]]
                                 ) -> list[tuple[Any, SyncLink, str]]:
         """Drops the updates whose record Salesforce deleted, or changed later than touchlog
-        did (the next inbound run imports those); counts the conflicts."""
+        did (the next inbound run imports those), or holds in a shape touchlog cannot read;
+        counts the conflicts."""
         if not updates:
             return []
-        query = soql.current(self.sobject, self.side.fields, self.ext,
-                             [link.sf_id for _, link, _ in updates])
-        now = {r["Id"]: mapping.remote(r, self.ext)
-               for r in self.ctx.client.records(query, deleted=True)}
+        now = self._current([link.sf_id for _, link, _ in updates])
         keep = []
         for row, link, fingerprint in updates:
             r = now.get(link.sf_id)
+            if isinstance(r, Unusable):
+                self._refuse(row, link.sf_id, r.code, r.reason)
+                continue
             if r is None or r.deleted:
                 continue
             theirs = mapping.remote_fingerprint(r, self.side.kind == state.TASK)
@@ -135,18 +143,28 @@ class _Batch:
             keep.append((row, link, fingerprint))
         return keep
 
+    def _current(self, sf_ids: list[str]) -> dict[str, Remote | Unusable]:
+        """How Salesforce holds these records now (deleted ones too), each as read or as
+        unusable."""
+        query = soql.current(self.sobject, self.side.fields, self.ext, sf_ids)
+        now: dict[str, Remote | Unusable] = {}
+        for record in self.ctx.client.records(query, deleted=True):
+            try:
+                remote = read(record, self.side.fields, self.ext, self.side.kind == state.TASK,
+                              self.ctx.now)
+                now[remote.id] = remote
+            except Unusable as bad:
+                now.update({bad.sf_id: bad} if bad.sf_id else {})
+        return now
+
     def _write(self, creates: list[tuple[Any, str]], updates: list[tuple[Any, SyncLink, str]],
                deletes: list[tuple[Any, SyncLink]]) -> None:
         client = self.ctx.client
-        made = client.upsert(self.sobject, self.ext, [
-            self.side.record(row, True, self.users, self.contacts)
-            for row, _ in creates]) if creates else []
+        sent = self._create(creates)
         changed_ = client.update(self.sobject, [
             {"id": link.sf_id, **self.side.record(row, False, self.users, self.contacts)}
             for row, link, _ in updates]) if updates else []
         gone = client.delete([link.sf_id for _, link in deletes]) if deletes else []
-        sent = [(row, fp, result, result.created)
-                for (row, fp), result in zip(creates, made, strict=True)]
         sent += [(row, fp, result, False)
                  for (row, _, fp), result in zip(updates, changed_, strict=True)]
         with database.atomic():
@@ -154,11 +172,38 @@ class _Batch:
             for (row, link), result in zip(deletes, gone, strict=True):
                 self._deleted(row, link, result)
 
+    def _create(self, creates: list[tuple[Any, str]]) -> list[tuple[Any, str, Result, bool]]:
+        """Rows not linked yet are upserted on the external id field, their sending committed
+        first, so a retry after a lost answer updates the record that attempt made."""
+        if not creates:
+            return []
+        kind = self.side.kind
+        before = state.sent(kind, [row.id for row, _ in creates])
+        fresh = [row.id for row, _ in creates if row.id not in before]
+        if fresh:
+            with database.atomic():
+                state.mark_sent(kind, fresh, self.ctx.now)
+        found = self.ctx.client.upsert(self.sobject, self.ext, self._records(creates))
+        return [(row, fp, result, result.created)
+                for (row, fp), result in zip(creates, found, strict=True)]
+
+    def _records(self, rows: list[tuple[Any, str]]) -> list[dict[str, Any]]:
+        return [self.side.record(row, True, self.users, self.contacts) for row, _ in rows]
+
     def _sent(self, sent: list[tuple[Any, str, Result, bool]]) -> None:
-        agreed = []
+        taken = state.links(self.side.kind, sf_ids=[result.id for _, _, result, _ in sent
+                                                    if result.success and result.id])
+        agreed, unmade = [], []
         for row, fingerprint, result, created in sent:
             if not result.success or not result.id:
-                self._refused(row, None, result)
+                self._refuse(row, None, result.code(), result.message(), result.id)
+                if result.code() != UNUSABLE:  # a refused upsert made nothing
+                    unmade.append(row.id)
+                continue
+            other = taken.get(result.id)
+            if other is not None and other.local_id != row.id:
+                self._refuse(row, result.id, "already_linked", f"Salesforce answered with "
+                             f"{result.id}, linked to {self.side.kind} {other.local_id}")
                 continue
             agreed.append((row, result.id, fingerprint))
             if created:
@@ -168,15 +213,16 @@ class _Batch:
         self.side.link_external_ids([(row, sf_id) for row, sf_id, _ in agreed])
         state.save_links(self.side.kind, [(row.id, sf_id, fp) for row, sf_id, fp in agreed],
                          self.ctx.now)
+        state.forget_sent(self.side.kind, [row.id for row, _, _ in agreed] + unmade)
 
     def _deleted(self, row: Any, link: SyncLink, result: Result) -> None:
         if not result.success and result.code() not in GONE:
-            self._refused(row, link.sf_id, result)
+            self._refuse(row, link.sf_id, result.code(), result.message())
             return
         link.delete_instance()
         self.counts.deleted += 1
 
-    def _refused(self, row: Any, sf_id: str | None, result: Result) -> None:
+    def _refuse(self, row: Any, sf_id: str | None, code: str, message: str,
+                answered: str | None = None) -> None:
         self.counts.errors += 1
-        state.refuse(self.ctx.run, self.name, row.id, sf_id or result.id, result.code(),
-                     result.message())
+        state.refuse(self.ctx.run, self.name, row.id, sf_id or answered, code, message)

@@ -36,6 +36,22 @@ class SyncLink(BaseModel):
         indexes = ((("kind", "local_id"), True), (("kind", "sf_id"), True))
 
 
+class SyncSent(BaseModel):
+    """A touchpoint or task sent to Salesforce as a new record, kept until its link commits.
+
+    Committed before the request goes out, so it survives a crash between Salesforce's answer
+    and touchlog's commit: then, and only then, a record whose external id field names it may
+    be touchlog's own (SPEC 20). Any other record naming a touchlog id is a new record."""
+
+    kind = CharField()
+    local_id = IntegerField()
+    sent_at = DateTimeField()
+
+    class Meta:
+        table_name = "sync_sent"
+        indexes = ((("kind", "local_id"), True),)
+
+
 class SyncMark(BaseModel):
     """One object and direction ("Event in"): its watermark and its last run's counts."""
 
@@ -81,7 +97,7 @@ class SyncError(SealedMixin, BaseModel):
         table_name = "sync_error"
 
 
-SYNC_MODELS = [SyncLink, SyncMark, SyncRun, SyncError]
+SYNC_MODELS = [SyncLink, SyncSent, SyncMark, SyncRun, SyncError]
 
 
 def ensure_tables() -> None:
@@ -144,6 +160,32 @@ def save_links(kind: str, agreed: list[tuple[int, str, str]], now: datetime) -> 
          .on_conflict(conflict_target=[SyncLink.kind, SyncLink.local_id],
                       preserve=[SyncLink.sf_id, SyncLink.fingerprint, SyncLink.synced_at])
          .execute())
+
+
+def sent(kind: str, local_ids: list[int]) -> dict[int, datetime]:
+    """Which of these were sent as new records and are not linked yet, and since when."""
+    found: dict[int, datetime] = {}
+    for i in range(0, len(local_ids), 500):
+        for row in SyncSent.select().where(SyncSent.kind == kind,
+                                           SyncSent.local_id.in_(local_ids[i:i + 500])):
+            found[row.local_id] = row.sent_at
+    return found
+
+
+def mark_sent(kind: str, local_ids: list[int], now: datetime) -> None:
+    """In a transaction of its own, committed before the request that creates the records."""
+    rows = [(kind, local_id, now) for local_id in local_ids]
+    for i in range(0, len(rows), 500):
+        (SyncSent.insert_many(rows[i:i + 500],
+                              fields=[SyncSent.kind, SyncSent.local_id, SyncSent.sent_at])
+         .on_conflict_ignore().execute())
+
+
+def forget_sent(kind: str, local_ids: list[int]) -> None:
+    """With the links that settle them: a linked record is known by its Id from then on."""
+    for i in range(0, len(local_ids), 500):
+        SyncSent.delete().where(SyncSent.kind == kind,
+                                SyncSent.local_id.in_(local_ids[i:i + 500])).execute()
 
 
 def start_run(direction: str, full: bool, now: datetime) -> SyncRun:
@@ -213,3 +255,11 @@ def status_rows(objects: tuple[str, ...]) -> list[dict[str, Any]]:
                             "message": e.message} for e in refused if e.mark == name],
             })
     return rows
+
+
+def errors_by_mark() -> dict[str, int]:
+    """The records refused in each object and direction's last run ("Event in" → 2), for
+    `/metrics`; nothing before the first sync made the tables."""
+    if not SyncMark.table_exists():
+        return {}
+    return {m.name: int((m.counts or {}).get("errors", 0)) for m in marks()}

@@ -5,6 +5,8 @@ tests/world.py and tests/builders.py; import from there, never from this file.
 
 Tests that use `dovecot`, `dovecot_dot`, `imap` or `imap_dot` are marked `imap` automatically
 and skipped only when /usr/sbin/dovecot is not installed (`make test` installs it as root).
+Tests marked `corpus(PATH)` read the shared mail corpus: skipped when it is absent, failed
+instead when $CI is set (a CI run that skipped them would prove nothing).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from pathlib import Path
 import pytest
 from peewee import Database
 
+from tests.disks import mounted_small_disk
 from tests.fake_salesforce import FakeSalesforce
 from tests.sf_world import TOKEN_ENV, SfWorld
 from tests.smtpsink import SmtpSink
+from tests.web_world import METRICS_ENV, METRICS_TOKEN, WebWorld
 from tests.world import (
     PASSWORD,
     PASSWORD_ENV,
@@ -31,6 +35,7 @@ from tests.world import (
 )
 from tools.dovecot import DOVECOT, Dovecot
 from tools.postgres import Postgres, missing_reason
+from tools.shared import corpus_missing
 
 _IMAP_FIXTURES = {"dovecot", "dovecot_dot", "imap", "imap_dot"}
 _pg_database_numbers = itertools.count(1)
@@ -45,6 +50,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.imap)
         if missing and "imap" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    mark = item.get_closest_marker("corpus")
+    reason = corpus_missing(mark.args[0]) if mark else None
+    if reason and os.environ.get("CI"):
+        pytest.fail(f"CI is set but {reason}", pytrace=False)
+    if reason:
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -172,3 +186,33 @@ def sf_world(fake_sf: FakeSalesforce, tmp_path: Path, monkeypatch: pytest.Monkey
     by salesforce_id, ROAD not), [salesforce] enabled with the fake's token and CA."""
     monkeypatch.setenv(TOKEN_ENV, fake_sf.token)
     return SfWorld(tmp_path, fake_sf).install()
+
+
+@pytest.fixture
+def web(tmp_path: Path, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> WebWorld:
+    """touchlog's web app over a fresh SQLite installation (tests/web_world.py), sign-in mail
+    going to a real SMTP sink, /metrics behind METRICS_TOKEN."""
+    monkeypatch.setenv(METRICS_ENV, METRICS_TOKEN)
+    return WebWorld(tmp_path, smtp_sink)
+
+
+@pytest.fixture
+def pg_web(tmp_path: Path, smtp_sink: SmtpSink, pg_url: str,
+           monkeypatch: pytest.MonkeyPatch) -> WebWorld:
+    """As `web`, on PostgreSQL."""
+    monkeypatch.setenv(METRICS_ENV, METRICS_TOKEN)
+    return WebWorld(tmp_path, smtp_sink, database_url=pg_url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_web(request: pytest.FixtureRequest) -> WebWorld:
+    """`web` on each database, for the behaviours that must hold on both (sessions, links,
+    the gate, the audit trail)."""
+    return request.getfixturevalue("web" if request.param == "sqlite" else "pg_web")
+
+
+@pytest.fixture
+def small_disk() -> Iterator[Path]:
+    """A 4 MB filesystem of its own, to fill or remount read-only (tests/disks.py)."""
+    with mounted_small_disk() as where:
+        yield where

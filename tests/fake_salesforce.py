@@ -8,10 +8,11 @@ Only the calls touchlog makes, behaving as Salesforce documents them:
 - GET `query` and `queryAll` with SOQL (tests/fake_soql.py), pages of `page_size` records
   (Salesforce: 2,000) linked by `nextRecordsUrl`; deleted records (IsDeleted) only from queryAll;
 - GET `sobjects/OBJ/describe` (fields with name, type, length, externalId, updateable);
-- sObject Collections: PATCH `composite/sobjects/OBJ/FIELD` (upsert on an external id field),
-  PATCH `composite/sobjects` (update by id), DELETE `composite/sobjects?ids=` (up to 200 records
-  a request, else EXCEEDED_ID_LIMIT), each answering one result per record in order, with
-  `allOrNone = false` semantics;
+- sObject Collections: POST `composite/sobjects` (create: a result without `created`; a record
+  carrying an Id is refused), PATCH `composite/sobjects/OBJ/FIELD` (upsert on an external id
+  field, `created` true or false), PATCH `composite/sobjects` (update by id), DELETE
+  `composite/sobjects?ids=` (up to 200 records a request, else EXCEEDED_ID_LIMIT), each
+  answering one result per record in order, with `allOrNone = false` semantics;
 - the records themselves as tests/fake_sobjects.py describes.
 
 Where it differs from Salesforce (on purpose, to stay small):
@@ -27,7 +28,22 @@ Where it differs from Salesforce (on purpose, to stay small):
   field (a real org may hold its midnight there: touchlog reads either as that day at 00:00 UTC),
   and an update keeps it all-day whatever ActivityDateTime it sends;
 - two calls that are not Salesforce's, for tests and the benchmark: GET /_fake/stats (request
-  counts) and the Python methods below (insert/update/delete as a Salesforce user, tokens).
+  counts) and the Python methods below (insert/update/delete as a Salesforce user, tokens);
+- the external id field is an External ID without "Unique" (as the README has it made): two
+  records may hold the same value, and an upsert matching both is refused; with "Unique"
+  ticked, Salesforce would refuse the second record's create with DUPLICATE_VALUE instead;
+- answers no Salesforce gives, for the tests of SPEC 20 ("Salesforce is input too"), each off
+  unless a test sets it: `tampered` (a record in query answers with a field of the wrong type
+  or shape, missing, or not an object at all: Salesforce always returns every field asked for,
+  typed as its describe says), `next_url` (a nextRecordsUrl elsewhere: Salesforce's is always
+  a path on the instance, /services/data/vNN.N/query/<locator>), `redirect_to` (an HTTP
+  redirect: the REST API answers none) and `server_url` (login()'s serverUrl on another host:
+  with My Domain it is the instance's own). A second fake made with `ca=` of the first shares
+  its CA, so a client trusting one trusts both: a request sent to the wrong one is received,
+  and seen in its `requests`;
+- `before_write` (as a write request arrives: nothing is written) and `after_write` (once the
+  write is done, before its answer goes out) run a test's code there: the tests kill the
+  syncing process with SIGKILL at those moments.
 """
 
 from __future__ import annotations
@@ -39,6 +55,7 @@ import ssl
 import tempfile
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -52,6 +69,14 @@ from tests.fake_soql import SoqlError, matches, ordered, parse
 MAX_RECORDS = 200
 
 
+class _Drop:
+    def __repr__(self) -> str:
+        return "DROP"
+
+
+DROP = _Drop()  # in `tampered`: the field is left out of the answer
+
+
 class ApiError(Exception):
     """A whole request refused: HTTP status and Salesforce's error body."""
 
@@ -60,9 +85,17 @@ class ApiError(Exception):
         self.status, self.body = status, [{"message": message, "errorCode": code}]
 
 
+class Redirect(Exception):
+    """Answer 307 Temporary Redirect to `location` (a test hook: the REST API answers none)."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
 class FakeSalesforce:
     def __init__(self, external_id_field: str = "Touchlog_Id__c", page_size: int = 2000,
-                 api_version: str = "62.0") -> None:
+                 api_version: str = "62.0", ca: Any = None) -> None:
         self.store = Store(external_id_field, self.now)
         self.external_id_field = external_id_field
         self.page_size = page_size
@@ -76,6 +109,14 @@ class FakeSalesforce:
         self.stats: Counter[str] = Counter()
         self.drop_after_write = 0  # answer nothing to this many writes (a lost connection)
         self.expire_after: int | None = None  # tokens expire after this many more API calls
+        # Answers no Salesforce gives (see the module's docstring), off until a test sets them.
+        self.tampered: dict[str, Any] = {}  # Id -> {field: value or DROP}, or a whole non-object
+        self.next_url: Callable[[str], str] | None = None  # rewrites each nextRecordsUrl
+        self.redirect_to = ""  # the next API call is answered 307 to this URL
+        self.server_url = ""  # login()'s serverUrl, when not this server's own
+        self.before_write: Callable[[], None] | None = None  # as a write request arrives
+        self.after_write: Callable[[], None] | None = None  # once written, before the answer
+        self.ca = ca  # a trustme.CA to share (None: a throwaway one of its own)
         self._serial = itertools.count(1)
         self._lock = threading.Lock()
         self.integration_user = self.add_user("integration@ourco.com", "Integration User")
@@ -137,7 +178,7 @@ class FakeSalesforce:
     def start(self) -> FakeSalesforce:
         import trustme
 
-        ca = trustme.CA()
+        ca = self.ca = self.ca or trustme.CA()
         cert = ca.issue_cert("127.0.0.1", "localhost")
         self.ca_file = str(self._folder / "ca.pem")
         ca.cert_pem.write_to_path(self.ca_file)
@@ -169,6 +210,9 @@ class FakeSalesforce:
             return self._soap_login(body)
         if path == "/_fake/stats":
             return 200, dict(self.stats)
+        if self.redirect_to:
+            target, self.redirect_to = self.redirect_to, ""
+            raise Redirect(target)
         if self.expire_after is not None:
             if self.expire_after <= 0:
                 self.expire_tokens()
@@ -198,6 +242,8 @@ class FakeSalesforce:
                 return 200, self._write(body, lambda r: self._upsert(m[1], m[2], r, user))
             if method == "PATCH" and rest == "composite/sobjects":
                 return 200, self._write(body, lambda r: self._update(r, user))
+            if method == "POST" and rest == "composite/sobjects":
+                return 200, self._write(body, lambda r: self._create(r, user))
             if method == "DELETE" and rest == "composite/sobjects":
                 return 200, self._delete_ids(query.get("ids", [""])[0].split(","), user)
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
@@ -210,7 +256,7 @@ class FakeSalesforce:
             return 500, _soap_fault("INVALID_LOGIN", "INVALID_LOGIN: Invalid username, "
                                     "password, security token; or user locked out.")
         token = self.issue_token(known[1])
-        server = f"{self.url}/services/Soap/u/{self.api_version}/00DDk0000000001"
+        server = f"{self.server_url or self.url}/services/Soap/u/{self.api_version}/00DDk0000000001"
         return 200, _soap_result(server, token, known[1])
 
     def _query(self, endpoint: str, statement: str) -> dict[str, Any]:
@@ -247,8 +293,8 @@ class FakeSalesforce:
         page: dict[str, Any] = {"totalSize": len(rows), "done": end >= len(rows),
                                 "records": rows[start:end]}
         if end < len(rows):
-            page["nextRecordsUrl"] = \
-                f"/services/data/v{self.api_version}/{endpoint}/{cursor}-{end}"
+            url = f"/services/data/v{self.api_version}/{endpoint}/{cursor}-{end}"
+            page["nextRecordsUrl"] = self.next_url(url) if self.next_url else url
         return page
 
     def _get(self, row: dict[str, Any], name: str, sobject: str, check: bool = False) -> Any:
@@ -269,7 +315,19 @@ class FakeSalesforce:
                            f"'{sobject}'.")
         return None if check else row.get(name)
 
-    def _shape(self, fields: list[str], sobject: str, row: dict[str, Any]) -> dict[str, Any]:
+    def _shape(self, fields: list[str], sobject: str, row: dict[str, Any]) -> Any:
+        shaped = self._shaped(fields, sobject, row)
+        tampered = self.tampered.get(row["Id"], {})
+        if not isinstance(tampered, dict):
+            return tampered
+        for name, value in tampered.items():
+            if value is DROP:
+                shaped.pop(name, None)
+            else:
+                shaped[name] = value
+        return shaped
+
+    def _shaped(self, fields: list[str], sobject: str, row: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {"attributes": self._attributes(sobject, row["Id"])}
         for name in fields:
             if "." not in name:
@@ -336,6 +394,16 @@ class FakeSalesforce:
             return {"id": hits[0]["Id"], "created": False}
         return {"id": self.store.insert(sobject, record, user)["Id"], "created": True}
 
+    def _create(self, record: dict[str, Any], user: str) -> dict[str, Any]:
+        """sObject Collections create: the result has no `created` (every success is one)."""
+        sobject = str((record.get("attributes") or {}).get("type") or "")
+        if sobject not in self.store.fields:
+            raise RecordError("INVALID_TYPE", f"sObject type '{sobject}' is not supported.")
+        _type_of(record, sobject)
+        if record.get("id") or record.get("Id"):
+            raise RecordError("INVALID_FIELD", "cannot specify Id in an insert call")
+        return {"id": self.store.insert(sobject, record, user)["Id"]}
+
     def _update(self, record: dict[str, Any], user: str) -> dict[str, Any]:
         record_id = str(record.pop("id", "") or record.pop("Id", "") or "")
         found = self.store.find(record_id)
@@ -401,6 +469,11 @@ def _handler(fake: FakeSalesforce) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode() if length else ""
             is_json = "json" in (self.headers.get("Content-Type") or "")
+            wrote = self.command in ("POST", "PATCH", "DELETE") and "/composite/" in url.path
+            if wrote and fake.before_write is not None:
+                fake.before_write()
+                self.close_connection = True  # the client is gone; nothing was written
+                return
             try:
                 body = json.loads(raw) if raw and is_json else raw
                 status, answer = fake.handle(self.command, url.path, parse_qs(url.query), body,
@@ -409,8 +482,14 @@ def _handler(fake: FakeSalesforce) -> type[BaseHTTPRequestHandler]:
                 status, answer = exc.status, exc.body
             except json.JSONDecodeError as exc:
                 status, answer = 400, [{"errorCode": "JSON_PARSER_ERROR", "message": str(exc)}]
-            if (self.command in ("PATCH", "DELETE") and fake.drop_after_write > 0
-                    and status == 200):
+            except Redirect as exc:
+                self._redirect(exc.location)
+                return
+            if wrote and status == 200 and fake.after_write is not None:
+                fake.after_write()
+                self.close_connection = True  # the client is gone; the write stays
+                return
+            if wrote and fake.drop_after_write > 0 and status == 200:
                 fake.drop_after_write -= 1
                 self.close_connection = True  # the write happened; its answer is lost
                 return
@@ -421,6 +500,12 @@ def _handler(fake: FakeSalesforce) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def _redirect(self, location: str) -> None:
+            self.send_response(307)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         do_GET = do_POST = do_PATCH = do_DELETE = _serve
 

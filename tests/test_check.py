@@ -9,7 +9,7 @@ from tests.world import installed
 
 def test_check_names_the_settings_file(world):
     out = world.touchlog("check").output
-    assert f"settings  ok    {world.config.resolve()} loaded" in out
+    assert f"settings   ok    {world.config.resolve()} loaded" in out
 
 
 def test_unverified_tls_works_with_a_warning(world):
@@ -25,7 +25,7 @@ def test_unverified_tls_works_with_a_warning(world):
 def test_host_not_found_reads_the_same_for_imap_and_smtp(world):
     world.write_settings(mailbox={"host": "no-such-host.invalid", "tls": "ssl"},
                          notify={"enabled": True, "smtp_host": "no-such-host.invalid",
-                                 "smtp_tls": "none"})
+                                 "smtp_tls": "ssl"})
     out = world.touchlog("check", expect=1).output
     lines = {x.split()[0]: x for x in out.splitlines()}
     assert re.search(r"imap no-such-host.invalid:\d+: host not found$", lines["imap"]), out

@@ -312,3 +312,136 @@ def test_the_timeline_is_read_in_one_query(workdir, caplog):
         rows = [as_json(tp) for tp in timeline()]
     assert [r["creator"] for r in rows] == ["sam@ourco.com"] * 3
     assert len([r for r in caplog.records if r.name == "peewee"]) == 1
+
+
+# --- SPEC 20: identifiers from the command line ------------------------------------------------
+
+NOT_IDS = ["99999999999999999999", "9223372036854775808", "0", "007", "²", "٣", "+7", " 7",
+           "1_000", "7.0", "1e3", "abc", ""]
+ID_COMMANDS = [
+    (["touchpoints", "show"], [], "no touchpoint"),
+    (["touchpoints", "edit"], ["--as", "sam@ourco.com", "--subject", "x"], "no touchpoint"),
+    (["touchpoints", "delete"], ["--as", "sam@ourco.com"], "no touchpoint"),
+    (["touchpoints", "send"], ["--as", "sam@ourco.com", "--to", "me"], "no touchpoint"),
+    (["tasks", "edit"], ["--as", "sam@ourco.com", "--title", "x"], "no task"),
+    (["tasks", "delete"], ["--as", "sam@ourco.com"], "no task"),
+    (["tasks", "done"], ["--as", "sam@ourco.com"], "no task"),
+    (["failures", "show"], [], "no message with UID"),
+    (["failures", "retry"], [], "no message with UID"),
+    (["failures", "assign"], ["--account", "ACME", "--as", "sam@ourco.com"],
+     "no message with UID"),
+]
+
+
+@pytest.mark.parametrize(("command", "rest", "says"), ID_COMMANDS, ids=lambda v: " ".join(v)
+                         if isinstance(v, list) else None)
+def test_an_id_that_is_no_plain_number_names_nothing(workdir, command, rest, says):
+    for value in NOT_IDS:
+        result = CliRunner().invoke(main, [*command, value, *rest])
+        assert result.exit_code == 1, (value, result.output, result.exception)
+        assert result.output.startswith(f"touchlog: {says} {value!r}"), (value, result.output)
+        assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_the_largest_id_is_looked_up_and_not_found(workdir):
+    largest = str(2**63 - 1)
+    for command, says in ((["touchpoints", "show"], f"no touchpoint {largest}"),
+                          (["tasks", "delete", largest, "--as", "sam@ourco.com"],
+                           f"no task {largest}")):
+        result = invoke(*command, *([] if largest in command else [largest]))
+        assert (result.exit_code, result.output.strip()) == (1, f"touchlog: {says}")
+
+
+def test_failures_of_a_uid_the_folder_cannot_hold_say_no_such_message(world):
+    largest = str(2**63 - 1)
+    for args in (["show", largest], ["retry", largest],
+                 ["assign", largest, "--account", "ACME", "--as", "sam@ourco.com"]):
+        result = world.touchlog("failures", *args, expect=1)
+        assert f"no message with UID {largest}" in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+
+
+def test_explain_takes_a_key_made_of_digits_and_a_number_too_large_is_no_message(workdir):
+    eml = workdir / "digits.eml"
+    eml.write_bytes(make_mail(to="wile@acme.com", message_id="<99999999999999999999>"))
+    invoke("process", str(eml))
+    found = invoke("explain", "99999999999999999999")
+    assert found.exit_code == 0 and "contact" in found.output, found.output
+    for value in ("99999999999999999998", "²", "0"):
+        result = invoke("explain", value)
+        assert (result.exit_code, result.output.strip()) == (
+            1, f"touchlog: no message or touchpoint {value!r} in the database")
+
+
+def test_a_limit_too_large_for_the_database_is_a_usage_error(workdir):
+    for command in ("touchpoints", "runs"):
+        result = CliRunner().invoke(main, [command, "--limit", "99999999999999999999"])
+        assert result.exit_code == 2 and "--limit" in result.output, result.output
+
+
+# --- SPEC 20 bullet 19: what the user sees ------------------------------------------------------
+
+
+def test_message_id_is_shown_as_the_mail_wrote_it_and_threads_still_match(workdir):
+    first = workdir / "first.eml"
+    first.write_bytes(make_mail(to="wile@acme.com", message_id=f"<{OUTLOOK_ID}>"))
+    invoke("process", str(first))
+    local, host = OUTLOOK_ID.split("@")
+    reply = workdir / "reply.eml"
+    reply.write_bytes(make_mail(to="wile@acme.com", message_id="<reply@ourco.com>",
+                                headers={"In-Reply-To": f"<{local}@{host.lower()}>",
+                                         "References": f"<{local}@{host.lower()}>"}))
+    invoke("process", str(reply))
+    rows = {r["message_id"]: r for r in json.loads(invoke("touchpoints", "--format",
+                                                          "json").output)}
+    assert set(rows) == {OUTLOOK_ID, "reply@ourco.com"}
+    assert rows["reply@ourco.com"]["thread_id"] == rows[OUTLOOK_ID]["id"]
+    shown = json.loads(invoke("touchpoints", "show", str(rows[OUTLOOK_ID]["id"]), "--format",
+                              "json").output)
+    assert shown["message_id"] == OUTLOOK_ID
+    assert f"Message-ID {OUTLOOK_ID}," in invoke("touchpoints", "show",
+                                                 str(shown["id"])).output
+
+
+def test_touchpoints_show_json_is_one_object(workdir):
+    tp_id = invoke("touchpoints", "add", "--account", "ACME", "--as", "sam@ourco.com",
+                   "--type", "email", "--subject", "Call").output.strip()
+    shown = json.loads(invoke("touchpoints", "show", tp_id, "--format", "json").output)
+    assert isinstance(shown, dict) and (shown["id"], shown["subject"]) == (int(tp_id), "Call")
+
+
+def test_config_works_after_the_command_too(workdir, tmp_path_factory, monkeypatch):
+    from tests.test_commands_documented import COMMANDS
+
+    for path in COMMANDS:
+        assert "--config" in {o for p in _command(path).params for o in p.opts}, path
+    config = str(workdir / "settings.toml")
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    assert "ACME" in CliRunner().invoke(main, ["accounts", "--config", config]).output
+    tp_id = CliRunner().invoke(main, ["touchpoints", "add", "--account", "ACME", "--as",
+                                      "sam@ourco.com", "--type", "email", "--config",
+                                      config]).output.strip()
+    shown = CliRunner().invoke(main, ["touchpoints", "show", tp_id, "--format", "json",
+                                      "--config", config])
+    assert json.loads(shown.output)["id"] == int(tp_id)
+    missing = CliRunner().invoke(main, ["poll", "--once", "--config", "/nowhere/x.toml"])
+    assert (missing.exit_code, missing.output.strip()) == (
+        1, "touchlog: /nowhere/x.toml: settings file not found (use --config or "
+           "TOUCHLOG_CONFIG)")
+
+
+def _command(path: tuple[str, ...]):
+    import click
+
+    command = main
+    for name in path:
+        command = command.get_command(click.Context(command), name)
+    return command
+
+
+def test_tasks_add_names_assign_when_its_address_is_no_team_member(workdir):
+    result = invoke("tasks", "add", "--account", "ACME", "--as", "sam@ourco.com", "--title",
+                    "Quote", "--assign", "nobody@ourco.com")
+    assert (result.exit_code, result.output.strip()) == (
+        1, "touchlog: --assign nobody@ourco.com: not a team member (touchlog import team "
+           "adds one)")

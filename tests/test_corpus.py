@@ -20,7 +20,7 @@ ARCHIVE_HEADERS = re.compile(
     rb"^(precedence|list-[\w-]+|feedback-id):.*\n(?:[ \t].*\n)*", re.I | re.M
 )
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus not present")
+pytestmark = pytest.mark.corpus(CORPUS)
 
 
 @cache

@@ -41,8 +41,7 @@ FAILURE_REASONS = {"unknown_sender", "no_customer_address", "plus_address", "no_
 SKIP_REASONS = {"auto_generated", "bulk", "bounce", "calendar", "own_notice", "duplicate"}
 RULES = {"contact", "default_bcc", "recency", "domain", "sender_history", "domain_history"}
 
-pytestmark = pytest.mark.skipif(not (CORPUS / "MANIFEST.tsv").is_file(),
-                                reason="corpus not present")
+pytestmark = pytest.mark.corpus(CORPUS / "MANIFEST.tsv")
 
 
 @cache

@@ -6,58 +6,12 @@ from __future__ import annotations
 import gc
 import json
 import os
-import shutil
-import subprocess
-import tempfile
-import time
-from collections.abc import Iterator
 from email import message_from_bytes, policy
-from pathlib import Path
 
 import pytest
 
 from tests.builders import make_mail
-
-
-@pytest.fixture
-def small_disk() -> Iterator[Path]:
-    """A 4 MB tmpfs of its own (root only: `make test` runs as root in CI)."""
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a small filesystem needs root")
-    where = Path(tempfile.mkdtemp(prefix="touchlog-small-disk-"))
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)],
-                      capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], capture_output=True)
-        shutil.rmtree(where, ignore_errors=True)
-
-
-def _fill(disk: Path, leave: int = 0) -> Path:
-    """Take every free byte of the disk but `leave`."""
-    filler = disk / "filler"
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError:
-            pass
-    if leave:
-        os.truncate(filler, max(0, filler.stat().st_size - leave))
-    return filler
-
-
-def _remount(disk: Path, mode: str) -> None:
-    """`busy` for a moment after files on it were closed: try a few times."""
-    for _ in range(20):
-        if subprocess.run(["mount", "-o", f"remount,{mode}", str(disk)],
-                          capture_output=True).returncode == 0:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"cannot remount {disk} {mode}")
+from tests.disks import fill, remount
 
 
 def _with_attachment(raw: bytes) -> bytes:
@@ -78,7 +32,7 @@ def test_a_full_disk_is_one_line_and_loses_nothing(world, small_disk, full):
     raw = make_mail(to="wile@acme.com", message_id="<full@ourco.com>")
     world.imap.append(_with_attachment(raw) if full == "attachments" else raw)
     # Room for the database's few pages, not for the attachment's 200 KB.
-    filler = _fill(small_disk, leave=64 * 1024 if full == "attachments" else 0)
+    filler = fill(small_disk, leave=64 * 1024 if full == "attachments" else 0)
     result = world.touchlog("poll", "--once", expect=1)
     [line] = result.output.strip().splitlines()
     assert line.startswith("touchlog: ") and "disk full" in line, line
@@ -102,7 +56,7 @@ def test_read_commands_work_on_a_read_only_database(world, small_disk):
 
     database.close()  # this process's commands ran in it: no file open for writing
     gc.collect()  # nor the connections of the commands before (each opened its own)
-    _remount(small_disk, "ro")
+    remount(small_disk, "ro")
     try:
         assert [tp["account_id"] for tp in world.touchpoints()] == ["ACME"]
         runs = json.loads(world.touchlog("runs", "--format", "json").output)
@@ -117,4 +71,4 @@ def test_read_commands_work_on_a_read_only_database(world, small_disk):
         [line] = imported.output.strip().splitlines()
         assert "read-only" in line and "Traceback" not in imported.output, line
     finally:
-        _remount(small_disk, "rw")
+        remount(small_disk, "rw")

@@ -4,6 +4,7 @@ server, `touchlog runs`, what `poll --once` prints, exit statuses and `touchlog 
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 
@@ -187,7 +188,9 @@ def test_retry_needs_uids_or_all_usage_exit_2(world_with_smtp):
     world = world_with_smtp
     assert "give UIDs or --all" in world.touchlog("failures", "retry", expect=2).output
     world.touchlog("failures", "retry", "1", "--all", expect=2)
-    world.touchlog("failures", "retry", "one", expect=2)
+    # SPEC 20: what is no id names no message: "no such …", exit 1 (not a usage error)
+    assert "no message with UID 'one'" in world.touchlog("failures", "retry", "one",
+                                                          expect=1).output
 
 
 # --- notices that wait for the SMTP server -----------------------------------------------------
@@ -393,3 +396,21 @@ def test_usage_errors_exit_2(world_with_smtp):
     world.touchlog("runs", "--format", "xml", expect=2)
     world.touchlog("failures", "show", expect=2)
     world.touchlog("failures", "--format", "csv", expect=2)
+
+
+def test_failures_decodes_a_subject_as_the_ledger_does(world_with_smtp):
+    """A GB2312-labelled subject holding a GBK character (as mailers write them): `failures`
+    reads it from the server's envelope, the ledger from the message; both show the words."""
+    world = world_with_smtp
+    words = "朱镕基的报价"  # 镕 is in GBK, not in GB2312
+    encoded = b"=?gb2312?B?" + base64.b64encode(words.encode("gbk")) + b"?="
+    raw = make_mail(to="jill@unknown-corp.com", subject="PLACEHOLDER",
+                    message_id="<gb@ourco.com>").replace(b"PLACEHOLDER", encoded)
+    world.imap.append(raw)
+    assert "failed 1 (no_account 1)" in world.poll()
+    [failure] = world.failures()
+    assert failure["subject"] == words
+    table = world.touchlog("failures").output
+    assert words[:3] in table and "=?gb2312?" not in table  # the table wraps CJK per character
+    shown = json.loads(world.touchlog("explain", "gb@ourco.com", "--format", "json").output)
+    assert shown["subject"] == words

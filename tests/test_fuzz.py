@@ -10,7 +10,7 @@ import pytest
 from tests.faults import FOLDERS
 from tests.mutants import CORPUS, mutants
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus not present")
+pytestmark = pytest.mark.corpus(CORPUS)
 
 SEED = 9
 SAM = b"From: Sam Seller <sam@ourco.com>"

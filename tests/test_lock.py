@@ -83,6 +83,19 @@ def test_in_memory_database_locks_within_the_process():
     second.release()
 
 
+def _loses_it(lock: AdvisoryLock) -> bool:
+    """confirm() raises LockLost within 10 s. The server ends a terminated session
+    asynchronously; on a loaded machine its first query may still be answered (seen about
+    once in ten runs at load 8), so the promise tested is that the holder learns it soon."""
+    for _ in range(100):
+        try:
+            lock.confirm()
+        except LockLost:
+            return True
+        threading.Event().wait(0.1)
+    return False
+
+
 def test_advisory_lock_goes_to_one_racer_and_dies_with_its_session(pg_url):
     """Racing threads (each its own PostgreSQL session): one wins. Its session ended by the
     server, the lock is free and the old holder's confirm() says it lost it."""
@@ -103,8 +116,7 @@ def test_advisory_lock_goes_to_one_racer_and_dies_with_its_session(pg_url):
                 won.append(lock)
                 pids[n] = database.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
                 barrier_done.wait(60)
-                with pytest.raises(LockLost):
-                    lock.confirm()
+                assert _loses_it(lock), "confirm() never said the lock was lost"
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
         finally:

@@ -78,7 +78,7 @@ def test_add_every_field_and_show_it_whole(desk, tmp_path):
                      "Renewal", "--reason", "pricing", "--reason", "renewal", "--participant",
                      "Wile E. <wile@acme.com>", "--participant", "ann@ourco.com", "--attach",
                      str(tmp_path / "quote.pdf"))
-    [tp] = desk.json("touchpoints", "show", str(tp_id))
+    tp = desk.json("touchpoints", "show", str(tp_id))
     assert {k: tp[k] for k in ("account_id", "type", "occurred_at", "subject", "content",
                                "flow", "reasons", "creator", "source", "updated_at",
                                "updated_by", "external_id", "message_id", "scenario", "rule",
@@ -99,7 +99,7 @@ def test_add_every_field_and_show_it_whole(desk, tmp_path):
 
 def test_add_defaults_to_now_and_the_default_flow(lite):
     tp_id = lite.add("--type", "internal_note", "--content", "Champion leaves in January")
-    [tp] = lite.json("touchpoints", "show", str(tp_id))
+    tp = lite.json("touchpoints", "show", str(tp_id))
     assert (tp["flow"], tp["reasons"], tp["subject"]) == ("Default", [], "")
     assert tp["occurred_at"].startswith("20") and tp["occurred_at"].endswith("Z")
 
@@ -125,7 +125,7 @@ def test_only_the_creator_or_an_admin_may_edit_and_delete(desk, who, allowed):
     tp_id = desk.add("--type", "email", "--subject", "Old")
     result = desk.run("touchpoints", "edit", str(tp_id), "--as", who, "--subject", "New",
                       expect=0 if allowed else 1)
-    [tp] = desk.json("touchpoints", "show", str(tp_id))
+    tp = desk.json("touchpoints", "show", str(tp_id))
     if not allowed:
         assert result.output.strip() == (
             f"touchlog: bob@ourco.com may not edit touchpoint {tp_id}: only its creator "
@@ -140,7 +140,7 @@ def test_only_the_creator_or_an_admin_may_edit_and_delete(desk, who, allowed):
     assert tp["updated_at"].endswith("Z")
     desk.run("touchpoints", "delete", str(tp_id), "--as", who)
     assert desk.ids() == []
-    [gone] = desk.json("touchpoints", "show", str(tp_id))
+    gone = desk.json("touchpoints", "show", str(tp_id))
     assert (gone["deleted_by"], gone["deleted_at"] is not None) == (member, True)
     assert f"DELETED by {member} at " in desk.run("touchpoints", "show", str(tp_id)).output
     out = desk.run("touchpoints", "edit", str(tp_id), "--as", who, "--subject", "x",
@@ -168,7 +168,7 @@ def test_edit_participants_and_nothing_to_change(lite):
     tp_id = lite.add("--type", "web_meeting", "--participant", "wile@acme.com")
     lite.run("touchpoints", "edit", str(tp_id), "--as", "sam@ourco.com",
              "--add-participant", "beep@road.com", "--remove-participant", "wile@acme.com")
-    [tp] = lite.json("touchpoints", "show", str(tp_id))
+    tp = lite.json("touchpoints", "show", str(tp_id))
     assert [p["email"] for p in tp["participants"]] == ["beep@road.com"]
     out = lite.run("touchpoints", "edit", str(tp_id), "--as", "sam@ourco.com",
                    "--remove-participant", "nobody@x.com", expect=1).output

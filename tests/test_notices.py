@@ -16,12 +16,8 @@ from core.sections import NotifySettings
 from core.settings import Settings
 from poller.notify import notices
 from poller.notify.notice_text import compose
-from poller.notify.notices import (
-    NoticeReport,
-    queue_notice,
-    send_pending,
-    should_notify,
-)
+from poller.notify.notices import NoticeReport, queue_notice, send_pending
+from poller.notify.recipients import INTERNAL, should_notify
 from poller.notify.smtp import check_smtp
 from store.db import open_database
 from store.ledger.models import MessageRecord, Notice
@@ -50,7 +46,7 @@ def failed_message(key: str = "m1@cust.com", reason: str = "no_account", to: str
     record = MessageRecord.create(key=key, message_id=key, outcome="failed", reason=reason,
                                   detail="", sender=to, subject=subject)
     notice_subject, body = compose(reason, "", subject, candidates, None)
-    return queue_notice(record, to, notice_subject, body, key)
+    return queue_notice(record, to, notice_subject, body, key, kind=INTERNAL)
 
 
 def reload(notice: Notice) -> Notice:

@@ -21,6 +21,7 @@ from core.settings import load_settings
 from poller.imap.login import open_mailbox
 from tests.builders import make_mail
 from tests.fakeidp import FakeIdentity, OAuthSmtpSink
+from tests.test_secrets_stay_secret import LEAKY, REFRESH, TOKEN
 from tests.world import (
     PASSWORD,
     PASSWORD_ENV,
@@ -201,7 +202,7 @@ def test_the_providers_refusal_is_one_line_with_its_answer(idp, account, tmp_pat
         f"touchlog: mailbox.oauth2_provider microsoft: {idp.base_url}/{TENANT} refused the token "
         "request: invalid_client: AADSTS7000215: Invalid client secret provided.\n")
     check = world.touchlog("check", expect=1).output
-    assert "imap      FAIL  mailbox.oauth2_provider microsoft:" in check
+    assert "imap       FAIL  mailbox.oauth2_provider microsoft:" in check
     assert "not-the-secret" not in result.output + check
 
 
@@ -303,3 +304,17 @@ def test_notices_sign_in_to_smtp_with_oauth2(idp, imap, tmp_path, monkeypatch, m
         assert_no_token(idp, result.output)
     finally:
         sink.stop()
+
+
+def test_a_failing_token_command_leaves_no_token_in_the_output_or_runs(account, tmp_path):
+    """SPEC 20: only the exit status and one line with anything token-like cut out."""
+    world = oauth_world(tmp_path, account, {"auth": "oauth2", "oauth2_token_command": LEAKY})
+    account.append(make_mail(to="wile@acme.com"))
+    result = world.touchlog("-v", "poll", "--once", expect=1)
+    [line] = [x for x in result.output.splitlines() if x.startswith("touchlog:")]
+    assert "exit status 4" in line
+    runs = world.touchlog("runs", "--format", "json").output
+    assert "exit status 4" in json.loads(runs)[0]["errors"][0]
+    for text in (result.output, runs):
+        assert TOKEN not in text and REFRESH not in text and "second line" not in text
+    assert len(account.messages("INBOX")) == 1

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from core.addresses import PersonalDomains
 from poller.mail.message import Address, Message, parse_message
-from poller.understand.participants import AddressBook, Participant, Understanding, understand
+from poller.understand.participants import (
+    AddressBook,
+    Participant,
+    Understanding,
+    header_participants,
+    understand,
+)
 
 MAILBOX = "touchpoints@ourco.com"
 BOOK = AddressBook(
@@ -130,9 +138,26 @@ def test_subdomain_of_an_internal_domain_is_internal() -> None:
 
 
 def test_senders_own_domain_is_internal() -> None:
-    u = read(mail(sender="kim@subsidiary.com", to=("lee@subsidiary.com", "wile@acme.com")))
+    book = replace(BOOK, team_addresses=BOOK.team_addresses | {"kim@subsidiary.com"})
+    u = read(mail(sender="kim@subsidiary.com", to=("lee@subsidiary.com", "wile@acme.com")), book)
     assert u.candidates == ("wile@acme.com",)
     assert Participant("lee@subsidiary.com", "", "internal") in u.participants
+
+
+def test_own_domain_counts_only_for_a_team_member_whose_from_was_established() -> None:
+    """SPEC 20: a customer (any sender off the team) makes none of their colleagues internal,
+    and neither does a team address whose From was never established (a forgery)."""
+    msg = mail(sender="wile@acme.com", to=("road@acme.com", "sam@ourco.com"))
+    assert read(msg).candidates == ("road@acme.com",)
+    forged = mail(sender="sam.private@partner.net", to=("lee@partner.net",))
+    assert understand(forged, BOOK, trusted=False).candidates == ("lee@partner.net",)
+    people = header_participants(msg, BOOK)
+    assert {p.email: p.role for p in people} == {"wile@acme.com": "external",
+                                                 "road@acme.com": "external",
+                                                 "sam@ourco.com": "internal"}
+    trusted = understand(mail(sender="sam.private@partner.net", to=("lee@partner.net",),
+                              subject="x"), BOOK)
+    assert trusted.failure == "no_customer_address"  # lee is the member's colleague
 
 
 def test_senders_personal_domain_does_not_make_customers_internal() -> None:

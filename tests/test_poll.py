@@ -123,11 +123,12 @@ def test_fetch_does_not_mark_unprocessed_mail_seen(world):
 
 def test_check_reports_each_part(world):
     out = world.touchlog("check").output
-    assert "settings  ok" in out
-    assert "imap      ok" in out
-    assert "folders   ok    INBOX ok; Touchpoints/Logged, Touchpoints/Failed will be created" in out
-    assert "database  ok" in out
-    assert "smtp      ok" in out  # notices are off in this world
+    assert "settings   ok" in out
+    assert "imap       ok" in out
+    assert ("folders    ok    INBOX ok; Touchpoints/Logged, Touchpoints/Failed will be "
+            "created") in out
+    assert "database   ok" in out
+    assert "smtp       ok" in out  # notices are off in this world
 
 
 def test_refused_login_is_one_line_and_touches_nothing(world, monkeypatch):
@@ -147,8 +148,8 @@ def test_unreachable_server_is_one_line_exit_1(world):
     assert result.output.strip().startswith("touchlog: imap 127.0.0.1:1")
     assert len(result.output.strip().splitlines()) == 1
     out = world.touchlog("check", expect=1).output
-    assert "imap      FAIL  imap 127.0.0.1:1: connection refused" in out
-    assert "folders   FAIL" in out
+    assert "imap       FAIL  imap 127.0.0.1:1: connection refused" in out
+    assert "folders    FAIL" in out
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])

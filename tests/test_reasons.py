@@ -1,5 +1,5 @@
 """Every SPEC name has one home (core/reasons.py), and every failure reason is explained twice:
-in the notice its sender gets, and in the README's list."""
+in the notice its sender gets, and in the README's table (with its fix)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def _readme_reason_lines() -> dict[str, str]:
-    section = README.read_text().split("### Failure reasons", 1)[1].split("\n#", 1)[0]
-    return dict(re.findall(r"^- `(\w+)`: (.+)$", section, flags=re.MULTILINE))
+    """The README's table of failure reasons: reason -> what it means (a fix follows)."""
+    section = README.read_text().split("## Failure reasons", 1)[1].split("\n## ", 1)[0]
+    return dict(re.findall(r"^\| `(\w+)` \| ([^|]+) \| [^|]+ \|$", section, flags=re.MULTILINE))
 
 
 @pytest.mark.parametrize("reason", reasons.FAILURE_REASONS)

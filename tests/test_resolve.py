@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from core.addresses import PersonalDomains
-from poller.decide.explain import explain
 from poller.decide.resolve import Decision, Policy, resolve
+from poller.decide.trace_words import trace_in_words as explain
 from store.directory.lookups import SqlDirectory
 from store.models import (
     Account,
@@ -296,3 +296,47 @@ def test_explain_failure_ends_with_reason_and_detail(db):
 
 def test_explain_empty_trace():
     assert explain({}) == ["no customer address was found"]
+
+
+def test_every_step_stores_its_accounts_in_one_shape(db):
+    world = World({"A": {"name": "ACME", "domains": ["acme.com"]},
+                   "B": {"name": "Beta", "domains": ["acme.com"]}},
+                  [("jill@cust.com", "A", "2024-05-01")], [("colleague@ourco.com", "B", ago(2))])
+    trace = decide(world, ["jill@cust.com", "wile@acme.com"]).trace
+    assert [s["rule"] for s in trace["steps"]] == ["contact"]
+    assert trace["steps"][0]["accounts"] == [
+        {"account_id": "A", "default_bcc": False, "last_activity": "2024-05-01T00:00:00"}]
+    trace = resolve(["wile@acme.com"], TeamMember.get(TeamMember.email == SENDER).id,
+                    "ourco.com", SqlDirectory(), Policy(), NOW).trace
+    assert [s["rule"] for s in trace["steps"]] == ["contact", "domain", "sender_history",
+                                                   "domain_history"]
+    for step in trace["steps"]:
+        assert isinstance(step["accounts"], list)
+        assert all(isinstance(a, dict) and a["account_id"] for a in step["accounts"])
+
+
+def test_a_trace_stored_by_an_older_version_still_explains_and_suggests():
+    from poller.failed.assign import candidate_accounts
+
+    # A domain step's accounts were bare ids, a history step's {account: latest touchpoint},
+    # a contact step's last_activity null when unknown.
+    stored = {"candidates": [{"address": "jill@acme.com", "lookup": "jill@acme.com"}],
+              "names": {"A": "ACME", "B": "Beta"}, "account_id": None, "rule": None,
+              "reason": "ambiguous_account", "detail": "tied",
+              "steps": [
+                  {"rule": "contact", "address": "jill@acme.com", "result": "none",
+                   "accounts": [{"account_id": "A", "default_bcc": False,
+                                 "last_activity": None}]},
+                  {"rule": "domain", "domain": "acme.com", "accounts": ["A", "B"],
+                   "result": "tie"},
+                  {"rule": "sender_history", "accounts": {"A": "2024-05-30T12:00:00",
+                                                          "B": "2024-05-30T12:00:00"},
+                   "result": "ambiguous_account"}]}
+    assert explain(stored)[1:] == [
+        "jill@acme.com is a contact of 1 account: ACME",
+        "2 accounts have the domain acme.com: ACME, Beta → tie-break",
+        "the sender's touchpoints, latest per account: ACME 2024-05-30 12:00; "
+        "Beta 2024-05-30 12:00 → ambiguous_account",
+        "not logged: ambiguous_account: tied",
+    ]
+    assert candidate_accounts(stored) == [("A", "ACME"), ("B", "Beta")]

@@ -66,10 +66,12 @@ def test_a_database_of_the_previous_schema_opens_and_keeps_its_touchpoints(old_d
     [old] = timeline()
     assert {k: v for k, v in as_json(old).items() if k in (
         "id", "account_id", "creator", "subject", "source", "updated_at", "external_id",
-        "scenario", "rule", "thread_id")} == {
+        "scenario", "rule", "thread_id", "message_id")} == {
         "id": 1, "account_id": "ACME", "creator": "sam@ourco.com", "subject": "Pricing",
         "source": "email", "updated_at": None, "external_id": None, "scenario": "copy",
-        "rule": "contact", "thread_id": 1}
+        "rule": "contact", "thread_id": 1,
+        # no Message-ID as written in a row of then: the normalized one it has
+        "message_id": "old-1@ourco.com"}
     # what the new schema allows: no message key, no scenario, a creator who is no member
     manual = Touchpoint.create(account="ACME", flow="Default", occurred_at=datetime(2026, 11, 3),
                                creator=None, creator_email="boss@partner.com",

@@ -46,6 +46,9 @@ def test_shipped_settings_document_every_key_with_its_default():
     ({"notify": {"enabled": "yes"}}, "notify.enabled must be a bool"),
     ({"database": {"url": "mysql://x"}}, "database.url must start with"),
     ({"smtp": {}}, "unknown section [smtp]"),
+    ({"web": {"listen": "8765"}}, "web.listen must be HOST:PORT"),
+    ({"web": {"trusted_proxies": ["10.0.0.1", "proxy.ourco.com"]}},
+     "web.trusted_proxies: 'proxy.ourco.com' is not an IP address or network"),
 ])
 def test_wrong_setting_names_the_key(raw, message):
     with pytest.raises(ConfigError) as err:

@@ -174,8 +174,11 @@ def test_who_may_answer_a_thread_and_a_reply_is_authenticated_too(world_with_smt
         tp = logged[mid]
         assert (tp["account_id"], tp["scenario"], tp["rule"], tp["thread_id"], tp["creator"],
                 tp["source"]) == ("ACME", "reply", "thread", tp_id, creator, "email")
-    # SPEC 8 and 11: no notice to an outside address, forged or not (no backscatter)
-    assert [r for m in world.smtp.messages for r in m.rcpt_tos] == ["sam@ourco.com"]
+    # SPEC 8 and 11: no notice to an outside address, forged or not (no backscatter); SPEC 20:
+    # the member who mailed the copy hears of the reply that may not be logged
+    assert [r for m in world.smtp.messages for r in m.rcpt_tos] == ["sam@ourco.com"] * 2
+    assert world.smtp.messages[1].message["Subject"] == (
+        "touchlog: a reply to a touchpoint you mailed was not logged")
     failures = {f["message_id"]: f for f in world.failures()}
     assert {mid: f["reason"] for mid, f in failures.items()} == {
         "other-account@road.com": "unknown_sender", "forged@acme.com": "unauthenticated_sender"}

@@ -7,6 +7,7 @@ import pytest
 from core.salesforce_ids import restore_case, with_suffix
 from sync import mapping, soql
 from sync.mapping import LocalTask, LocalTouchpoint
+from sync.remote import read
 
 EXT = "Touchlog_Id__c"
 
@@ -89,22 +90,33 @@ def test_a_task_maps_to_a_task():
 def test_an_event_read_back_has_the_fingerprint_of_what_was_sent():
     tp = _touchpoint(subject="S" * 300)
     sent = mapping.touchpoint_fingerprint(tp.subject, tp.content, tp.occurred_at)
-    record = {"Id": "00UDk0000000001IAA", "IsDeleted": False, "AccountId": tp.what_id,
-              "Subject": "S" * 255, "Description": "Notes",
-              "ActivityDateTime": "2026-11-30T14:05:09.000+0000", "ActivityDate": "2026-11-30",
-              "CreatedBy": {"Email": "Jill@OurCo.com"}, "LastModifiedBy": None,
-              "LastModifiedDate": "2026-12-01T09:00:00.000+0000",
-              "SystemModstamp": "2026-12-01T09:00:01.000+0000", EXT: "7"}
-    read = mapping.remote(record, EXT)
-    assert mapping.remote_fingerprint(read, is_task=False) == sent
-    assert read.created_by == "jill@ourco.com" and read.modified_by == ""
-    assert read.modstamp == datetime(2026, 12, 1, 9, 0, 1) and read.local_id == "7"
+    record = {**EVENT, "AccountId": tp.what_id, "Subject": "S" * 255, "Description": "Notes",
+              "ActivityDateTime": "2026-11-30T14:05:09.000+0000",
+              "CreatedBy": {"Email": "Jill@OurCo.com"}, "LastModifiedBy": None}
+    remote = read(record, soql.EVENT_FIELDS, EXT, False, NOW)
+    assert mapping.remote_fingerprint(remote, is_task=False) == sent
+    assert remote.created_by == "jill@ourco.com" and remote.modified_by == ""
+    assert remote.modstamp == datetime(2026, 12, 1, 9, 0, 1) and remote.claim == 7
 
 
 def test_records_without_subject_or_description_are_not_importable():
-    base = {"Id": "x", "SystemModstamp": "2026-12-01T09:00:00.000+0000"}
-    assert not mapping.importable(mapping.remote({**base, "Subject": " "}, EXT), False)
-    assert mapping.importable(mapping.remote({**base, "Description": "d"}, EXT), False)
-    task = {**base, "IsClosed": True, "Description": "d"}
-    assert not mapping.importable(mapping.remote(task, EXT), True)
-    assert mapping.remote({**task, "Subject": "s"}, EXT).status == "Completed"
+    def event(**fields):
+        return read({**EVENT, **fields}, soql.EVENT_FIELDS, EXT, False, NOW)
+
+    def task(**fields):
+        return read({**TASK, **fields}, soql.TASK_FIELDS, EXT, True, NOW)
+
+    assert not mapping.importable(event(Subject=" ", Description=None), False)
+    assert mapping.importable(event(Subject=None, Description="d"), False)
+    assert not mapping.importable(task(Subject=None), True)
+    assert task(Subject="s", IsClosed=True).status == "Completed"
+
+
+NOW = datetime(2026, 12, 1, 10, 0)
+EVENT = {"Id": "00UDk0000000001IAA", "IsDeleted": False, "AccountId": "001Dk0000000001IAA",
+         "Subject": "s", "Description": "d", "ActivityDateTime": None,
+         "ActivityDate": "2026-11-30", "CreatedDate": "2026-12-01T09:00:00.000+0000",
+         "CreatedBy": None, "LastModifiedDate": "2026-12-01T09:00:00.000+0000",
+         "LastModifiedBy": None, "SystemModstamp": "2026-12-01T09:00:01.000+0000", EXT: "7"}
+TASK = {**{k: v for k, v in EVENT.items() if k != "ActivityDateTime"}, "Id": "00TDk0000000001IAA",
+        "Priority": "Normal", "Status": "Not Started", "IsClosed": False, "Owner": None}

@@ -32,7 +32,7 @@ def _show(world: World, tp_id: int) -> dict:
     import json
 
     return json.loads(world.touchlog("touchpoints", "show", str(tp_id), "--format",
-                                     "json").output)[0]
+                                     "json").output)
 
 
 def test_send_and_replies_join_the_thread(mailing_world):

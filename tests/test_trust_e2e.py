@@ -122,7 +122,7 @@ def test_a_missing_header_fails_and_check_shows_the_ids_in_use(world):
     world.imap.append(make_mail(to="wile@acme.com", message_id="<ok@ourco.com>"))
     trust = [line for line in world.touchlog("check").output.splitlines()
              if line.startswith("trust")]
-    assert trust == [f"trust     ok    authserv_ids {TEST_AUTHSERV_ID}, require aligned"]
+    assert trust == [f"trust      ok    authserv_ids {TEST_AUTHSERV_ID}, require aligned"]
 
 
 def test_require_none_is_an_opt_out_that_check_warns_about(world):

@@ -22,3 +22,11 @@ def shared_dir() -> Path:
     except (OSError, subprocess.SubprocessError):
         return beside
     return (ROOT / common.strip()).resolve().parent.parent / "shared"
+
+
+def corpus_missing(path: Path) -> str | None:
+    """Why the tests that read the shared mail corpus at `path` cannot run, or None."""
+    if path.exists():
+        return None
+    return (f"the shared mail corpus is not at {path} (tools/shared.py looks for a folder "
+            "`shared` beside this checkout, then beside the main checkout)")

@@ -58,13 +58,14 @@ def decide(raw: bytes, ctx: Context, source: Source,
         if isinstance(parsed, MessageError):
             raise parsed
         if isinstance(parsed, Ahead):
-            reading = Reading(parsed.message, source, ahead=parsed)
+            reading = Reading(parsed.message, source, raw, ahead=parsed)
         else:
-            reading = Reading(parsed or parse_message(raw), source)
+            reading = Reading(parsed or parse_message(raw), source, raw)
     except MessageError as exc:
         # Still a record (its raw bytes stay in the failed folder) and, from whatever headers
         # can be read, a notice that answers it.
-        reading, steps = Reading(unreadable(raw), source), (_against_ledger, _parse_error(exc))
+        reading = Reading(unreadable(raw), source, raw)
+        steps = (_against_ledger, _parse_error(exc))
     for step in steps:
         result = step(reading, ctx)
         if not isinstance(result, Reading):
@@ -77,9 +78,9 @@ def decide_unread(headers: bytes, ctx: Context, source: Source, size: int) -> Ve
     """A message over `mailbox.max_message_bytes`, of which only some header fields were
     fetched (SPEC 20): `too_large`, once its sender is established, with the usual notice."""
     try:
-        reading = Reading(parse_message(headers), source)
+        reading = Reading(parse_message(headers), source, headers)
     except MessageError:
-        reading = Reading(unreadable(headers), source)
+        reading = Reading(unreadable(headers), source, headers)
     for step in (_against_ledger, _authenticated, _too_large(size)):
         result = step(reading, ctx)
         if not isinstance(result, Reading):
@@ -97,7 +98,9 @@ def _too_large(size: int) -> Step:
 
 
 def _against_ledger(r: Reading, ctx: Context) -> Reading | Verdict:
-    existing = ledger.find_record(r.message.key)
+    """A message is a duplicate only of one with the same key and author (store.ledger)."""
+    key, existing = ledger.place(r.message.key, r.sender, r.raw)
+    r = replace(r, ledger_key=key)
     if existing is None:
         return r
     # This very message, committed by an earlier pass that could not move it (a crash, a lost
@@ -150,7 +153,7 @@ def _thread_reply(r: Reading, ctx: Context) -> Reading | Verdict:
         return r
     member = ctx.directory.team_member(r.sender) if r.sender else None
     reply = judge(addr, r.sender, member is not None, msg.references)
-    r = replace(r, creator=member, trace=reply.trace)
+    r = replace(r, creator=member, trace=reply.trace, tell=reply.tell)
     if reply.failure or reply.first is None:
         return failed(r, ctx, reply.failure or UNKNOWN_THREAD, reply.detail)
     not_empty = _not_empty(r, ctx)

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from core.addresses import PersonalDomains, normalize
 from core.settings import Settings
 from poller.decide.resolve import Policy
 from poller.mail.message import Message
@@ -42,13 +41,7 @@ class Context:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.directory = SqlDirectory(t.case_sensitive_local_part)
         self.policy = Policy.from_settings(t)
-        self.book = AddressBook(
-            mailbox_address=normalize(t.mailbox_address),
-            internal_domains=t.internal_domains,
-            team_addresses=self.directory.team_addresses(),
-            personal_domains=PersonalDomains(t.personal_domains),
-            case_sensitive_local_part=t.case_sensitive_local_part,
-        )
+        self.book = AddressBook.of(t, self.directory.team_addresses())
 
 
 @dataclass(frozen=True)
@@ -57,16 +50,26 @@ class Reading:
 
     message: Message
     source: Source
+    raw: bytes = field(default=b"", repr=False, compare=False)  # as fetched
+    # The key the ledger records it under (store.ledger.records.place); "" until looked up.
+    ledger_key: str = ""
     existing: MessageRecord | None = None  # a failed record of this key, processed afresh
     creator: TeamMember | None = None  # set by _from_team
     understanding: Understanding | None = None  # set by _understood
     # What a worker learnt from the message alone (poller.understand.early).
     ahead: Ahead | None = None
     trace: dict[str, Any] = field(default_factory=dict)
+    # A reply to a thread from someone who may not post in it: the team member who mailed the
+    # copy it answers, who is told instead of the sender (SPEC 20).
+    tell: str | None = None
 
     @property
     def sender(self) -> str:
         return self.message.sender.email if self.message.sender else ""
+
+    @property
+    def key(self) -> str:
+        return self.ledger_key or self.message.key
 
 
 Step = Callable[[Reading, Context], "Reading | Verdict"]

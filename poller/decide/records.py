@@ -5,20 +5,22 @@ touchpoint and its attachment files, the notice; and all of it as JSON for `proc
 from __future__ import annotations
 
 import dataclasses
-from email.parser import BytesHeaderParser
-from email.utils import formataddr, parseaddr
+from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
 
 from core.addresses import domain_of
-from core.limits import MAX_SUBJECT_CHARS, cut
-from core.message_ids import message_id_as_written, message_key, normalize_message_id, printable
-from core.reasons import FAILED, LOGGED, UNAUTHENTICATED_SENDER
+from core.limits import cut
+from core.message_ids import (
+    raw_digest,
+    read_headers,
+)
+from core.reasons import FAILED, LOGGED, REPLY, UNAUTHENTICATED_SENDER, UNKNOWN_SENDER
 from core.utc import iso_utc, naive_utc
 from poller.decide.resolve import Decision
 from poller.decide.verdict import Failed, FileToKeep, Logged, NoticePlan, RecordPlan, Verdict
 from poller.mail.message import Address, Message, depth_limit_hit
-from poller.notify import notices
-from poller.notify.notice_text import compose, compose_unauthenticated
+from poller.notify.notice_text import compose, compose_refused_reply, compose_unauthenticated
+from poller.notify.recipients import UNVERIFIED, kind_for_sender, should_notify
 from poller.understand.participants import Understanding
 from store.encryption.sealed import SEALING
 from store.timeline.attachments import attachment_path
@@ -32,12 +34,14 @@ def record_of(r: Reading, outcome: str, reason: str | None, detail: str = "",
     msg = r.message
     subject = r.understanding.subject if r.understanding else msg.subject
     # The ledger finds a message by its key (the normalized id); the id is kept as written.
-    return RecordPlan(key=msg.key, message_id=msg.written_id or msg.message_id or None,
+    return RecordPlan(key=r.key, message_id=msg.written_id or msg.message_id or None,
                       outcome=outcome,
                       reason=reason, detail=detail,
                       trace=r.trace if trace is None else trace, sender=r.sender,
                       subject=subject, date=naive_utc(msg.date), mailbox=r.source.mailbox,
-                      uid=r.source.uid, replaces=r.existing)
+                      uid=r.source.uid, replaces=r.existing,
+                      # only a failure is ever compared by its bytes (store.ledger.records.place)
+                      raw_sha256=raw_digest(r.raw) if outcome == FAILED and r.raw else None)
 
 
 def failed(r: Reading, ctx: Context, reason: str, detail: str,
@@ -63,22 +67,11 @@ def logged(r: Reading, ctx: Context, u: Understanding, decision: Decision,
 
 def unreadable(raw: bytes) -> Message:
     """What can be read of a message that does not parse: its headers, if even those."""
-    try:
-        headers = BytesHeaderParser().parsebytes(raw)
-        sender = parseaddr(str(headers.get("From", "")))[1]
-        subject = cut(" ".join(str(headers.get("Subject", "") or "").split()),
-                      MAX_SUBJECT_CHARS, " ")
-        written_id = message_id_as_written(str(headers.get("Message-ID", "") or ""))
-    except Exception:  # the bytes are beyond even a header read; the key still keeps them apart
-        sender, subject, written_id = "", "", ""
-    message_id = normalize_message_id(written_id)
-    # Raw 8-bit bytes or NUL in these headers: a key that always encodes (message_key) and
-    # texts that can be stored (printable), never a crash on every pass.
-    return Message(key=message_key(message_id, raw), message_id=printable(message_id),
-                   subject=printable(subject),
-                   sender=Address(printable(sender)) if sender else None, to=(), cc=(),
+    h = read_headers(raw)
+    return Message(key=h.key, message_id=h.message_id, subject=h.subject,
+                   sender=Address(h.sender) if h.sender else None, to=(), cc=(),
                    date=None, text="", html="", headers={}, content_type="", part_types=(),
-                   references=(), written_id=printable(written_id))
+                   references=(), written_id=h.written_id)
 
 
 def _touchpoint(r: Reading, ctx: Context, record: RecordPlan, u: Understanding,
@@ -103,7 +96,7 @@ def _touchpoint(r: Reading, ctx: Context, record: RecordPlan, u: Understanding,
                           for a in _all_attachments(msg)),
         message_key=record.key, message_id=msg.message_id, mailbox=record.mailbox,
         uid=record.uid, scenario=u.scenario, rule=decision.rule, trace=record.trace,
-        references=msg.references, parent_id=parent_id,
+        references=msg.references, parent_id=parent_id, written_message_id=msg.written_id,
     )
 
 
@@ -126,19 +119,38 @@ def content_of(msg: Message, limit: int) -> str:
 
 def _notice(r: Reading, ctx: Context, record: RecordPlan) -> NoticePlan | None:
     cfg = ctx.settings
-    if not r.source.notices or not cfg.notify.enabled or not r.sender:
+    if not r.source.notices or not cfg.notify.enabled:
+        return None
+    if record.reason == UNKNOWN_SENDER and record.trace.get("scenario") == REPLY:
+        return _refused_reply_notice(r, ctx, record)
+    if not r.sender:
         return None
     if record.reason == UNAUTHENTICATED_SENDER:
         return _impersonation_notice(r, ctx, record)
     is_member = r.creator is not None or ctx.directory.team_member(r.sender) is not None
-    if not notices.should_notify(r.sender, is_member, cfg.touchpoints.internal_domains):
+    if not should_notify(r.sender, is_member, cfg.touchpoints.internal_domains):
         return None
     candidates = r.understanding.candidates if r.understanding else ()
     subject, body = compose(record.reason or "", record.detail, r.message.subject, candidates,
                             record.trace)
     # In-Reply-To repeats the id exactly as written, or mail clients may not thread the notice.
     msg = r.message
-    return NoticePlan(r.sender.strip(), subject, body, msg.written_id or msg.message_id or None)
+    return NoticePlan(r.sender.strip(), subject, body, msg.written_id or msg.message_id or None,
+                      kind_for_sender(is_member))
+
+
+def _refused_reply_notice(r: Reading, ctx: Context, record: RecordPlan) -> NoticePlan | None:
+    """SPEC 20: a reply from someone who may not post in the thread is never answered; the
+    team member who mailed the copy is told, in words of our own, the claims quoted."""
+    member = ctx.directory.team_member(r.tell) if r.tell else None
+    if member is None:
+        return None
+    step = record.trace["steps"][0]
+    sender = r.message.sender
+    claimed = formataddr((sender.name, sender.email)) if sender and sender.name else r.sender
+    subject, body = compose_refused_reply(record.detail, claimed, r.message.subject,
+                                          step.get("thread_id") or 0, step.get("account_id", ""))
+    return NoticePlan(member.email, subject, body, None, UNVERIFIED)
 
 
 def _impersonation_notice(r: Reading, ctx: Context, record: RecordPlan) -> NoticePlan | None:
@@ -153,7 +165,7 @@ def _impersonation_notice(r: Reading, ctx: Context, record: RecordPlan) -> Notic
     if len(msg.authors) > 1:
         claimed = ", ".join(a.email for a in msg.authors)
     subject, body = compose_unauthenticated(record.detail, claimed, msg.subject)
-    return NoticePlan(member.email, subject, body, None)
+    return NoticePlan(member.email, subject, body, None, UNVERIFIED)
 
 
 def as_json(v: Verdict) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from core.addresses import PersonalDomains, domain_of, has_plus, normalize, stri
 from core.directory import Directory, Link
 from core.sections import TouchpointSettings
 from core.utc import naive_utc
+from poller.decide.trace import SeenAccount, account_ids_seen, accounts_json
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +44,6 @@ class Decision:
     reason: str | None  # plus_address | no_account | ambiguous_account
     detail: str
     trace: dict[str, Any]
-
-    @property
-    def ok(self) -> bool:
-        return self.account_id is not None
 
 
 # What a rule step returns: (account_id, rule) on success, (None, reason, detail) on failure,
@@ -108,7 +105,7 @@ def _contact_pass(lookups: list[str], directory: Directory, trace: dict[str, Any
     for address in lookups:
         links = _one_link_per_account(directory.contact_accounts(address))
         step: dict[str, Any] = {"rule": R.CONTACT, "address": address,
-                                "accounts": [_link_json(link) for link in links]}
+                                "accounts": accounts_json(_seen(link) for link in links)}
         trace["steps"].append(step)
         _remember_names(trace, {link.account_id: link.name for link in links if link.name})
         if links:
@@ -165,7 +162,8 @@ def _domain_pass(lookups: list[str], sender_id: int, sender_domain: str, directo
                                    "result": "personal_domain"})
             continue
         accounts = directory.domain_accounts(domain)
-        step = {"rule": R.DOMAIN, "domain": domain, "accounts": accounts}
+        step = {"rule": R.DOMAIN, "domain": domain,
+                "accounts": accounts_json(SeenAccount(acc) for acc in accounts)}
         trace["steps"].append(step)
         if len(accounts) == 1:
             step["result"] = R.DOMAIN
@@ -219,7 +217,8 @@ def _tie_break(domain: str, accounts: list[str], sender_id: int, sender_domain: 
 def _latest(history: dict[str, datetime], rule: str, trace: dict[str, Any],
             extra: dict[str, Any]) -> _Result:
     step = {"rule": rule, **extra,
-            "accounts": {acc: ts.isoformat() for acc, ts in sorted(history.items())}}
+            "accounts": accounts_json(SeenAccount(acc, latest=ts.isoformat())
+                                      for acc, ts in sorted(history.items()))}
     trace["steps"].append(step)
     if not history:
         step["result"] = "none"
@@ -244,19 +243,12 @@ def _decision(result: _Result, directory: Directory, trace: dict[str, Any]) -> D
     else:
         account_id, rule, reason, detail = None, None, result[1], result[2]
     trace.update(account_id=account_id, rule=rule, reason=reason, detail=detail)
-    _remember_names(trace, _names_of(directory, _accounts_seen(trace)))
+    known = trace.get("names", {})
+    unnamed = [acc for acc in account_ids_seen(trace, contacts_only=True) if acc not in known]
+    _remember_names(trace, _names_of(directory, unnamed))
     log.debug("resolved %s: %s", [c["address"] for c in trace["candidates"]],
               account_id or reason)
     return Decision(account_id, rule, reason, detail, trace)
-
-
-def _accounts_seen(trace: dict[str, Any]) -> list[str]:
-    seen: dict[str, None] = {}
-    for step in trace["steps"]:
-        for item in [*step.get("accounts", ()), *step.get("contacts_only", ())]:
-            seen.setdefault(item["account_id"] if isinstance(item, dict) else item, None)
-    known = trace.get("names", {})
-    return [acc for acc in seen if acc not in known]
 
 
 def _names_of(directory: Directory, ids: list[str]) -> dict[str, str]:
@@ -270,6 +262,6 @@ def _remember_names(trace: dict[str, Any], names: dict[str, str]) -> None:
         trace.setdefault("names", {}).update(names)
 
 
-def _link_json(link: Link) -> dict[str, Any]:
-    return {"account_id": link.account_id, "default_bcc": link.default_bcc,
-            "last_activity": link.last_activity.isoformat() if link.last_activity else None}
+def _seen(link: Link) -> SeenAccount:
+    return SeenAccount(link.account_id, link.default_bcc,
+                       link.last_activity.isoformat() if link.last_activity else None)

@@ -40,6 +40,7 @@ class RecordPlan:
     date: datetime | None  # naive UTC
     mailbox: str
     uid: int | None
+    raw_sha256: str | None = None
     # A failed record of the same key being processed afresh (`failures retry`): overwritten.
     replaces: MessageRecord | None = field(default=None, compare=False, repr=False)
 
@@ -50,6 +51,7 @@ class NoticePlan:
     subject: str
     body: str
     in_reply_to: str | None
+    kind: str  # why the recipient was chosen: poller.notify.recipients
 
 
 @dataclass(frozen=True)

@@ -13,21 +13,32 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from core.errors import MessageError, TouchlogError
-from core.reasons import KEYWORD_PREFIX, LOGGED, MANUAL
+from core.errors import MessageError, NotFound, TouchlogError
+from core.reasons import (
+    KEYWORD_PREFIX,
+    LOGGED,
+    MANUAL,
+    REPLY,
+    THREAD,
+    UNAUTHENTICATED_SENDER,
+)
 from core.settings import Settings
 from core.utc import iso_utc, utcnow
 from poller.decide.reading import Context, Reading, Source
 from poller.decide.records import logged
 from poller.decide.resolve import Decision
+from poller.decide.trace import account_ids_seen
 from poller.decide.verdict import Logged
 from poller.imap.login import open_mailbox
-from poller.mail.message import Message, parse_message
+from poller.mail.message import parse_message
 from poller.passes.commit import commit
-from poller.understand.participants import header_participants, understand
+from poller.understand import trust
+from poller.understand.participants import Understanding, header_participants, understand
+from poller.understand.threads import joinable, thread_address
 from store.ledger import records as ledger
 from store.ledger.models import MessageRecord
 from store.models import TeamMember
+from store.timeline.threads import TEAM_MEMBER
 
 
 def assign(settings: Settings, uid: int, account_id: str, member: TeamMember,
@@ -39,7 +50,7 @@ def assign(settings: Settings, uid: int, account_id: str, member: TeamMember,
         entries = {e.uid: e for e in box.list_entries(mb.failed_folder)}
         raw = box.fetch_raw(mb.failed_folder, uid) if uid in entries else None
         if raw is None:
-            raise TouchlogError(f"no message with UID {uid} in {mb.failed_folder}")
+            raise NotFound(f"no message with UID {uid} in {mb.failed_folder}")
         source = Source(mailbox=mb.failed_folder, uid=uid, internal_date=entries[uid].date)
         tp_id = log_by_hand(raw, Context(settings), source, account_id, member, now)
         keywords = [f for f in entries[uid].flags if f.lower().startswith(KEYWORD_PREFIX)]
@@ -56,28 +67,70 @@ def log_by_hand(raw: bytes, ctx: Context, source: Source, account_id: str,
     except MessageError as exc:
         raise TouchlogError(f"UID {source.uid} cannot be read, so it cannot be logged: "
                             f"{exc}") from None
-    existing = ledger.find_record(msg.key)
+    key, existing = ledger.place(msg.key, msg.sender.email if msg.sender else "", raw)
     if existing is not None and existing.outcome == LOGGED and existing.touchpoint_id:
         return int(existing.touchpoint_id)  # logged already (a move that did not happen)
-    verdict = _verdict(msg, ctx, source, existing, account_id, member, now or utcnow())
+    # A person chose: no notice is due, whatever the mailbox (a retried failure is overwritten).
+    reading = Reading(msg, replace(source, notices=False), raw, key, existing)
+    verdict = _verdict(reading, ctx, account_id, member, now or utcnow())
     outcome = commit(verdict)
     if outcome.touchpoint_id is None:
         raise TouchlogError(f"UID {source.uid} was logged by another worker meanwhile")
     return outcome.touchpoint_id
 
 
-def _verdict(msg: Message, ctx: Context, source: Source, existing: MessageRecord | None,
-             account_id: str, member: TeamMember, now: datetime) -> Logged:
-    u = understand(msg, ctx.book)
-    people = u.participants or header_participants(msg, ctx.book)
-    # The sender is the creator when on the team; otherwise the person who chose takes it.
-    creator = ctx.directory.team_member(msg.sender.email if msg.sender else "") or member
-    trace = _manual_trace(existing, account_id, member, now, ctx)
+def _verdict(r: Reading, ctx: Context, account_id: str, member: TeamMember,
+             now: datetime) -> Logged:
+    msg = r.message
+    author = _established_author(r, ctx)
+    trace = _manual_trace(r.existing, account_id, member, now, ctx)
+    if author is None:  # SPEC 20: the claim is kept, the credit goes to who chose
+        trace["steps"][-1].update(claimed_sender=r.sender, sender_verified=False)
+    trusted = author is not None
+    r = replace(r, creator=author or member, trace=trace)
+    joined = _joined_thread(r, ctx, account_id, trusted)
+    if joined is not None:
+        return joined
+    u = understand(msg, ctx.book, trusted)
+    people = u.participants or header_participants(msg, ctx.book, trusted=trusted)
     understanding = replace(u, participants=people, failure=None, detail="")
-    # A person chose: no notice is due, whatever the mailbox (a retried failure is overwritten).
-    reading = Reading(msg, replace(source, notices=False), existing=existing, creator=creator,
-                      understanding=understanding, trace=trace)
+    reading = replace(r, understanding=understanding)
     return logged(reading, ctx, understanding, Decision(account_id, MANUAL, None, "", trace))
+
+
+def _established_author(r: Reading, ctx: Context) -> TeamMember | None:
+    """The team member who sent the message, when that is established: the From is on the team,
+    the message did not fail sender authentication, and it passes it now (SPEC 11, 20)."""
+    member = ctx.directory.team_member(r.sender) if r.sender else None
+    if member is None or (r.existing is not None and
+                          r.existing.reason == UNAUTHENTICATED_SENDER):
+        return None
+    failure = trust.authenticate(r.message, ctx.settings.trust,
+                                 lambda a: ctx.directory.team_member(a) is not None)
+    return member if failure is None else None
+
+
+def _joined_thread(r: Reading, ctx: Context, account_id: str, trusted: bool) -> Logged | None:
+    """A reply to a thread on the chosen account joins that thread, as a reply logged by the
+    rules would (scenario reply, rule thread, its parent), whoever sent it."""
+    msg = r.message
+    addr = thread_address((a.email for a in msg.to + msg.cc), ctx.book.mailbox_address)
+    found = joinable(addr, account_id, msg.references) if addr is not None else None
+    if addr is None or found is None:
+        return None
+    first, parent_id = found
+    # The thread step first: whether this reply's people may post later reads it
+    # (store.timeline.threads.made_by_team).
+    step = {"rule": THREAD, "address": addr.address, "thread_id": first.id,
+            "sender": r.sender, "sender_is": TEAM_MEMBER if trusted else None,
+            "account_id": account_id, "parent_id": parent_id, "result": THREAD}
+    trace = {**r.trace, "scenario": REPLY, "candidates": [], "rule": THREAD,
+             "steps": [step, {**r.trace["steps"][-1], "result": THREAD}]}
+    people = header_participants(msg, ctx.book, leave_out=[addr.address], trusted=trusted)
+    u = Understanding(REPLY, people, (), msg.subject, None, "")
+    reading = replace(r, understanding=u, trace=trace)
+    return logged(reading, ctx, u, Decision(account_id, THREAD, None, "", trace),
+                  parent_id=parent_id)
 
 
 def _manual_trace(existing: MessageRecord | None, account_id: str, member: TeamMember,
@@ -98,10 +151,6 @@ def _manual_trace(existing: MessageRecord | None, account_id: str, member: TeamM
 def candidate_accounts(trace: dict[str, Any]) -> list[tuple[str, str]]:
     """The accounts the rules saw for a failed message, with their names, in the order seen:
     the ones a person assigning it most likely wants."""
-    seen: dict[str, None] = {}
-    for step in trace.get("steps", []):
-        for item in step.get("accounts", ()):
-            seen.setdefault(item["account_id"] if isinstance(item, dict) else item, None)
     names = trace.get("names", {})
-    return [(acc, names.get(acc, "")) for acc in seen]
+    return [(acc, names.get(acc, "")) for acc in account_ids_seen(trace)]
 

@@ -6,16 +6,18 @@ a failure); the database adds the detail and the trace.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.errors import TouchlogError
-from core.message_ids import message_key
+from core.addresses import normalize
+from core.errors import NotFound
 from core.reasons import KEYWORD_PREFIX
 from core.settings import Settings
 from core.utc import iso_utc, naive_utc
+from poller.decide.records import unreadable
 from poller.imap.login import open_mailbox
 from poller.imap.session import Mailbox
 from poller.imap.wire import FolderEntry
@@ -56,16 +58,28 @@ def _failures_in(box: Mailbox, failed: str) -> list[Failure]:
     box.ensure_folders(failed)
     entries = box.list_entries(failed)
     by_id = ledger.records_by_message_id(e.message_id for e in entries)
-    records = {e.uid: by_id.get(e.message_id) or _record_by_bytes(box, failed, e.uid)
-               for e in entries}
+    shared = Counter(e.message_id for e in entries)
+    records = {}
+    for e in entries:
+        record = by_id.get(e.message_id)
+        # Another author's message, or one of several with this Message-ID, is recorded
+        # under its own bytes (store.ledger.records.place): read them to find which.
+        if record is None or shared[e.message_id] > 1 or \
+                normalize(record.sender or "") != normalize(e.sender):
+            record = _record_by_bytes(box, failed, e.uid)
+        records[e.uid] = record
     return [_failure(e, records[e.uid]) for e in entries]
 
 
 def _record_by_bytes(box: Mailbox, folder: str, uid: int) -> MessageRecord | None:
-    """A message without a Message-ID, or one that could not be read (parse_error), is recorded
-    under the sha256 of its bytes."""
+    """A message without a Message-ID, one that could not be read (parse_error), or one that
+    shares its Message-ID with another author's, is found by its bytes."""
     raw = box.fetch_raw(folder, uid)
-    return ledger.find_record(message_key("", raw)) if raw else None
+    if not raw:
+        return None
+    headers = unreadable(raw)  # the headers alone: the ledger's key and the From
+    sender = headers.sender.email if headers.sender else ""
+    return ledger.place(headers.key, sender, raw)[1]
 
 
 def _failure(entry: FolderEntry, record: MessageRecord | None) -> Failure:
@@ -85,7 +99,7 @@ def find_failure(settings: Settings, uid: int) -> Failure:
         for failure in _failures_in(box, failed):
             if failure.uid == uid:
                 return failure
-        raise TouchlogError(f"no message with UID {uid} in {box.folder_label(failed)}")
+        raise NotFound(f"no message with UID {uid} in {box.folder_label(failed)}")
 
 
 def retry(settings: Settings, uids: Sequence[int] | None) -> list[int]:
@@ -98,7 +112,7 @@ def retry(settings: Settings, uids: Sequence[int] | None) -> list[int]:
         wanted = sorted(entries) if uids is None else list(uids)
         unknown = [uid for uid in wanted if uid not in entries]
         if unknown:
-            raise TouchlogError(f"no message with UID {', '.join(map(str, unknown))} "
+            raise NotFound(f"no message with UID {', '.join(map(str, unknown))} "
                                 f"in {box.folder_label(mb.failed_folder)}")
         keywords = {f for uid in wanted for f in entries[uid].flags
                     if f.lower().startswith(KEYWORD_PREFIX)}

@@ -10,7 +10,7 @@ from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
 
 from core.errors import MailboxError, TouchlogError
 from core.sections import MailboxSettings
-from poller.imap.wire import describe
+from poller.imap.wire import imap_error_text
 from poller.net.tls import client_context
 
 # Signs in on a connected client (e.g. with an OAuth2 token); returns how, for `touchlog check`.
@@ -32,7 +32,7 @@ def open_client(settings: MailboxSettings, timeout: float) -> IMAPClient:
     except CapabilityError:
         raise MailboxError(f"{where}: server does not offer STARTTLS") from None
     except (IMAPClientError, OSError) as exc:
-        raise MailboxError(f"{where}: {describe(exc)}") from None
+        raise MailboxError(f"{where}: {imap_error_text(exc)}") from None
     return client
 
 
@@ -52,4 +52,4 @@ def sign_in(client: IMAPClient, settings: MailboxSettings, password: str,
         client.shutdown()
         raise
     except (IMAPClientError, OSError) as exc:
-        raise MailboxError(f"{where}: login failed: {describe(exc)}") from None
+        raise MailboxError(f"{where}: login failed: {imap_error_text(exc)}") from None

@@ -79,7 +79,6 @@ class Watcher:
         self.renew_seconds = renew_seconds
         self.backoff = tuple(backoff)
         self.renewals = 0  # IDLE commands issued, for the tests and the log
-        self.reconnects = 0
         self.thread = threading.Thread(target=self._run, name="touchlog-idle", daemon=True)
 
     def start(self) -> Watcher:
@@ -96,7 +95,6 @@ class Watcher:
                                     "%ss", box.where, self.settings.schedule.interval_seconds)
                         return
                     if failures:
-                        self.reconnects += 1
                         log.warning("%s: IDLE reconnected; a full pass follows", box.where)
                         self.wake("reconnected")
                     failures = 0

@@ -12,7 +12,12 @@ from imapclient.exceptions import LoginError
 from core.errors import MailboxError
 from core.settings import Settings
 from poller.imap.session import Mailbox
-from poller.net.sasl import choose_mechanism, describe, password_origin, refused_twice
+from poller.net.sasl import (
+    choose_mechanism,
+    oauth2_sign_in_words,
+    password_origin,
+    refused_twice,
+)
 
 if TYPE_CHECKING:  # a password sign-in, the common one, needs neither
     from core.oauth2_config import OAuth2Config
@@ -60,7 +65,7 @@ def imap_login(client: IMAPClient, config: OAuth2Config, where: str) -> str:
         except LoginError as exc:
             raise MailboxError(refused_twice(where, mechanism, config, token,
                                               str(exc))) from None
-    return describe(mechanism, token)
+    return oauth2_sign_in_words(mechanism, token)
 
 
 def _imap_authenticate(client: IMAPClient, mechanism: str, user: str, token: Token) -> None:

@@ -18,7 +18,7 @@ from imapclient.exceptions import IMAPClientError
 from core.errors import MailboxError
 from core.sections import MailboxSettings
 from poller.imap.connect import Login, open_client, sign_in
-from poller.imap.wire import describe, selectable, server_folder, text_of
+from poller.imap.wire import imap_error_text, selectable, server_folder, text_of
 
 
 class Session:
@@ -63,8 +63,6 @@ class Session:
             with suppress(Exception):
                 self._client.shutdown()
 
-    logout = close
-
     @property
     def capabilities(self) -> tuple[str, ...]:
         with self._guard("capability"):
@@ -85,7 +83,7 @@ class Session:
         try:
             yield
         except (IMAPClientError, OSError) as exc:
-            raise MailboxError(f"{self.where}: {what}: {describe(exc)}") from exc
+            raise MailboxError(f"{self.where}: {what}: {imap_error_text(exc)}") from exc
 
     # --- folders ------------------------------------------------------------------------------
 
@@ -145,7 +143,7 @@ class Session:
             # Another worker may have created it meanwhile: only a still-missing folder is an error.
             if not selectable(self._folders(), server):
                 raise MailboxError(f"{self.where}: create folder {server}: "
-                                   f"{describe(exc)}") from exc
+                                   f"{imap_error_text(exc)}") from exc
 
     def _select(self, folder: str, readonly: bool = False, fresh: bool = False) -> str:
         name = self.folder_name(folder)

@@ -1,6 +1,6 @@
 """IMAP wire helpers for poller.imap.session: UID sets, error wording, envelope decoding.
 
-Pure functions, no session: kept apart so mailbox.py reads as the session alone.
+Pure functions, no session: kept apart so session.py reads as the session alone.
 """
 
 from __future__ import annotations
@@ -8,13 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from email.errors import HeaderParseError
-from email.header import decode_header, make_header
 from typing import Any
 
 from imapclient.exceptions import IMAPClientError
 
-from core.limits import MAX_SUBJECT_CHARS, cut
 from core.utc import aware_utc
 from poller.net.network_errors import describe_network
 
@@ -58,7 +55,7 @@ def uid_set(uids: Iterable[int]) -> str:
     return ",".join(str(a) if a == b else f"{a}:{b}" for a, b in ranges)
 
 
-def describe(exc: BaseException) -> str:
+def imap_error_text(exc: BaseException) -> str:
     """One plain line for a network, TLS or IMAP error."""
     network = describe_network(exc)
     if network is not None:
@@ -78,16 +75,6 @@ def text_of(value: bytes | str | None) -> str:
     return value or ""
 
 
-def decode_words(value: bytes | str | None) -> str:
-    """RFC 2047 encoded-words decoded; an unknown charset keeps the text as it came."""
-    text = text_of(value)
-    try:
-        text = str(make_header(decode_header(text)))
-    except (HeaderParseError, LookupError, UnicodeDecodeError, ValueError):
-        pass
-    return " ".join(text.split())
-
-
 def folder_entry(uid: int, item: dict[bytes, Any]) -> FolderEntry:
     envelope = item[b"ENVELOPE"]
     sender = ""
@@ -97,8 +84,18 @@ def folder_entry(uid: int, item: dict[bytes, Any]) -> FolderEntry:
     return FolderEntry(
         uid=uid, flags=flags_of(item.get(b"FLAGS", ())),
         date=aware_utc(envelope.date) or aware_utc(item.get(b"INTERNALDATE")),
-        sender=sender, subject=cut(decode_words(envelope.subject), MAX_SUBJECT_CHARS, " "),
+        sender=sender, subject=_subject(envelope.subject),
         message_id=_normalized_id(text_of(envelope.message_id)))
+
+
+def _subject(value: bytes | str | None) -> str:
+    """Read as the ledger reads the same header (core.charsets.subject_line), so `failures`
+    and `explain` show one subject: raw 8-bit bytes kept for it to decode."""
+    from core.charsets import subject_line
+
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "surrogateescape")
+    return subject_line(value or "")
 
 
 def _normalized_id(value: str) -> str:

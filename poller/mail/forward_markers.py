@@ -80,22 +80,6 @@ DASHED_MARKER_RE = re.compile(
     r"^(?P<marker>-{2,}[^-\n]{3,80}?(?:-{1,3}[^-\n]{3,80}?)?-{2,})\s*(?P<rest>.*)$"
 )
 
-# Apple Mail, MailMate and friends write a sentence instead of a dashed line.
-FORWARD_PHRASES = (
-    "begin forwarded message", "forwarded message", "anfang der weitergeleiteten nachricht",
-    "début du message réexpédié", "message transféré", "inicio del mensaje reenviado",
-    "inizio messaggio inoltrato", "begin doorgestuurd bericht", "início da mensagem reencaminhada",
-    "início da mensagem encaminhada", "start på videresendt besked", "videresendt melding",
-    "vidarebefordrat mejl", "začátek přeposílané zprávy", "začiatok preposlanej správy",
-    "välitetty viesti alkaa", "započni proslijeđenu poruku", "továbbított levél kezdete",
-    "początek przekazywanej wiadomości", "începe mesajul redirecționat",
-    "начало переадресованного сообщения", "початок листа, що пересилається", "i̇leti başlangıcı",
-    "転送されたメッセージ", "メッセージを転送",
-)
-PHRASE_MARKER_RE = re.compile(
-    r"^(?:" + "|".join(re.escape(p) for p in FORWARD_PHRASES) + r")\s*[:：]?\s*$", re.IGNORECASE
-)
-
 # Outlook's delegate sending: "X [mailto:x] On Behalf Of Name" (old) and
 # "Name <n> on behalf of x" (new); localized in German, Italian, Spanish, French, Dutch, Portuguese.
 BEHALF_RE = re.compile(

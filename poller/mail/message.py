@@ -24,9 +24,8 @@ from email.utils import parsedate_to_datetime
 
 from mailparser.dates import parse_mail_date
 
-from core.charsets import decode_header_bytes, decode_words, unfold
+from core.charsets import decode_header_bytes, header_text, subject_line, unfold
 from core.errors import MessageError
-from core.limits import MAX_SUBJECT_CHARS, cut
 from core.message_ids import message_id_as_written, message_key, normalize_message_id, printable
 from core.utc import aware_utc
 from poller.mail.address_list import field_addresses
@@ -118,8 +117,7 @@ def _build(tree: EmailMessage, raw: bytes, depth: int) -> Message:
     return Message(
         key=message_key(message_id, raw),
         message_id=printable(message_id),
-        subject=cut(_no_nul(" ".join(_decoded(_first(tree, "subject"), hint).split())),
-                    MAX_SUBJECT_CHARS, " "),
+        subject=_no_nul(subject_line(_first(tree, "subject"), hint)),
         sender=sender[0] if sender else None,
         to=_addresses(tree, "to", hint, parts.defects),
         cc=_addresses(tree, "cc", hint, parts.defects),
@@ -188,14 +186,10 @@ def _first(tree: EmailMessage, name: str) -> str:
     return ""
 
 
-def _decoded(value: str, hint: str | None) -> str:
-    return decode_words(unfold(decode_header_bytes(value, hint)))
-
-
 def _headers(tree: EmailMessage, hint: str | None) -> dict[str, str]:
     headers: dict[str, str] = {}
     for name, value in tree.raw_items():
-        key, text = name.lower().strip(), _decoded(str(value), hint).strip()
+        key, text = name.lower().strip(), header_text(str(value), hint).strip()
         headers[key] = f"{headers[key]}\n{text}" if key in headers else text
     return headers
 

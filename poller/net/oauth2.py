@@ -12,15 +12,17 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from core.errors import TokenError
+from core.errors import ConfigError, TokenError
 from core.oauth2_config import OAuth2Config
-from poller.net.secrets import keep_secret, redact
+from core.secrets import read_secret
+from poller.net.secrets import keep_secret, redact, tokenless
 
 # Fetch again when less than this is left (a quarter of the lifetime for short-lived tokens).
 REFRESH_MARGIN = 300.0
@@ -76,12 +78,9 @@ class TokenSession:
         elif c.token_command:
             value, expires_at = _from_command(c)
             origin = f"command {c.token_command.split()[0]!r}"
-        elif c.token_env:
-            value, expires_at = _parsed(_from_env(c), c.key + "oauth2_token_env")
-            origin = f"${c.token_env}"
         else:
-            value, expires_at = _parsed(_from_file(c), c.key + "oauth2_token_file")
-            origin = f"file {c.path(c.token_file)}"
+            value, expires_at = _parsed(*_from_env_or_file(c))
+            origin = f"file {c.path(c.token_file)}" if c.token_file else f"${c.token_env}"
         keep_secret(value)
         return Token(value, expires_at, origin)
 
@@ -100,35 +99,59 @@ def session_for(config: OAuth2Config) -> TokenSession:
 
 def _from_command(c: OAuth2Config) -> tuple[str, float | None]:
     key = c.key + "oauth2_token_command"
+    status, out, err = _run_command(c.token_command, str(c.base_dir), key)
+    if status != 0:
+        # What a failing helper prints may be the token, a refresh token or a secret (SPEC 20):
+        # only its exit status and one line, with anything token-like cut out, go further.
+        said = first_line(err) or first_line(out)
+        line = f": {tokenless(redact(said))[:200]}" if said else ""
+        raise TokenError(f"{key}: the command failed (exit status {status}){line}")
+    return _parsed(out, key)
+
+
+def _run_command(command: str, cwd: str, key: str) -> tuple[int, str, str]:
+    """Through the shell, like mbsync's PassCmd: pipes and quoting work as users expect. In a
+    session of its own, so a command past its timeout is killed with every process it started
+    (a helper's hung child would otherwise outlive touchlog, holding whatever it holds)."""
     try:
-        # Through the shell, like mbsync's PassCmd: pipes and quoting work as users expect.
-        done = subprocess.run(c.token_command, shell=True, capture_output=True, text=True,
-                              timeout=COMMAND_TIMEOUT, cwd=c.base_dir, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise TokenError(f"{key}: the command did not finish in {COMMAND_TIMEOUT:.0f}s") from None
+        proc = subprocess.Popen(command, shell=True, cwd=cwd, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                encoding="utf-8", errors="replace", start_new_session=True)
     except OSError as exc:
         raise TokenError(f"{key}: cannot run it: {exc.strerror}") from None
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise TokenError(f"{key}: the command failed (exit status {done.returncode}): "
-                         f"{redact(last)[:200]}")
-    return _parsed(done.stdout, key)
-
-
-def _from_env(c: OAuth2Config) -> str:
-    value = os.environ.get(c.token_env)
-    if value is None:
-        raise TokenError(f"{c.key}oauth2_token_env: environment variable {c.token_env} "
-                         "is not set")
-    return value
-
-
-def _from_file(c: OAuth2Config) -> str:
-    path = c.path(c.token_file)
     try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TokenError(f"{c.key}oauth2_token_file: cannot read {path}: {exc.strerror}") from None
+        out, err = proc.communicate(timeout=COMMAND_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise TokenError(f"{key}: the command did not finish in {COMMAND_TIMEOUT:g}s; it "
+                         "was stopped with every process it started") from None
+    return proc.returncode, out, err
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:  # a child that left the session may still hold the other end
+            stream.close()
+
+
+def first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def _from_env_or_file(c: OAuth2Config) -> tuple[str, str]:
+    """(the token text, the key it came by), read again at every sign-in: a token helper keeps
+    the variable or file fresh."""
+    key = c.key + "oauth2_token"
+    try:
+        return read_secret(key, c.token_env, c.token_file, c.base_dir), key + (
+            "_file" if c.token_file else "_env")
+    except ConfigError as exc:  # a token's trouble: on the SMTP side notices stay pending
+        raise TokenError(str(exc)) from None
 
 
 def _parsed(text: str, key: str) -> tuple[str, float | None]:
@@ -167,8 +190,3 @@ def _duration(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-# --- keeping tokens out of logs -------------------------------------------------------------
-
-

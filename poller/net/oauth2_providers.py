@@ -2,24 +2,25 @@
 a Google service account with domain-wide delegation (google-auth).
 
 Both libraries are imported only here and only when a token is needed: `poll --once` on an
-empty inbox must not pay for them. Their HTTP goes through `_Session`, which passes the
-section's `ca_file`/`verify_tls` with every request: requests lets REQUESTS_CA_BUNDLE and
-CURL_CA_BUNDLE from the environment override a session's own `verify`, and the settings must
-win.
+empty inbox must not pay for them. Their HTTP goes through poller.net.https.CaSession, with the
+section's `ca_file`/`verify_tls`, so the settings win over REQUESTS_CA_BUNDLE.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from core.errors import TokenError
+from core.errors import ConfigError, TokenError
 from core.oauth2_config import OAuth2Config
+from core.secrets import read_secret
 from poller.net.secrets import keep_secret
+
+if TYPE_CHECKING:
+    from poller.net.https import CaSession
 
 # Exchange Online's resource, for IMAP.AccessAsApp and SMTP.SendAsApp alike.
 MICROSOFT_SCOPE = "https://outlook.office365.com/.default"
@@ -27,10 +28,10 @@ MICROSOFT_LOGIN = "https://login.microsoftonline.com"
 GOOGLE_SCOPE = "https://mail.google.com/"
 HTTP_TIMEOUT = 30.0
 
-Fetched = tuple[str, float | None, str]  # token, expiry (epoch seconds), where it came from
+ProviderToken = tuple[str, float | None, str]  # token, expiry (epoch seconds), its origin
 
 
-def fetch_from_provider(config: OAuth2Config) -> Fetched:
+def fetch_from_provider(config: OAuth2Config) -> ProviderToken:
     if config.provider == "microsoft":
         return _microsoft(config)
     return _google(config)
@@ -45,7 +46,7 @@ def microsoft_authority(config: OAuth2Config) -> str:
     return authority
 
 
-def _microsoft(config: OAuth2Config) -> Fetched:
+def _microsoft(config: OAuth2Config) -> ProviderToken:
     import msal
     import requests
 
@@ -81,7 +82,7 @@ def _microsoft(config: OAuth2Config) -> Fetched:
                                f"client {config.client_id})")
 
 
-def _google(config: OAuth2Config) -> Fetched:
+def _google(config: OAuth2Config) -> ProviderToken:
     import requests
     from google.auth import exceptions
     from google.auth.transport.requests import Request
@@ -120,39 +121,19 @@ def _google(config: OAuth2Config) -> Fetched:
 
 
 def _client_secret(config: OAuth2Config) -> str:
-    if config.client_secret_file:
-        path = config.path(config.client_secret_file)
-        try:
-            secret = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise TokenError(f"{config.key}oauth2_client_secret_file: cannot read {path}: "
-                             f"{exc.strerror}") from None
-    else:
-        value = os.environ.get(config.client_secret_env)
-        if value is None:
-            raise TokenError(f"{config.key}oauth2_client_secret_env: environment variable "
-                             f"{config.client_secret_env} is not set")
-        secret = value
+    try:
+        secret = read_secret(config.key + "oauth2_client_secret", config.client_secret_env,
+                             config.client_secret_file, config.base_dir)
+    except ConfigError as exc:  # a token's trouble: on the SMTP side notices stay pending
+        raise TokenError(str(exc)) from None
     keep_secret(secret)
     return secret
 
 
-def _session(config: OAuth2Config) -> Any:
-    import requests
+def _session(config: OAuth2Config) -> CaSession:
+    from poller.net.https import CaSession
 
-    verify: bool | str = config.ca_file or True
-    if not config.verify_tls:
-        verify = False
-
-    class _Session(requests.Session):
-        def request(self, method: str, url: str,  # type: ignore[override]
-                    *args: Any, **kwargs: Any) -> requests.Response:
-            # Explicit per request: only then does requests ignore REQUESTS_CA_BUNDLE.
-            kwargs["verify"] = verify
-            kwargs.setdefault("timeout", HTTP_TIMEOUT)
-            return super().request(method, url, *args, **kwargs)
-
-    return _Session()
+    return CaSession(config.ca_file, config.verify_tls, HTTP_TIMEOUT)
 
 
 def _http_reason(exc: Exception, config: OAuth2Config) -> str:

@@ -37,7 +37,7 @@ def password_origin(env: str, file: str) -> str:
     return f"password from {file}" if file else f"password from ${env}"
 
 
-def describe(mechanism: str, token: Token) -> str:
+def oauth2_sign_in_words(mechanism: str, token: Token) -> str:
     """How we signed in, for `touchlog check`."""
     return f"oauth2 {mechanism}, token from {token.origin}, {token.expiry()}"
 
@@ -60,7 +60,7 @@ def smtp_login(smtp: smtplib.SMTP, config: OAuth2Config, where: str) -> str:
                 raise NoticeError(refused_twice(where, mechanism, config, token, refusal))
     except TokenError as exc:
         raise NoticeError(str(exc)) from None
-    return describe(mechanism, token)
+    return oauth2_sign_in_words(mechanism, token)
 
 
 def _smtp_authenticate(smtp: smtplib.SMTP, mechanism: str, user: str, token: Token) -> str:

@@ -5,6 +5,7 @@ remembered once, and masked in error text and in every log record, whichever lib
 from __future__ import annotations
 
 import logging
+import re
 
 _secrets: set[str] = set()
 
@@ -22,6 +23,20 @@ def redact(text: str) -> str:
     for secret in _secrets:
         text = text.replace(secret, "[redacted]")
     return text
+
+
+# Runs of the characters tokens, keys and secrets are written in (base64, base64url, hex, a
+# JWT's dots): 32 or more, or 16 or more with a digit (an error code such as
+# "unauthorized_client" stays readable); and whatever follows "token:", "password=", "Bearer".
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9+/=_.~-]{32,}|(?=[A-Za-z0-9+/=_.~-]*[0-9])"
+                         r"[A-Za-z0-9+/=_.~-]{16,}")
+_ASSIGNED = re.compile(r"(?i)\b(bearer\s+|(?:access_token|refresh_token|token|secret|"
+                       r"password|passwd|pwd|key)\s*[:=]\s*)\S+")
+
+
+def tokenless(text: str) -> str:
+    """`text` with anything that may be a token replaced by `…`."""
+    return _TOKEN_LIKE.sub("…", _ASSIGNED.sub(lambda m: m.group(1) + "…", text))
 
 
 class _Redactor(logging.Filter):

@@ -1,4 +1,5 @@
-"""Mailing a copy of a touchpoint (SPEC 14) over the notify SMTP settings.
+"""Mailing a copy of a touchpoint (SPEC 14) over the notify SMTP settings, and who gets which
+copy: worked out here once for `touchpoints send`, `edit --notify` and the web app.
 
 One message per audience: internal participants, external participants, or the author ("me").
 Internal copies (and the author's own) begin with the account's name, id and last touch;
@@ -22,19 +23,20 @@ from core.errors import NoticeError, TouchlogError
 from core.message_ids import normalize_message_id
 from core.settings import Settings
 from core.utc import iso_utc, utcnow
+from poller.mail.message import Address
 from poller.notify.smtp import close_smtp, open_smtp, smtp_refusal
+from poller.understand.participants import AddressBook, Roles
 from poller.understand.threads import reply_to
+from store.directory.lookups import SqlDirectory
 from store.encryption.sealed import SEALING
 from store.models import Account, TeamMember, Touchpoint
 from store.timeline.accounts import last_touch
-from store.timeline.attachments import find_attachment, read_attachment_file
+from store.timeline.attachments import read_attachment_file
+from store.timeline.manage import Changes, participants_after
 from store.timeline.threads import record_mail
-from store.timeline.touchpoints import thread_of
+from store.timeline.touchpoints import kept_files, thread_of
 
 log = logging.getLogger(__name__)
-
-AUDIENCES = ("internal", "external", "me")
-
 
 @dataclass(frozen=True)
 class Copy:
@@ -42,39 +44,56 @@ class Copy:
     recipients: tuple[str, ...]
 
 
-def copies_to(tp: Touchpoint, member: TeamMember, audiences: Sequence[str],
-              mailbox_address: str) -> list[Copy]:
-    """The copies `--to internal|external|me` asks for; an audience nobody is in is an error
-    (nothing is sent)."""
+def copies_to(settings: Settings, tp: Touchpoint, member: TeamMember,
+              audiences: Sequence[str]) -> list[Copy]:
+    """`send --to internal|external|me`: who gets which copy. An audience nobody is in is an
+    error (nothing is sent); the author gets one copy, not two."""
+    split = _by_role(settings, tp, tp.participants)
     copies = []
     for audience in dict.fromkeys(audiences):
         if audience == "me":
             copies.append(Copy("me", (member.email,)))
             continue
-        people = _role(tp.participants, audience, mailbox_address)
+        people = split[audience]
         if not people:
             raise TouchlogError(f"touchpoint {tp.id} has no {audience} participants to send to")
-        if "me" in audiences:  # the author gets one copy, not two
+        if "me" in audiences:
             people = tuple(p for p in people if p.lower() != member.email.lower())
         if people:
             copies.append(Copy(audience, people))
     return copies
 
 
-def copies_for(people: Sequence[dict[str, str]], mailbox_address: str) -> list[Copy]:
-    """Copies to exactly these participants (`edit --notify`), split by their role."""
-    copies = []
-    for audience in ("internal", "external"):
-        chosen = _role(people, audience, mailbox_address)
-        if chosen:
-            copies.append(Copy(audience, chosen))
-    return copies
+def copies_for_edit(settings: Settings, before: Touchpoint, changes: Changes,
+                    notify: str) -> list[Copy]:
+    """`edit --notify new|all`, worked out before the edit is written (so that mailing a
+    customer can be confirmed first): the participants `changes` adds, or every participant
+    after it, split by role."""
+    if notify not in ("new", "all"):
+        return []
+    after, added = participants_after(before, changes)
+    split = _by_role(settings, before, after if notify == "all" else added)
+    return [Copy(audience, split[audience]) for audience in ("internal", "external")
+            if split[audience]]
 
 
-def _role(people: Sequence[dict[str, str]], role: str, mailbox_address: str) -> tuple[str, ...]:
-    mailbox = mailbox_address.lower()
-    return tuple(dict.fromkeys(p["email"] for p in people
-                               if p["role"] == role and p["email"].lower() != mailbox))
+def _by_role(settings: Settings, tp: Touchpoint,
+             people: Sequence[dict[str, str]]) -> dict[str, tuple[str, ...]]:
+    """Addresses by audience, decided now (SPEC 20): an internal copy carries the account's
+    name and history, so it goes only to a participant stored as internal who is internal by
+    today's rules too (a team member or alias, under `internal_domains`, or at the domain of a
+    creator who is still on the team); everyone else gets the external copy. A role stored by
+    an older touchlog, or before someone left the team, cannot leak the internal one."""
+    t = settings.touchpoints
+    book = AddressBook.of(t, SqlDirectory(t.case_sensitive_local_part).team_addresses())
+    roles = Roles(book, Address(tp.creator_email) if tp.creator_email else None)
+    split: dict[str, dict[str, None]] = {"internal": {}, "external": {}}
+    for p in people:
+        if roles.is_mailbox(p["email"]):
+            continue
+        inside = p.get("role") == "internal" and roles.is_internal(p["email"])
+        split["internal" if inside else "external"].setdefault(p["email"], None)
+    return {audience: tuple(chosen) for audience, chosen in split.items()}
 
 
 def send_copies(settings: Settings, tp: Touchpoint, member: TeamMember,
@@ -131,12 +150,8 @@ def build_copy(settings: Settings, tp: Touchpoint, member: TeamMember, copy: Cop
 def _kept_files(tp: Touchpoint, settings: Settings) -> list[tuple[dict[str, Any], bytes]]:
     """The touchpoint's files as kept (opened when sealed); one no longer kept is only
     named in the text."""
-    found = []
-    for att in tp.attachments:
-        path = find_attachment(settings.attachments_path(), att["sha256"], SEALING.ring)
-        if path is not None:
-            found.append((att, read_attachment_file(path, att["sha256"], SEALING.ring)))
-    return found
+    return [(att, read_attachment_file(path, att["sha256"], SEALING.ring))
+            for att, path in kept_files(tp, settings.attachments_path()) if path is not None]
 
 
 def internal_header(tp: Touchpoint) -> str:

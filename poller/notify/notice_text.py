@@ -24,8 +24,11 @@ from core.reasons import (
 )
 
 SUBJECT_PREFIX = "Touchpoint not logged: "
-# SPEC 11: a forged message must not choose a word of what we send in a team member's name.
+# SPEC 11, 20: a message whose sender was not established must not choose a word of what we
+# send to the team: these notices have subjects of our own.
 UNAUTHENTICATED_SUBJECT = "touchlog: a message in your name failed sender authentication"
+REFUSED_REPLY_SUBJECT = "touchlog: a reply to a touchpoint you mailed was not logged"
+INTERNAL_ERROR_SUBJECT = "touchlog: a message broke touchlog and was not logged"
 MAX_QUOTED_CHARS = 200
 
 
@@ -169,12 +172,7 @@ def compose_unauthenticated(detail: str, claimed_from: str,
         "receiving mail server could not confirm that it came from you, so touchlog did not "
         "log it.",
         "",
-        "What the message claimed (unverified, written by whoever sent it; links disabled):",
-        f"  > From:    {defang(claimed_from)}",
-        f"  > Subject: {defang(claimed_subject) or '(no subject)'}",
-        "",
-        f"What touchlog read: {defang(' '.join(detail.split()))}",
-        "",
+        *_claims(claimed_from, claimed_subject, detail),
         "If you did not send it: nothing was logged and you need do nothing. Do not act on "
         "anything the message asked; someone may be trying to impersonate you.",
         "",
@@ -186,6 +184,54 @@ def compose_unauthenticated(detail: str, claimed_from: str,
         "-- \ntouchlog: this notice was sent automatically.",
     ]
     return UNAUTHENTICATED_SUBJECT, "\n".join(lines) + "\n"
+
+
+def compose_refused_reply(detail: str, claimed_from: str, claimed_subject: str,
+                          thread_id: int, account: str) -> tuple[str, str]:
+    """(subject, body) for the team member who mailed a thread's copy, when someone who may not
+    post in the thread answered it (SPEC 20): the outsider is never answered."""
+    lines = [
+        f"Someone answered a copy of touchpoint {thread_id} (account {account}) that you "
+        "mailed, but they are not a team member, a participant of that thread, or a contact of "
+        "the account, so touchlog did not log the reply.",
+        "",
+        *_claims(claimed_from, claimed_subject, detail),
+        "If the reply belongs on the timeline (a customer writing from another address, say): "
+        "log it by hand with touchlog failures assign UID --account ACCOUNT --as YOU (touchlog "
+        "failures lists the UID); it joins the thread. To let the address post next time, ask "
+        "a touchlog admin to add it as a contact of the account.",
+        "",
+        "-- \ntouchlog: this notice was sent automatically.",
+    ]
+    return REFUSED_REPLY_SUBJECT, "\n".join(lines) + "\n"
+
+
+def compose_internal_error(detail: str, claimed_from: str,
+                           claimed_subject: str) -> tuple[str, str]:
+    """(subject, body) for the admins about a message that broke touchlog: whoever sent it was
+    never established, so it is quoted like a forgery."""
+    lines = [
+        "touchlog ran into an unexpected error on a message several times in a row; the "
+        "message is kept, unchanged, in the failed folder, and nothing was logged.",
+        "",
+        *_claims(claimed_from, claimed_subject, detail),
+        "touchlog failures lists it (reason internal_error). Once the problem is fixed, "
+        "touchlog failures retry UID tries it again; or log it by hand with touchlog failures "
+        "assign UID --account ACCOUNT --as YOU.",
+        "",
+        "-- \ntouchlog: this notice was sent automatically.",
+    ]
+    return INTERNAL_ERROR_SUBJECT, "\n".join(lines) + "\n"
+
+
+def _claims(claimed_from: str, claimed_subject: str, detail: str) -> list[str]:
+    """What a message claimed, quoted: read, never followed, never taken for our own words."""
+    return ["What the message claimed (unverified, written by whoever sent it; links disabled):",
+            f"  > From:    {defang(claimed_from) or '(no sender)'}",
+            f"  > Subject: {defang(claimed_subject) or '(no subject)'}",
+            "",
+            f"What touchlog read: {defang(' '.join(detail.split()))}",
+            ""]
 
 
 _SCHEME = re.compile(r"\b([a-z][a-z0-9+.-]*)://", re.IGNORECASE)

@@ -9,20 +9,20 @@ any notice already queued pending (not suppressed), so turning notices back on d
 
 A pending notice whose message has been logged or skipped since (`failures retry` after a fix), or
 that a newer notice about the same message replaces, is `withdrawn`, never sent: it would be wrong.
+One whose recipient may no longer have it (poller.notify.recipients) is `cancelled`, never sent.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from peewee import ModelSelect, fn
+from peewee import ModelSelect
 
-from core.addresses import domain_of, is_under
+from core.addresses import domain_of
 from core.errors import ConfigError, NoticeError
 
 # Filters skip mail carrying the header or replying to a notice's Message-ID, so a notice that
@@ -32,6 +32,7 @@ from core.reasons import FAILED
 from core.sections import NotifySettings
 from core.settings import Settings
 from core.utc import iso_utc, naive_utc, utcnow
+from poller.notify.recipients import KINDS, Recheck, sent_last_hour
 from store.ledger.models import MessageRecord, Notice
 
 if TYPE_CHECKING:  # smtplib and email only when a notice is sent: an empty pass needs neither
@@ -40,18 +41,17 @@ if TYPE_CHECKING:  # smtplib and email only when a notice is sent: an empty pass
 
 log = logging.getLogger(__name__)
 
-RATE_WINDOW = timedelta(hours=1)
-
 
 @dataclass(frozen=True)
 class NoticeReport:
     """What one round of sending the queued notices did, for the pass's summary and `runs`."""
 
     sent: int = 0
-    suppressed: int = 0
+    suppressed: int = 0  # over the recipient's hourly limit: never sent
     failed: int = 0  # send attempts that failed in this pass (those notices stay pending)
     pending: int = 0  # notices still pending after the pass
     withdrawn: int = 0  # no longer true: the message was logged since, or failed again
+    cancelled: int = 0  # the recipient may no longer have it (no longer on the team)
     # Refused permanently (5xx) `notify.max_attempts` times: marked failed, never tried again.
     undeliverable: int = 0
     gave_up: tuple[str, ...] = field(default=(), compare=False)  # one line each, for `runs`
@@ -59,23 +59,16 @@ class NoticeReport:
     error: str = field(default="", compare=False)
 
 
-# --- who gets a notice ----------------------------------------------------
-
-
-def should_notify(sender: str, is_team_member: bool, internal_domains: Sequence[str]) -> bool:
-    """Only our own people: an outside `From` may be forged, and answering it is backscatter."""
-    if is_team_member:
-        return True
-    if "@" not in sender:
-        return False
-    return is_under(domain_of(sender), internal_domains)
+# --- queueing -------------------------------------------------------------------------------
 
 
 def queue_notice(record: MessageRecord, to_address: str, subject: str, body: str,
-                 in_reply_to: str | None, now: datetime | None = None) -> Notice:
-    """Queue a notice; the caller's transaction makes it commit with the failed outcome."""
+                 in_reply_to: str | None, *, kind: str, now: datetime | None = None) -> Notice:
+    """Queue a notice; the caller's transaction makes it commit with the failed outcome.
+    `kind`: why its recipient was chosen (poller.notify.recipients)."""
+    assert kind in KINDS, kind
     return Notice.create(record=record, to_address=to_address.strip(), subject=subject,
-                         body=body, in_reply_to=in_reply_to or None,
+                         body=body, in_reply_to=in_reply_to or None, kind=kind,
                          created_at=naive_utc(now) if now is not None else utcnow())
 
 
@@ -95,6 +88,8 @@ def state_text(state: dict[str, object]) -> str:
         return f"failed after {tries} tries: {state['last_error']}"
     if status == "pending" and state["last_error"]:
         return f"pending, {tries} tries so far: {state['last_error']}"
+    if status == "cancelled":
+        return f"cancelled: {state['last_error']}"
     return str(status)
 
 
@@ -115,6 +110,7 @@ def send_pending(settings: Settings, now: datetime | None = None) -> NoticeRepor
         batch.close()
     return NoticeReport(sent=batch.sent, suppressed=batch.suppressed, failed=batch.failed,
                         pending=_pending_query().count(), withdrawn=batch.withdrawn,
+                        cancelled=batch.cancelled,
                         undeliverable=len(batch.gave_up), gave_up=tuple(batch.gave_up),
                         error=batch.error)
 
@@ -126,9 +122,10 @@ class _Batch:
         self.settings, self.now = settings, now
         self.smtp: smtplib.SMTP | None = None
         self.down = ""  # why the server is unreachable; once set, nothing more is tried
-        self.sent = self.suppressed = self.failed = self.withdrawn = 0
+        self.sent = self.suppressed = self.failed = self.withdrawn = self.cancelled = 0
         self.error = ""  # the last send error
         self.gave_up: list[str] = []
+        self.recheck = Recheck(settings)
 
     def handle(self, notice: Notice) -> None:
         if _obsolete(notice):
@@ -137,8 +134,14 @@ class _Batch:
             log.info("notice %s to %s withdrawn: its message was handled again",
                      notice.id, notice.to_address)
             return
+        why_not = self.recheck.why_not(notice)
+        if why_not:
+            _mark(notice, "cancelled", error=why_not)
+            self.cancelled += 1
+            log.info("notice %s cancelled: %s", notice.id, why_not)
+            return
         limit = self.settings.notify.max_per_sender_per_hour
-        if _sent_last_hour(notice.to_address, self.now) >= limit:
+        if sent_last_hour(notice, self.now) >= limit:
             _mark(notice, "suppressed")
             self.suppressed += 1
             log.info("notice %s to %s suppressed: hourly limit", notice.id, notice.to_address)
@@ -237,14 +240,6 @@ def _obsolete(notice: Notice) -> bool:
                                  Notice.id > notice.id).exists()
 
 
-def _sent_last_hour(address: str, now: datetime) -> int:
-    return (Notice.select()
-            .where(Notice.status == "sent",
-                   fn.LOWER(Notice.to_address) == address.lower(),
-                   Notice.sent_at > now - RATE_WINDOW)
-            .count())
-
-
 def _permanent(exc: smtplib.SMTPException) -> bool:
     """A 5xx answer: the server will say the same next time (a 4xx may pass later)."""
     codes = [code for code, _ in getattr(exc, "recipients", {}).values()] or [
@@ -256,6 +251,8 @@ def _mark(notice: Notice, status: str, error: str = "", sent_at: datetime | None
     notice.status = status
     if status in ("pending", "sent", "failed"):
         notice.attempts += 1
+        notice.last_error = error
+    elif status == "cancelled":
         notice.last_error = error
     notice.sent_at = sent_at
     notice.save()

@@ -10,20 +10,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from email.parser import BytesHeaderParser
-from email.utils import parseaddr
 from typing import Protocol
 
 from peewee import IntegrityError, InterfaceError, OperationalError
 
-from core.message_ids import key_of, normalize_message_id, printable
+from core.message_ids import HeadersAlone, raw_digest, read_headers
 from core.reasons import FAILED, INTERNAL_ERROR, keyword
 from core.settings import Settings
 from poller.decide.reading import Context, Source
-from poller.decide.verdict import Outcome
+from poller.decide.verdict import Outcome, RecordPlan
 from poller.imap.wire import Fetched
+from poller.mail.message import parse_message
 from poller.notify import notices
-from poller.notify.notice_text import compose
+from poller.notify.notice_text import compose, compose_internal_error
+from poller.notify.recipients import MEMBER, UNVERIFIED
+from poller.passes.commit import save_record, taken_by_another_worker
+from poller.understand import trust
 from store.db import database_error
 from store.ledger import records as ledger
 from store.ledger.models import MessageRecord
@@ -40,7 +42,7 @@ class Tally(Protocol):
     def count_error(self) -> None: ...
 
 
-class Trouble:
+class BrokenMessages:
     def __init__(self, settings: Settings, ctx: Context, now: Callable[[], datetime]) -> None:
         self.settings = settings
         self.ctx = ctx
@@ -50,17 +52,18 @@ class Trouble:
               report: Tally) -> Outcome | None:
         """Count the try; the outcome once the tries are used up, else None (left in place)."""
         log.exception("message uid %s in %s could not be processed", fetched.uid, source.mailbox)
-        key = key_of(fetched.raw)
+        headers = read_headers(fetched.raw)
         error = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
         limit = self.settings.mailbox.max_attempts
         try:
+            key = _own_key(headers, fetched.raw)
             tries = ledger.note_broken(key, error, self.now())
             if tries < limit:
                 report.count_error()
                 report.errors.append(f"uid {fetched.uid}: {error} (try {tries} of {limit}; "
                                      "left in the inbox for the next pass)")
                 return None
-            outcome = self._give_up(fetched, source, key, error, tries)
+            outcome = self._give_up(fetched, headers, key, source, error, tries)
         except (OperationalError, InterfaceError) as db_exc:
             raise database_error(self.settings.database_url(), db_exc) from None
         except Exception:  # writing the failure broke too: the message stays where it is
@@ -74,24 +77,33 @@ class Trouble:
                              f"{tries} tries")
         return outcome
 
-    def killed(self, fetched: Fetched, source: Source, kills: int,
-               report: Tally) -> Outcome:
+    def killed(self, fetched: Fetched, source: Source, kills: int, report: Tally) -> Outcome:
         """A message whose passes died with it alone in hand `kills` times (SPEC 20: the
-        kernel's out-of-memory killer, SIGKILL), given up unread: `fetched` holds its headers."""
+        kernel's out-of-memory killer, SIGKILL), given up unread: `fetched` holds only its
+        headers (poller.passes.hand). Given up before but not moved: only moved now."""
         error = "its pass was killed while reading it (out of memory, or SIGKILL)"
+        headers = read_headers(fetched.raw)
         try:
-            outcome = self._give_up(fetched, source, key_of(fetched.raw), error, kills)
+            key = _own_key(headers, fetched.raw)
+            existing = ledger.find_record(key)
+            if existing is not None and existing.uid == fetched.uid \
+                    and existing.mailbox == source.mailbox:
+                outcome = Outcome(key, existing.outcome, existing.reason, existing.detail,
+                                  keyword=keyword(existing.reason or "")
+                                  if existing.outcome == FAILED else None, recovered=True)
+            else:
+                outcome = self._give_up(fetched, headers, key, source, error, kills)
         except (OperationalError, InterfaceError) as db_exc:
             raise database_error(self.settings.database_url(), db_exc) from None
         report.add(outcome)
-        report.errors.append(f"uid {fetched.uid}: {error}: failed as {INTERNAL_ERROR} after "
-                             f"{kills} tries")
+        if not outcome.recovered:
+            report.errors.append(f"uid {fetched.uid}: {error}: failed as {INTERNAL_ERROR} "
+                                 f"after {kills} tries")
         return outcome
 
-    def _give_up(self, fetched: Fetched, source: Source, key: str, error: str,
-                 tries: int) -> Outcome:
+    def _give_up(self, fetched: Fetched, headers: HeadersAlone, key: str, source: Source,
+                 error: str, tries: int) -> Outcome:
         detail = f"touchlog broke on this message {tries} times; last: {error}"
-        headers = _headers(fetched.raw)
         try:
             with database.atomic():
                 existing = ledger.find_record(key)
@@ -100,36 +112,53 @@ class Trouble:
                     ledger.forget_broken(key)
                     return Outcome(key, existing.outcome, existing.reason, existing.detail,
                                    recovered=True)
-                record = ledger.save_record(
-                    existing, key=key, message_id=headers["message_id"] or None,
-                    outcome=FAILED, reason=INTERNAL_ERROR, detail=detail, trace={},
-                    touchpoint=None, sender=headers["sender"], subject=headers["subject"],
-                    date=None, mailbox=source.mailbox, uid=source.uid,
-                    processed_at=self.now())
+                plan = RecordPlan(key=key, message_id=headers.written_id or None, outcome=FAILED,
+                                  reason=INTERNAL_ERROR, detail=detail, trace={},
+                                  sender=headers.sender, subject=headers.subject, date=None,
+                                  mailbox=source.mailbox, uid=source.uid, replaces=existing,
+                                  raw_sha256=raw_digest(fetched.raw))
+                record = save_record(plan, processed_at=self.now())
                 ledger.forget_broken(key)
-                self._tell_admins(record, headers)
+                self._tell_admins(record, headers, fetched.raw)
         except IntegrityError:
-            return Outcome(key, "skipped", "duplicate", "committed by another worker",
-                           movable=False)
+            return taken_by_another_worker(key)
         return Outcome(key, FAILED, INTERNAL_ERROR, detail, keyword=keyword(INTERNAL_ERROR))
 
-    def _tell_admins(self, record: MessageRecord, headers: dict[str, str]) -> None:
-        """One notice to each admin (not the sender: the fault is touchlog's, not theirs)."""
+    def _tell_admins(self, record: MessageRecord, headers: HeadersAlone, raw: bytes) -> None:
+        """One notice to each admin (not the sender: the fault is touchlog's, not theirs).
+        About a message whose sender is not an authenticated team member, the notice's
+        subject is our own, its claims are quoted defanged, and it answers no Message-ID
+        (SPEC 20)."""
         if not self.settings.notify.enabled:
             return
-        subject, body = compose(INTERNAL_ERROR, record.detail, headers["subject"],
-                                [headers["sender"]] if headers["sender"] else [], None)
+        if self._from_the_team(raw):
+            subject, body = compose(INTERNAL_ERROR, record.detail, headers.subject,
+                                    [headers.sender] if headers.sender else [], None)
+            in_reply_to, kind = headers.written_id or None, MEMBER
+        else:
+            subject, body = compose_internal_error(record.detail, headers.sender,
+                                                   headers.subject)
+            in_reply_to, kind = None, UNVERIFIED
         for admin in TeamMember.select().where(TeamMember.role == "admin"):
-            notices.queue_notice(record, admin.email, subject, body,
-                                 headers["message_id"] or None)
+            notices.queue_notice(record, admin.email, subject, body, in_reply_to, kind=kind)
+
+    def _from_the_team(self, raw: bytes) -> bool:
+        """An authenticated team member sent it; anything unclear (the very reading may be
+        what broke) counts as not."""
+        def is_member(address: str) -> bool:
+            return self.ctx.directory.team_member(address) is not None
+
+        try:
+            msg = parse_message(raw)
+            return msg.sender is not None and is_member(msg.sender.email) and \
+                trust.authenticate(msg, self.settings.trust, is_member,
+                                   internal_domains=self.settings.touchpoints.internal_domains) \
+                is None
+        except Exception:  # judged unverified: never a second break
+            return False
 
 
-def _headers(raw: bytes) -> dict[str, str]:
-    try:
-        parsed = BytesHeaderParser().parsebytes(raw)
-        return {"sender": printable(parseaddr(str(parsed.get("From", "") or ""))[1]),
-                "subject": printable(" ".join(str(parsed.get("Subject", "") or "").split())),
-                "message_id": printable(normalize_message_id(
-                    str(parsed.get("Message-ID", "") or "")))}
-    except Exception:  # the bytes are beyond a header read; the record still keeps the key
-        return {"sender": "", "subject": "", "message_id": ""}
+def _own_key(headers: HeadersAlone, raw: bytes) -> str:
+    """The key the ledger keeps this message under: its Message-ID's only when no other
+    author's message holds it (store.ledger.records.place)."""
+    return ledger.place(headers.key, headers.sender, raw)[0]

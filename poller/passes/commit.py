@@ -5,6 +5,7 @@ notice in one transaction, so a crash leaves either all of them or none. Nothing
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from peewee import IntegrityError
 
@@ -32,24 +33,33 @@ def commit(v: Verdict) -> Outcome:
     try:
         with database.atomic():
             tp = create_touchpoint(v.touchpoint) if isinstance(v, Logged) else None
-            record = _save(v.record, tp)
+            record = save_record(v.record, tp)
             if isinstance(v, Failed) and v.notice is not None:
                 n = v.notice
-                notices.queue_notice(record, n.to_address, n.subject, n.body, n.in_reply_to)
+                notices.queue_notice(record, n.to_address, n.subject, n.body, n.in_reply_to,
+                                     kind=n.kind)
     except IntegrityError:
-        # Another worker committed this key first: it owns the message now.
-        log.info("message %s was committed by another worker", v.key)
-        return Outcome(v.key, SKIPPED, DUPLICATE, "committed by another worker", movable=False)
+        return taken_by_another_worker(v.key)
     log.info("message %s: %s %s", v.key, v.outcome, v.reason)
     return _outcome(v, tp.id if tp else None)
 
 
-def _save(plan: RecordPlan, tp: Touchpoint | None) -> MessageRecord:
+def save_record(plan: RecordPlan, tp: Touchpoint | None = None,
+                processed_at: datetime | None = None) -> MessageRecord:
+    """The one writer of a ledger row, inside the caller's transaction."""
+    more = {"processed_at": processed_at} if processed_at is not None else {}
     return ledger.save_record(
         plan.replaces, key=plan.key, message_id=plan.message_id, outcome=plan.outcome,
         reason=plan.reason, detail=plan.detail, trace=plan.trace, touchpoint=tp,
         sender=plan.sender, subject=plan.subject, date=plan.date, mailbox=plan.mailbox,
-        uid=plan.uid)
+        uid=plan.uid, raw_sha256=plan.raw_sha256, **more)
+
+
+def taken_by_another_worker(key: str) -> Outcome:
+    """Another worker committed this key first (the unique index said so): it owns the
+    message now, and moves it."""
+    log.info("message %s was committed by another worker", key)
+    return Outcome(key, SKIPPED, DUPLICATE, "committed by another worker", movable=False)
 
 
 def _outcome(v: Verdict, touchpoint_id: int | None) -> Outcome:

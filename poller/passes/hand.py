@@ -11,21 +11,11 @@ message at a time, and a message that kills a pass alone counts a try, so that a
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
 
-from core.message_ids import key_of
-from core.reasons import FAILED, keyword
 from core.settings import Settings
 from poller.imap.session import Mailbox
-from poller.imap.wire import Fetched
 from poller.passes.batches import Batch, plan
 from store.ledger import in_hand
-from store.ledger import records as ledger
-
-if TYPE_CHECKING:
-    from poller.decide.reading import Source
-    from poller.decide.verdict import Outcome
-    from poller.passes.broken import Tally, Trouble
 
 
 class Hand:
@@ -58,21 +48,8 @@ class Hand:
             in_hand.let_go(self.mailbox, self.run)
 
     def given_up(self, uid: int) -> bool:
-        return self.suspects.get(uid, 0) >= self.mb.max_attempts
+        """Killed `max_attempts` passes: not read again (poller.passes.broken gives it up)."""
+        return self.kills(uid) >= self.mb.max_attempts
 
-    def give_up(self, fetched: Fetched, source: Source, trouble: Trouble,
-                report: Tally) -> Outcome | None:
-        """A message that killed `max_attempts` passes: `internal_error`, from its headers."""
-        from poller.decide.verdict import Outcome
-
-        key = key_of(fetched.raw)
-        existing = ledger.find_record(key)
-        if existing is not None and existing.uid == fetched.uid \
-                and existing.mailbox == source.mailbox:
-            # Given up by a pass that could not move it: only move it now.
-            outcome = Outcome(key, existing.outcome, existing.reason, existing.detail,
-                              keyword=keyword(existing.reason or "")
-                              if existing.outcome == FAILED else None, recovered=True)
-            report.add(outcome)
-            return outcome
-        return trouble.killed(fetched, source, self.suspects[fetched.uid], report)
+    def kills(self, uid: int) -> int:
+        return self.suspects.get(uid, 0)

@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING
 from peewee import InterfaceError, OperationalError
 
 from core.errors import DatabaseError, TouchlogError
+from core.secrets import redact_url
 from core.settings import Settings
 from core.utc import naive_utc
 from poller.imap.login import open_mailbox
 from poller.imap.session import Mailbox
 from poller.imap.wire import Fetched
-from poller.notify import notices
+from poller.passes.ending import end_pass
 from poller.passes.moves import move_committed
 from poller.passes.report import PollReport
 from store.db import database_error, is_read_only
@@ -41,7 +42,7 @@ from store.models import database
 if TYPE_CHECKING:
     from poller.decide.reading import Context
     from poller.decide.verdict import Outcome
-    from poller.passes.broken import Trouble
+    from poller.passes.broken import BrokenMessages
     from poller.passes.hand import Hand
     from poller.passes.workers import Parsed
 
@@ -78,7 +79,7 @@ class Pass:
                  progress: Progress | None = None) -> None:
         self.settings = settings
         self._ctx = ctx
-        self._trouble: Trouble | None = None
+        self._broken: BrokenMessages | None = None
         self.should_stop = should_stop
         self.progress = progress
         self.report = PollReport()
@@ -86,6 +87,7 @@ class Pass:
         self.lock: PassLock = lock_for(settings.database_url(), self.name)
         self.box: Mailbox | None = None
         self.hand: Hand | None = None  # what the pass has in hand (made when it has mail)
+        self.killed: list[int] = []  # the runs of this mailbox that died, closed by this one
         self.run_row: Run | None = None
         self.unmoved = 0  # committed, not moved yet (moves go MOVE_EVERY at a time)
 
@@ -99,12 +101,12 @@ class Pass:
         return self._ctx
 
     @property
-    def trouble(self) -> Trouble:
-        if self._trouble is None:
-            from poller.passes.broken import Trouble
+    def broken(self) -> BrokenMessages:
+        if self._broken is None:
+            from poller.passes.broken import BrokenMessages
 
-            self._trouble = Trouble(self.settings, self.ctx, self.now)
-        return self._trouble
+            self._broken = BrokenMessages(self.settings, self.ctx, self.now)
+        return self._broken
 
     def now(self) -> datetime:
         """The context's clock as the database keeps time: naive UTC."""
@@ -114,8 +116,9 @@ class Pass:
 
     def run(self) -> PollReport:
         if is_read_only():
-            raise DatabaseError(f"database {self.settings.database.url} is read-only: a pass "
-                                "must record what it does; nothing touched")
+            url = redact_url(self.settings.database.url)
+            raise DatabaseError(f"database {url} is read-only: a pass must record what it "
+                                "does; nothing touched")
         try:
             taken = self.lock.take(self.now())
         except (OperationalError, InterfaceError, OSError) as exc:
@@ -134,8 +137,7 @@ class Pass:
 
     def _locked(self) -> None:
         run = self.run_row = ledger.start_run(self.name, holder_text(self.now()), self.now())
-        self.report.run_id = run.id
-        self.report.killed = ledger.close_dead_runs(self.name, run)
+        self.killed = ledger.close_dead_runs(self.name, run)
         status = "error"
         try:
             with open_mailbox(self.settings) as box:
@@ -153,9 +155,9 @@ class Pass:
             raise
         finally:
             self._let_go()
-            if self.settings.notify.enabled and status != "stopped":
-                self.report.notices = self._send_notices()
-            self._finish(run, status)
+            refused = end_pass(self.settings, self.report, run, status, self.now())
+        if refused is not None:  # the messages are handled, the database took no more
+            raise refused
 
     def _batches(self, box: Mailbox) -> None:
         mb = self.settings.mailbox
@@ -170,7 +172,7 @@ class Pass:
 
         assert self.run_row is not None, "a pass has its run before it reads mail"
         hand = self.hand = Hand(self.settings, self.name)
-        planned = hand.batches(box, uids, self.run_row.id, self.report.killed)
+        planned = hand.batches(box, uids, self.run_row.id, self.killed)
         # Read ahead in worker processes; decided, committed and moved here, in order.
         committed: list[tuple[int, Outcome]] = []
         known = Knowledge(self.ctx.book, self.ctx.settings.trust)
@@ -219,7 +221,7 @@ class Pass:
 
         source = Source(self.settings.mailbox.folder, fetched.uid, fetched.internal_date)
         if not fetched.whole and self.hand is not None and self.hand.given_up(fetched.uid):
-            return self.hand.give_up(fetched, source, self.trouble, self.report)
+            return self.broken.killed(fetched, source, self.hand.kills(fetched.uid), self.report)
         try:
             if isinstance(parsed, Broken):
                 raise RuntimeError(f"reading the message failed: {parsed.error}")
@@ -238,7 +240,7 @@ class Pass:
             cause = "disk full" if exc.errno == errno.ENOSPC else "cannot write"
             raise DatabaseError(f"attachments {where}: {cause}: {exc.strerror or exc}") from None
         except Exception as exc:  # a bug must not stop the pass (SPEC 17)
-            return self.trouble.broke(fetched, source, exc, self.report)
+            return self.broken.broke(fetched, source, exc, self.report)
         self.report.add(outcome)
         return outcome
 
@@ -268,28 +270,3 @@ class Pass:
     def _save_counts(self) -> None:
         if self.run_row is not None:
             ledger.update_run(self.run_row, self.report.run_counts())
-
-    def _send_notices(self) -> notices.NoticeReport | None:
-        try:
-            sent = notices.send_pending(self.settings, now=self.now())
-        except Exception as exc:  # notices never block or lose a message
-            log.exception("sending notices failed")
-            self.report.errors.append(f"notices: {exc}")
-            return None
-        if sent.failed:
-            # The messages are handled; say why their senders have not been told yet.
-            self.report.errors.append(f"notices: {sent.pending} pending, not sent: {sent.error}")
-        self.report.errors.extend(sent.gave_up)
-        return sent
-
-    def _finish(self, run: Run, status: str) -> None:
-        """Record the run; a database that cannot take it any more (disk full, gone) is said in
-        the report instead, and the next pass closes the row as `killed`."""
-        try:
-            ledger.finish_run(run, self.report.run_counts(), self.report.errors, status,
-                              self.now())
-        except (OperationalError, InterfaceError) as exc:
-            text = str(database_error(self.settings.database_url(), exc, "record the run"))
-            log.info("%s", text)
-            if text not in self.report.errors:
-                self.report.errors.append(text)

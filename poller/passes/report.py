@@ -23,13 +23,11 @@ class PollReport:
     reasons: Counter[str] = field(default_factory=Counter)  # per rule, skip reason, failure code
     errors: list[str] = field(default_factory=list)
     notices: notices.NoticeReport | None = None
-    run_id: int | None = None
     total: int = 0  # messages in the inbox when the pass began
     done: int = 0  # messages handled so far
     stopped_early: bool = False  # a stop was asked for: the pass ended after the message in hand
     busy: bool = False  # another worker holds this mailbox's lock: nothing was done
     holder: str = ""  # who holds it, when busy
-    killed: list[int] = field(default_factory=list)  # runs of dead workers this pass closed
 
     def add(self, outcome: Outcome) -> None:
         if outcome.recovered:
@@ -74,5 +72,6 @@ class PollReport:
 
 
 def _notice_counts(report: notices.NoticeReport) -> Iterable[tuple[str, int]]:
-    for name in ("sent", "suppressed", "failed", "pending", "withdrawn", "undeliverable"):
+    for name in ("sent", "suppressed", "cancelled", "failed", "pending", "withdrawn",
+                 "undeliverable"):
         yield name, getattr(report, name, 0)

@@ -17,11 +17,11 @@ from core.addresses import (
     normalize,
 )
 from core.reasons import COPY, FORWARD, NO_CUSTOMER_ADDRESS, NOTE
+from core.sections import TouchpointSettings
 from poller.mail.forwards import Forwarded, find_forwards
 from poller.mail.message import Address, Message
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,10 @@ class AddressBook:
 
     Internal: a domain in `internal_domains` or a subdomain of one; the sender's own domain (the
     From of the received message, so for a forward the forwarder's); any team address or alias.
-    The sender's domain counts only when it is not a personal/free-mail domain: a seller writing
-    from gmail.com must not make every gmail.com customer internal.
+    The sender's domain counts only when the sender is a team member (or alias) whose From was
+    established, and not at a personal/free-mail domain: a customer's reply, or an outsider's
+    mail assigned by hand, must not make the customer's colleagues internal (SPEC 20), and a
+    seller writing from gmail.com must not make every gmail.com customer internal.
     """
 
     mailbox_address: str
@@ -39,6 +41,13 @@ class AddressBook:
     team_addresses: frozenset[str]  # normalized team members' emails + aliases
     personal_domains: PersonalDomains
     case_sensitive_local_part: bool = False
+
+    @classmethod
+    def of(cls, t: TouchpointSettings, team_addresses: frozenset[str]) -> AddressBook:
+        return cls(mailbox_address=normalize(t.mailbox_address),
+                   internal_domains=t.internal_domains, team_addresses=team_addresses,
+                   personal_domains=PersonalDomains(t.personal_domains),
+                   case_sensitive_local_part=t.case_sensitive_local_part)
 
 
 @dataclass(frozen=True)
@@ -58,17 +67,22 @@ class Understanding:
     detail: str  # plain words for a failure
 
 
-class _Roles:
-    """Internal/external for the addresses of one message."""
+class Roles:
+    """Internal/external for the addresses of one message, or of one touchpoint at send time
+    (`sender`: its creator).
 
-    def __init__(self, book: AddressBook, sender: Address | None) -> None:
+    `trusted` False: the sender's From was never established (a forged mail assigned by hand),
+    so it makes nobody internal whoever it names."""
+
+    def __init__(self, book: AddressBook, sender: Address | None, trusted: bool = True) -> None:
         self._book = book
         self._domains = tuple(book.internal_domains)
-        own = sender.domain if sender else ""
-        if own and own not in book.personal_domains:
-            self._domains += (own,)
         self._team = frozenset(self.key(a) for a in book.team_addresses)
         self._mailbox = self.key(book.mailbox_address)
+        own = sender.domain if sender else ""
+        if own and trusted and self.key(sender.email if sender else "") in self._team \
+                and own not in book.personal_domains:
+            self._domains += (own,)
 
     def key(self, email: str) -> str:
         return normalize(email, self._book.case_sensitive_local_part)
@@ -101,21 +115,21 @@ class _Roles:
         return tuple(seen.values())
 
 
-def header_participants(msg: Message, book: AddressBook,
-                        leave_out: Iterable[str] = ()) -> tuple[Participant, ...]:
+def header_participants(msg: Message, book: AddressBook, leave_out: Iterable[str] = (),
+                        trusted: bool = True) -> tuple[Participant, ...]:
     """From, To and Cc as participants (a reply to a thread, a message assigned by hand),
     without the mailbox and the addresses in `leave_out` (a thread's own address)."""
-    roles = _Roles(book, msg.sender)
+    roles = Roles(book, msg.sender, trusted)
     skip = {roles.key(e) for e in leave_out}
     people = (p for p in (msg.sender, *msg.to, *msg.cc)
               if p is not None and roles.key(p.email) not in skip)
     return roles.participants(people)
 
 
-def understand(msg: Message, book: AddressBook) -> Understanding:
+def understand(msg: Message, book: AddressBook, trusted: bool = True) -> Understanding:
     """Copy if an external address stands in To/Cc; else forward if the body forwards mail; else
-    note if the subject holds addresses; else `no_customer_address`."""
-    roles = _Roles(book, msg.sender)
+    note if the subject holds addresses; else `no_customer_address`. `trusted`: see Roles."""
+    roles = Roles(book, msg.sender, trusted)
     copied = roles.external(a.email for a in msg.to + msg.cc)
     if copied:
         people = (msg.sender, *msg.to, *msg.cc)
@@ -132,7 +146,7 @@ def understand(msg: Message, book: AddressBook) -> Understanding:
     return note if note.failure is None else forward
 
 
-def _forward(msg: Message, blocks: list[Forwarded], roles: _Roles) -> Understanding:
+def _forward(msg: Message, blocks: list[Forwarded], roles: Roles) -> Understanding:
     """The innermost block with an external address decides; the forwarder is never credited."""
     for block in reversed(blocks):
         people = (block.sender, *block.to, *block.cc)
@@ -155,7 +169,7 @@ def _forward_detail(blocks: list[Forwarded]) -> str:
     return "the forwarded message shows no addresses"
 
 
-def _note(msg: Message, roles: _Roles) -> Understanding:
+def _note(msg: Message, roles: Roles) -> Understanding:
     in_subject = find_addresses(msg.subject)
     if not in_subject:
         return _failed(None, msg.subject, "nobody outside the company is in To or Cc, the "

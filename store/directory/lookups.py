@@ -16,7 +16,7 @@ from typing import Any
 from peewee import fn
 
 from core.directory import Link
-from core.errors import TouchlogError
+from core.errors import NotFound, TouchlogError
 from store import compiled
 from store.models import (
     Account,
@@ -47,7 +47,7 @@ def require_account(account_id: str, live: bool = False) -> Account:
     close = difflib.get_close_matches(account_id, ids, n=3, cutoff=0.6)
     close += [acc for acc in ids if acc.lower() == account_id.lower() and acc not in close]
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
-    raise TouchlogError(f"no account {account_id!r} in the directory{hint}")
+    raise NotFound(f"no account {account_id!r} in the directory{hint}")
 
 
 class SqlDirectory:

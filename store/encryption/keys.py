@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from peewee import SqliteDatabase
+from peewee import SqliteDatabase, fn
 
 from core.errors import ConfigError
-from store.encryption.keyring import KeyRing, SealError
+from store.encryption.keyring import SEALED_PREFIX, KeyRing, SealError
 from store.encryption.sealed import SEALING, sealed_fields
 from store.timeline.attachments import find_attachment, read_attachment_file, write_attachment
 
@@ -36,6 +36,34 @@ def bind(ring: KeyRing | None, check_model: Any, writable: bool) -> None:
         SEALING.ring = None
         raise ConfigError(f"database.encryption_key_file: {ring.path} does not hold the key "
                           "this database was encrypted with") from None
+
+
+def sealing_arrived(created: set[str]) -> bool:
+    """True on the first open, by this touchlog, of a database an earlier one made: it kept
+    attachment lists and its own secrets in clear (SPEC 20 seals them)."""
+    from store.kept import KeptSecret
+    from store.models import Touchpoint
+
+    return KeptSecret._meta.table_name in created and Touchpoint._meta.table_name not in created
+
+
+def seal_earlier_values() -> int:
+    """Seal, once the key is proven, the values an earlier touchlog kept in clear beside sealed
+    ones: no `touchlog keys rotate` needed, and from now on a list in clear names no file kept
+    under a keyed hash (store.timeline.touchpoints.kept_files). Other plain values (kept before
+    the key was set at all) remain `keys rotate`'s, as SPEC 12 says."""
+    from store.kept import KeptSecret
+    from store.models import Touchpoint, database
+
+    done = 0
+    with database.atomic():
+        for model, field in ((Touchpoint, Touchpoint.attachments), (KeptSecret, KeptSecret.value)):
+            plain = field.is_null(False) & (fn.SUBSTR(field, 1, len(SEALED_PREFIX)) !=
+                                            SEALED_PREFIX)
+            for row in list(model.select(model._meta.primary_key, field).where(plain)):
+                row.save(only=[field])
+                done += 1
+    return done
 
 
 @dataclass
@@ -77,7 +105,7 @@ def rotate_all(attachments_dir: Path, extra_models: tuple[Any, ...] = ()
                ) -> tuple[Rotation, KeyRing]:
     """`touchlog keys rotate`: every sealed column of every table (the store's and the
     `extra_models` of other workers, such as the sync's), in one transaction."""
-    from store.models import Touchpoint, database, tuples
+    from store.models import Touchpoint, database
     from store.schema import MODELS
 
     ring = SEALING.ring
@@ -85,8 +113,9 @@ def rotate_all(attachments_dir: Path, extra_models: tuple[Any, ...] = ()
         raise ConfigError("database.encryption_key_file is not set")
 
     def hashes() -> Iterator[str]:
-        for (attachments,) in tuples(Touchpoint.select(Touchpoint.attachments)):
-            for att in attachments or []:
+        # Through instances: the lists are sealed (SPEC 20), read after they were re-sealed.
+        for tp in Touchpoint.select(Touchpoint.id, Touchpoint.attachments).iterator():
+            for att in tp.attachments or []:
                 yield att["sha256"]
 
     with database.atomic():

@@ -29,6 +29,9 @@ class MessageRecord(SealedMixin, BaseModel):
     uid = IntegerField(null=True)
     attempts = IntegerField(default=1)
     processed_at = DateTimeField(default=utcnow)
+    # The sha256 of the raw bytes (NULL in rows of an older touchlog): a failed record is taken
+    # up again only by these very bytes, never by another message reusing its Message-ID.
+    raw_sha256 = CharField(null=True)
 
 
 class Notice(SealedMixin, BaseModel):
@@ -42,7 +45,11 @@ class Notice(SealedMixin, BaseModel):
     subject = SealedTextField()
     body = SealedTextField()
     in_reply_to = CharField(null=True)
-    status = CharField(default="pending", index=True)  # pending|sent|suppressed|withdrawn|failed
+    # pending | sent | suppressed | withdrawn | cancelled | failed
+    status = CharField(default="pending", index=True)
+    # Why its recipient was chosen (poller.notify.recipients): member | internal | unverified;
+    # "" for a notice queued by an older touchlog.
+    kind = CharField(default="")
     attempts = IntegerField(default=0)
     last_error = TextField(default="")
     created_at = DateTimeField(default=utcnow)

@@ -8,6 +8,9 @@ from typing import Any
 
 from peewee import IntegrityError
 
+from core.addresses import normalize
+from core.message_ids import RAW_KEY_PREFIX, raw_digest
+from core.reasons import FAILED
 from core.utc import utcnow
 from store import compiled
 from store.ledger.models import BrokenMessage, MessageRecord, Run
@@ -19,6 +22,34 @@ def find_record(key: str) -> MessageRecord | None:
     rows = compiled.run(("record_by_key",), lambda: MessageRecord.select(MessageRecord.id)
                         .where(MessageRecord.key == ":key"), {":key": key})
     return MessageRecord.get_by_id(rows[0][0]) if rows else None
+
+
+def place(key: str, sender: str, raw: bytes) -> tuple[str, MessageRecord | None]:
+    """The key a message is recorded under, and what the ledger holds there (SPEC 7, 20).
+
+    `key` is the message's own (its normalized Message-ID, core.message_ids), `sender` its From
+    and `raw` its bytes (hashed only when they must be compared). A Message-ID is no
+    capability: the record under it belongs to this message only when it has the same author,
+    and, when that record is a failure waiting to be retried, the same bytes. Any other message
+    with the Message-ID is a different message, recorded under the sha256 of its bytes, so
+    nothing another sender writes can make a failed message a duplicate or overwrite its
+    record. The answer depends only on
+    the message and on records that are never re-keyed, so a message seen again after a crash
+    finds the record it committed.
+    """
+    existing = find_record(key)
+    if existing is None or key.startswith(RAW_KEY_PREFIX):
+        return key, existing
+    digest = ""
+    if normalize(existing.sender or "") == normalize(sender or ""):
+        # A failure of an older touchlog has no digest: the author is all there is to go by.
+        if existing.outcome != FAILED or existing.raw_sha256 is None:
+            return key, existing
+        digest = raw_digest(raw)
+        if existing.raw_sha256 == digest:
+            return key, existing
+    own = RAW_KEY_PREFIX + (digest or raw_digest(raw))
+    return own, find_record(own)
 
 
 def records_by_message_id(message_ids: Iterable[str]) -> dict[str, MessageRecord]:
@@ -52,14 +83,16 @@ def save_record(existing: MessageRecord | None, **fields: Any) -> MessageRecord:
 def find_by_key_or_touchpoint(value: str) -> MessageRecord | None:
     """`touchlog explain` takes a message key, a Message-ID (normalized exactly as keys are,
     so any case of the host and the brackets or not all find it) or a touchpoint id."""
+    from core.ids import parse_id
     from core.message_ids import message_key, normalize_message_id
 
     value = value.strip()
     record = find_record(value)
     if record is None and "@" in value:
         record = find_record(message_key(normalize_message_id(value), b""))
-    if record is None and value.isdigit():
-        record = MessageRecord.get_or_none(MessageRecord.touchpoint == int(value))
+    tp_id = parse_id(value)
+    if record is None and tp_id is not None:
+        record = MessageRecord.get_or_none(MessageRecord.touchpoint == tp_id)
     return record
 
 

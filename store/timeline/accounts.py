@@ -16,11 +16,13 @@ from core.utc import iso_utc
 from store.models import INTERNAL_NOTE, Account, Touchpoint
 
 
-def summary(account_id: str | None = None) -> list[dict[str, Any]]:
+def summary(account_id: str | None = None, matching: str = "") -> list[dict[str, Any]]:
     """Every account in the directory (or the one asked for), sorted by id, with what its live
     touchpoints add up to. An account removed by `import accounts --replace` is left out of the
-    list; asked for by id, its history is still shown."""
+    list; asked for by id, its history is still shown. `matching` keeps the accounts whose name
+    or id contains it, in any case (the web's `GET /accounts?q=`)."""
     totals = _totals(account_id)
+    wanted = matching.strip().casefold()
     accounts = Account.select(Account.account_id, Account.name).order_by(Account.account_id)
     if account_id is not None:
         accounts = accounts.where(Account.account_id == account_id)
@@ -28,6 +30,8 @@ def summary(account_id: str | None = None) -> list[dict[str, Any]]:
         accounts = accounts.where(Account.removed_at.is_null())
     rows = []
     for acc in accounts:
+        if wanted and wanted not in acc.name.casefold() and wanted not in acc.account_id.casefold():
+            continue
         touches, last, notes = totals.get(acc.account_id, (0, None, 0))
         rows.append({"account_id": acc.account_id, "name": acc.name,
                      "last_touch": iso_utc(last), "touches": touches, "notes": notes})

@@ -3,11 +3,13 @@ encryption is on (SPEC 12), by the plain sha256 otherwise."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from pathlib import Path
 
-from core.errors import ConfigError
+from core.errors import ConfigError, DatabaseError
+from core.private import private_folder, write_private
 from store.encryption.keyring import KeyRing
 
 
@@ -34,15 +36,27 @@ def write_attachment(directory: Path, sha256: str, data: bytes, ring: KeyRing | 
     path = attachment_path(directory, sha256, ring)
     if path.exists():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
     blob = ring.seal(data, f"attachment.{sha256}") if ring else data
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     try:
-        tmp.write_bytes(blob)
+        private_folder(path.parent)  # owner-only, as the database is (SPEC 20)
+        tmp.unlink(missing_ok=True)  # left by a crash of a process that had this pid
+        write_private(tmp, blob)
         os.replace(tmp, path)
+    except OSError as exc:  # the disk, not the message: one line for every command (SPEC 20)
+        raise DatabaseError(f"attachments {directory}: {_cause(exc)}: "
+                            f"{exc.strerror or exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _cause(exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "disk full"
+    if exc.errno == errno.EROFS:
+        return "read-only (touchlog cannot write to it)"
+    return "cannot write"
 
 
 def read_attachment_file(path: Path, sha256: str, ring: KeyRing | None) -> bytes:

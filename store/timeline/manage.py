@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.addresses import domain_of, is_under
-from core.errors import TouchlogError
+from core.errors import NotFound, Refused, TouchlogError
 from core.utc import iso_utc, utcnow
 from store.directory.lookups import SqlDirectory
 from store.models import TeamMember, Touchpoint
@@ -65,11 +65,13 @@ class Edit:
 # --- who ---------------------------------------------------------------------------------------
 
 
-def author(address: str) -> TeamMember:
-    """The team member `--as` names (an alias names its member); anyone else: an error."""
+def author(address: str, option: str = "--as") -> TeamMember:
+    """The team member `--as` (or `option`) names (an alias names its member); anyone else:
+    an error naming the option."""
     member = SqlDirectory().team_member(address)
     if member is None:
-        raise TouchlogError(f"--as {address}: not a team member (touchlog import team adds one)")
+        raise TouchlogError(f"{option} {address}: not a team member (touchlog import team adds "
+                            "one)")
     return member
 
 
@@ -78,11 +80,18 @@ def admins() -> list[str]:
             .order_by(TeamMember.email)]
 
 
+def require_admin(member: TeamMember, what: str) -> None:
+    """Pages only admins see (the runs, the audit trail): `what` is what they show."""
+    if member.role != "admin":
+        raise Refused(f"{member.email} may not read {what}: only an admin "
+                      f"({', '.join(admins()) or 'none on the team'}) may")
+
+
 def require_creator_or_admin(tp: Touchpoint, member: TeamMember, verb: str) -> None:
     if member.role == "admin" or is_creator(tp, member):
         return
     admins_text = ", ".join(admins()) or "none on the team"
-    raise TouchlogError(
+    raise Refused(
         f"{member.email} may not {verb} touchpoint {tp.id}: only its creator "
         f"({tp.creator_email or 'unknown'}) or an admin ({admins_text}) may")
 
@@ -97,7 +106,7 @@ def is_creator(tp: Touchpoint, member: TeamMember) -> bool:
 def find_touchpoint(tp_id: int) -> Touchpoint:
     tp = Touchpoint.get_or_none(Touchpoint.id == tp_id)
     if tp is None:
-        raise TouchlogError(f"no touchpoint {tp_id}")
+        raise NotFound(f"no touchpoint {tp_id}")
     return tp
 
 
@@ -170,15 +179,16 @@ def edit_touchpoint(tp_id: int, member: TeamMember, changes: Changes,
             setattr(tp, name, value)
     if changes.reasons is not None:
         tp.reasons = list(changes.reasons)
-    tp.participants, added = _new_participants(tp, changes)
+    tp.participants, added = participants_after(tp, changes)
     tp.updated_at = now or utcnow()
     tp.updated_by = member.email
     tp.save()
     return Edit(tp, added)
 
 
-def _new_participants(tp: Touchpoint, changes: Changes) -> \
+def participants_after(tp: Touchpoint, changes: Changes) -> \
         tuple[list[dict[str, str]], tuple[dict[str, str], ...]]:
+    """The participants once `changes` is made, and those it adds; `tp` is left as it is."""
     current = {p["email"].lower(): p for p in tp.participants}
     for email in changes.remove_participants:
         if current.pop(email.lower(), None) is None:

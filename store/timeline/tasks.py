@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from core.errors import TouchlogError
+from core.errors import NotFound, Refused, TouchlogError
 from core.utc import iso_utc, utcnow
 from store.models import Task, TeamMember, Touchpoint, database
 from store.timeline.manage import Draft, add_touchpoint, admins
@@ -55,7 +55,7 @@ def tasks(account_id: str | None = None, assignee: str | None = None,
 def live_task(task_id: int) -> Task:
     task = Task.get_or_none(Task.id == task_id)
     if task is None:
-        raise TouchlogError(f"no task {task_id}")
+        raise NotFound(f"no task {task_id}")
     if task.deleted_at is not None:
         raise TouchlogError(f"task {task_id} was deleted by {task.deleted_by} at "
                             f"{iso_utc(task.deleted_at)}")
@@ -66,7 +66,7 @@ def require_may_change(task: Task, member: TeamMember, verb: str) -> None:
     email = member.email.lower()
     if member.role == "admin" or email in (task.assigner_email, task.assignee_email):
         return
-    raise TouchlogError(
+    raise Refused(
         f"{member.email} may not {verb} task {task.id}: only its assigner "
         f"({task.assigner_email or 'unknown'}), its assignee ({task.assignee_email or 'unknown'})"
         f" or an admin ({', '.join(admins()) or 'none on the team'}) may")

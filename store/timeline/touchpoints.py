@@ -10,9 +10,10 @@ from typing import Any
 
 from core.utc import iso_utc
 from store import compiled
+from store.encryption.keyring import is_sealed
 from store.encryption.sealed import SEALING
 from store.models import INTERNAL_NOTE, Touchpoint, TouchpointMail
-from store.timeline.attachments import write_attachment
+from store.timeline.attachments import find_attachment, write_attachment
 
 # A References header can list dozens of ids; the newest (last) ones are where a parent is.
 _MAX_REFERENCES = 100
@@ -41,12 +42,35 @@ class NewTouchpoint:
     references: tuple[str, ...] = ()
     # A reply to a thread (SPEC 14) names its parent; otherwise it is found from `references`.
     parent_id: int | None = None
+    written_message_id: str = ""  # as the mail wrote it; `message_id` is normalized
 
 
 def keep_attachment(directory: Path, sha256: str, data: bytes) -> Path:
     """Store the bytes once under their hash; written before the database commit, so a crash
     leaves at most an unreferenced file, never a touchpoint pointing at nothing."""
     return write_attachment(directory, sha256, data, SEALING.ring)
+
+
+def kept_files(tp: Touchpoint, directory: Path) -> list[tuple[dict[str, Any], Path | None]]:
+    """Each attachment of `tp` with where its bytes are kept (None: no longer kept).
+
+    With encryption on, what names a file is sealed with its row (SPEC 20). A list still in
+    clear was written before the key was set, or by someone without it: it may name only files
+    kept in clear (from before the key), never one kept under a keyed hash, so a database writer
+    cannot point a touchpoint at another kept file. `touchlog keys rotate` seals both."""
+    ring = SEALING.ring
+    clear = ring is not None and not _attachments_sealed(tp)
+    return [(att, find_attachment(directory, att["sha256"], None if clear else ring))
+            for att in tp.attachments]
+
+
+def _attachments_sealed(tp: Touchpoint) -> bool:
+    if is_sealed(tp.__data__.get("attachments")):
+        return True
+    # An instance this process just wrote holds the plain list: ask the row.
+    stored = (Touchpoint.select(Touchpoint.attachments).where(Touchpoint.id == tp.id)
+              .tuples().first())
+    return stored is not None and is_sealed(stored[0])
 
 
 def thread_parent(account_id: str, references: Sequence[str]) -> Touchpoint | None:
@@ -80,7 +104,8 @@ def create_touchpoint(new: NewTouchpoint) -> Touchpoint:
         creator=new.creator_id, creator_email=new.creator_email.lower(),
         creator_domain=new.creator_domain, source="email",
         participants=list(new.participants), attachments=list(new.attachments),
-        message_key=new.message_key, message_id=new.message_id or None, mailbox=new.mailbox,
+        message_key=new.message_key, message_id=new.message_id or None,
+        written_message_id=new.written_message_id or new.message_id or None, mailbox=new.mailbox,
         uid=new.uid, scenario=new.scenario, rule=new.rule, trace=new.trace,
         parent=parent.id if parent else None,
         # A thread is named by its first touchpoint, whose own row leaves it empty (see
@@ -158,7 +183,7 @@ def as_json(tp: Touchpoint) -> dict[str, Any]:
         "creator": tp.creator_email,
         "participants": tp.participants,
         "attachments": tp.attachments,
-        "message_id": tp.message_id,
+        "message_id": tp.written_message_id or tp.message_id,
         "scenario": tp.scenario,
         "rule": tp.rule,
         "thread_id": thread_of(tp),

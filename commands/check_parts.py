@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from commands.health_store import database_check, files_check
 from core.errors import TouchlogError
 from core.sections import TrustSettings
 from core.settings import Settings
@@ -23,7 +24,8 @@ def run_checks(settings: Settings) -> Iterator[Check]:
     seen: list[str | None] = []  # the inbox's topmost authserv-ids, filled by _imap
     yield from _imap(settings, seen)
     yield trust_check(settings.trust, seen)
-    yield _database(settings)
+    yield Check(*database_check(settings))
+    yield Check(*files_check(settings))
     yield _smtp(settings)
     yield _salesforce(settings)
 
@@ -134,32 +136,6 @@ def _folders(settings: Settings, missing: list[str], labels: dict[str, str]) -> 
         return Check("folders", "ok", f"{labels[mb.folder]} ok; "
                      f"{', '.join(labels[n] for n in missing)} will be created on the first poll")
     return Check("folders", "ok", ", ".join(labels.values()) + " exist")
-
-
-def _database(settings: Settings) -> Check:
-    from store.db import open_database
-    from store.ledger.models import MessageRecord
-    from store.models import Touchpoint
-
-    try:
-        open_database(settings.database_url(), key_file=settings.encryption_key_path())
-        counts = f"{Touchpoint.select().count()} touchpoints, " \
-                 f"{MessageRecord.select().count()} messages handled"
-    except TouchlogError as exc:
-        return Check("database", "FAIL", str(exc))
-    except Exception as exc:  # a driver's own error class: still one line
-        return Check("database", "FAIL", f"database: {exc}".strip())
-    return Check("database", "ok", counts + _encryption())
-
-
-def _encryption() -> str:
-    from store.encryption.sealed import SEALING
-
-    ring = SEALING.ring
-    if ring is None:
-        return "; encryption at rest off (database.encryption_key_file)"
-    return (f"; encrypted at rest with key {ring.current_id} "
-            f"({len(ring.keys)} key(s) in {ring.path})")
 
 
 def _smtp(settings: Settings) -> Check:

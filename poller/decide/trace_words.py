@@ -1,6 +1,8 @@
-"""A resolution trace (poller.decide.resolve) in plain words: what `touchlog explain` prints.
+"""A resolution trace (poller.decide.resolve) in plain words: what `touchlog explain` and
+`failures show` print.
 
-Reads only the trace's JSON, so a trace stored months ago still explains itself.
+Reads only the trace's JSON (its accounts through poller.decide.trace), so a trace stored months
+ago, by an older version, still explains itself.
 """
 
 from __future__ import annotations
@@ -16,18 +18,33 @@ from core.reasons import (
     SENDER_HISTORY,
     THREAD,
 )
+from poller.decide.trace import SeenAccount, seen_accounts
+
+UNREADABLE = ("this trace is not one this touchlog can put in words: `--format json` shows it "
+              "as it was stored")
 
 
-def explain(trace: dict[str, Any]) -> list[str]:
-    """The trace as plain sentences, one per step, ending with the decision."""
+def trace_in_words(trace: dict[str, Any]) -> list[str]:
+    """The trace as plain sentences, one per step, ending with the decision. A trace of
+    another shape (an older or newer touchlog, a hand-edited row) says so: never a traceback
+    (SPEC 20: no stored value can make a command fail)."""
+    try:
+        return _sentences(trace)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError):
+        return [UNREADABLE]
+
+
+def _sentences(trace: dict[str, Any]) -> list[str]:
     names = trace.get("names", {})
+    lines = []
     if "authserv_ids_seen" in trace:  # SPEC 11 stopped it before anyone looked for customers
         seen = ", ".join(trace["authserv_ids_seen"]) or "none"
-        return [f"the sender was not authenticated; Authentication-Results (topmost first) "
-                f"from: {seen}"]
-    # A reply names its thread, not customer candidates.
-    lines = [] if trace.get("scenario") == REPLY else [
-        _candidates_line(trace.get("candidates", []))]
+        lines.append(f"the sender was not authenticated; Authentication-Results (topmost "
+                     f"first) from: {seen}")
+        if not trace.get("steps"):
+            return lines
+    elif trace.get("scenario") != REPLY:  # a reply names its thread, not customer candidates
+        lines.append(_candidates_line(trace.get("candidates", [])))
     lines += [_candidate_note(c) for c in trace.get("candidates", []) if c.get("note")]
     lines += [_step_line(step, names) for step in trace.get("steps", [])]
     if trace.get("account_id"):
@@ -60,16 +77,26 @@ def _step_line(step: dict[str, Any], names: dict[str, str]) -> str:
     if rule == THREAD:
         return _thread_line(step, names)
     if rule == MANUAL:
-        was = f" (it had failed {step['was']})" if step.get("was") else ""
-        return (f"chosen by hand by {step.get('by')} at {_when(step.get('at'))}: "
-                f"{_label(step.get('account_id', ''), names)}{was} → rule {MANUAL}")
-    history = step.get("accounts", {})
+        return _manual_line(step, names)
+    history = seen_accounts(step)
     who = ("the sender's touchpoints" if rule == SENDER_HISTORY else
            f"touchpoints by anyone at {step.get('domain')} since {_when(step.get('since'))}")
     if not history:
         return f"{who}: none on these accounts"
-    seen = "; ".join(f"{_label(acc, names)} {_when(ts)}" for acc, ts in history.items())
+    seen = "; ".join(f"{_label(a.account_id, names)} {_when(a.latest)}" for a in history)
     return f"{who}, latest per account: {seen}{_arrow(result)}"
+
+
+def _manual_line(step: dict[str, Any], names: dict[str, str]) -> str:
+    was = f" (it had failed {step['was']})" if step.get("was") else ""
+    text = (f"chosen by hand by {step.get('by')} at {_when(step.get('at'))}: "
+            f"{_label(step.get('account_id', ''), names)}{was} → rule "
+            f"{step.get('result') or MANUAL}")
+    if step.get("sender_verified") is False:
+        # SPEC 20: who wrote a forged or an outsider's mail was never established.
+        text += (f"; its sender {step.get('claimed_sender') or '(none)'} is unverified (not "
+                 f"an authenticated team member), so {step.get('by')} is credited as creator")
+    return text
 
 
 def _thread_line(step: dict[str, Any], names: dict[str, str]) -> str:
@@ -84,25 +111,24 @@ def _thread_line(step: dict[str, Any], names: dict[str, str]) -> str:
 
 
 def _contact_line(step: dict[str, Any], names: dict[str, str]) -> str:
-    links = step.get("accounts", [])
+    links = seen_accounts(step)
     if not links:
         return f"{step['address']} is not a contact of any account"
     if len(links) == 1:
         return (f"{step['address']} is a contact of 1 account: "
-                f"{_label(links[0]['account_id'], names)}{_arrow(step.get('result'))}")
+                f"{_label(links[0].account_id, names)}{_arrow(step.get('result'))}")
     shown = ", ".join(_link_words(link, names) for link in links)
     return (f"{step['address']} is a contact of {len(links)} accounts: {shown}"
             f"{_arrow(step.get('result'))}")
 
 
-def _link_words(link: dict[str, Any], names: dict[str, str]) -> str:
-    default = " (default_bcc)" if link.get("default_bcc") else ""
-    when = _when(link["last_activity"])
-    return f"{_label(link['account_id'], names)}{default} last active {when}"
+def _link_words(link: SeenAccount, names: dict[str, str]) -> str:
+    default = " (default_bcc)" if link.default_bcc else ""
+    return f"{_label(link.account_id, names)}{default} last active {_when(link.last_activity)}"
 
 
 def _domain_line(step: dict[str, Any], names: dict[str, str]) -> str:
-    domain, accounts = step["domain"], step.get("accounts", [])
+    domain, accounts = step["domain"], [a.account_id for a in seen_accounts(step)]
     if step.get("result") == "personal_domain":
         return f"{domain} is a personal mail domain: never used for a domain match"
     if not accounts and step.get("contacts_only"):
