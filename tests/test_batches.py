@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.sections import MailboxSettings
-from poller.passes.batches import HEADER_COST, Batch, may_read_ahead, plan
+from poller.passes.batches import HEADER_COST, Batch, may_read_ahead, plan, small_bound
 
 MB = 1024 * 1024
 MAILBOX = MailboxSettings(batch_size=3, batch_bytes=10 * MB, max_message_bytes=8 * MB,
@@ -25,8 +25,11 @@ def test_a_message_over_the_limit_is_planned_as_headers_only():
     assert batches[0].bytes == 2 * MB + HEADER_COST and batches[0].uids == [1, 2, 3]
 
 
-def test_vanished_messages_are_left_out():
-    assert list(plan([1, 2, 3], {1: MB, 3: MB}, MAILBOX))[0].uids == [1, 3]
+def test_a_message_without_a_size_counts_as_a_small_one():
+    assert small_bound(MAILBOX) == 10 * MB // 6
+    [first, second] = plan([1, 2, 3, 4], {1: 5 * MB, 3: 6 * MB}, MAILBOX)
+    assert (first.uids, second.uids) == ([1, 2], [3, 4])
+    assert first.bytes == 5 * MB + small_bound(MAILBOX)
 
 
 def test_a_suspect_is_read_alone_and_one_killed_too_often_is_not_read():

@@ -53,17 +53,21 @@ class Mailbox(Session):
                           internal_date=aware_utc(item.get(b"INTERNALDATE")),
                           flags=flags_of(item.get(b"FLAGS", ())))
 
-    def sizes(self, folder: str, uids: Sequence[int]) -> dict[int, int]:
-        """RFC822.SIZE of each message, by UID (vanished ones left out): read before a
-        message is fetched, so that none larger than `mailbox.max_message_bytes` ever is."""
+    def sizes_over(self, folder: str, limit: int) -> dict[int, int]:
+        """RFC822.SIZE of each message larger than `limit` bytes, by UID: read before any is
+        fetched, so that none larger than `mailbox.max_message_bytes` ever is. One SEARCH
+        LARGER finds them; the size of every message would cost its FETCH line read through
+        imapclient (~0.15 ms a message, a tenth of a pass's own time per message)."""
         name = self._select(folder)
+        with self._guard(f"search {name}"):
+            large = sorted(self._client.search(["UNDELETED", "LARGER", str(limit)]))
         sizes: dict[int, int] = {}
-        for start in range(0, len(uids), MAX_UIDS_PER_COMMAND):
-            chunk = list(uids[start:start + MAX_UIDS_PER_COMMAND])
+        for start in range(0, len(large), MAX_UIDS_PER_COMMAND):
+            chunk = large[start:start + MAX_UIDS_PER_COMMAND]
             with self._guard(f"fetch sizes from {name}"):
                 data = self._client.fetch(chunk, [b"RFC822.SIZE"])
             sizes.update({uid: int(item[b"RFC822.SIZE"]) for uid, item in data.items()
-                          if uid in chunk and b"RFC822.SIZE" in item})
+                          if b"RFC822.SIZE" in item})
         return sizes
 
     def fetch_headers(self, folder: str, uids: Sequence[int], fields: Sequence[str],

@@ -1,5 +1,5 @@
 """How a pass cuts its inbox into batches (SPEC 20): by count (`mailbox.batch_size`) and by bytes
-(`mailbox.batch_bytes`), from each message's RFC822.SIZE read first.
+(`mailbox.batch_bytes`), from the RFC822.SIZE of the messages over `small_bound`, read first.
 
 A message over `mailbox.max_message_bytes` is never fetched whole: only its header fields
 (poller.decide.unread). A suspect (a message in hand when a pass died, store.ledger.in_hand) is a
@@ -38,16 +38,22 @@ class Batch:
         return len(self.whole) + len(self.unread)
 
 
+def small_bound(mb: MailboxSettings) -> int:
+    """The size under which a message's own size is not asked for: two full batches of such
+    messages still fit in `batch_bytes`, so they are cut by count and always read ahead."""
+    return max(1, mb.batch_bytes // (2 * mb.batch_size))
+
+
 def plan(uids: Sequence[int], sizes: Mapping[int, int], mb: MailboxSettings,
          suspects: Mapping[int, int] | None = None) -> Iterator[Batch]:
-    """The batches of `uids` in order; a UID without a size has vanished and is left out.
-    `suspects`: UID -> kills (passes that died with it alone in hand)."""
+    """The batches of `uids` in order. `sizes` holds the messages over small_bound (and
+    max_message_bytes); any other counts as small_bound. `suspects`: UID -> kills (passes
+    that died with it alone in hand)."""
     suspects = suspects or {}
+    bound = small_bound(mb)
     batch = Batch()
     for uid in uids:
-        size = sizes.get(uid)
-        if size is None:
-            continue
+        size = sizes.get(uid, bound)
         unread = size > mb.max_message_bytes or suspects.get(uid, 0) >= mb.max_attempts
         if uid in suspects and not unread:
             if batch:

@@ -1,7 +1,8 @@
 """What a pass has in hand, and how much of each message it reads (SPEC 20).
 
-Sizes first (RFC822.SIZE), then batches cut by count and bytes (poller.passes.batches); a message
-over `mailbox.max_message_bytes` is read by its headers only and fails `too_large`. Every batch
+Sizes first (RFC822.SIZE, of the messages over a size only), then batches cut by count and
+bytes (poller.passes.batches); a message over `mailbox.max_message_bytes` is read by its headers
+only and fails `too_large`. Every batch
 is written down before it is fetched (store.ledger.in_hand), so that a pass the kernel kills
 (out of memory) or SIGKILL stops is known to the next one: what it had in hand is read one
 message at a time, and a message that kills a pass alone counts a try, so that after
@@ -14,7 +15,7 @@ from collections.abc import Iterator, Sequence
 
 from core.settings import Settings
 from poller.imap.session import Mailbox
-from poller.passes.batches import Batch, plan
+from poller.passes.batches import Batch, plan, small_bound
 from store.ledger import in_hand
 
 
@@ -29,8 +30,9 @@ class Hand:
                 killed: Sequence[int]) -> Iterator[Batch]:
         """The pass's batches, after the runs that died (`killed`) are accounted for."""
         self.run = run
-        sizes = box.sizes(self.mb.folder, uids)
-        self.suspects = in_hand.settle(self.mailbox, killed, set(sizes))
+        sizes = box.sizes_over(self.mb.folder, min(small_bound(self.mb),
+                                                   self.mb.max_message_bytes))
+        self.suspects = in_hand.settle(self.mailbox, killed, set(uids))
         return plan(uids, sizes, self.mb, self.suspects)
 
     def take(self, uids: list[int]) -> None:
