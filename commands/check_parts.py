@@ -113,8 +113,8 @@ def trust_check(trust: TrustSettings, seen: list[str | None]) -> Check:
     if not trust.authserv_ids:
         hint = f"; the inbox's newest messages' Authentication-Results come from {found}" \
             if found else "; no Authentication-Results seen in the inbox"
-        return Check("trust", "FAIL", "no [trust] authserv_ids: every message fails "
-                     f"unauthenticated_sender{hint}")
+        return Check("trust", "FAIL", "no [trust] authserv_ids: poll does not start (every "
+                     f"message would fail unauthenticated_sender){hint}")
     listed = {i.lower() for i in trust.authserv_ids}
     text = f"authserv_ids {', '.join(trust.authserv_ids)}, require aligned"
     if seen and not listed.intersection(i for i in seen if i):
