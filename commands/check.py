@@ -25,7 +25,7 @@ def check(ctx: click.Context) -> None:
       touchlog check
       TOUCHLOG_CONFIG=/etc/touchlog/settings.toml touchlog check
     """
-    from commands.check_parts import run_checks
+    from commands.checks.parts import run_checks
 
     try:
         settings = settings_of(ctx)

@@ -25,15 +25,18 @@ def failures(ctx: click.Context, fmt: str) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from poller.failed.folder import list_failures
+    from poller.failed.suggest import review_queue, suggestion_text
 
-    rows = [f.as_json() for f in list_failures(open_store(ctx))]
+    found = review_queue(open_store(ctx))
+    rows = [f.as_json() for f in found]
     if fmt == "json":
         print_json(rows)
         return
-    print_table("failed folder", ["uid", "date (UTC)", "sender", "subject", "reason", "detail"],
-                [[r["uid"], r["date"], r["sender"], r["subject"], r["reason"], r["detail"]]
-                 for r in rows], optional=["detail", "sender"])
+    print_table("failed folder", ["uid", "date (UTC)", "sender", "subject", "reason", "detail",
+                                  "suggestions"],
+                [[r["uid"], r["date"], r["sender"], r["subject"], r["reason"], r["detail"],
+                  suggestion_text(f.suggestions, most=3)]
+                 for r, f in zip(rows, found, strict=True)], optional=["detail", "sender"])
 
 
 @failures.command("show")
@@ -51,10 +54,10 @@ def failures_show(ctx: click.Context, uid: int, fmt: str) -> None:
     """
     from poller.decide.trace_words import trace_in_words
     from poller.failed.assign import candidate_accounts
-    from poller.failed.folder import find_failure
+    from poller.failed.suggest import review_one, suggestion_text
     from poller.notify import notices
 
-    failure = find_failure(open_store(ctx), uid)
+    failure = review_one(open_store(ctx), uid)
     trace = failure.record.trace if failure.record is not None and failure.record.trace else {}
     words = trace_in_words(trace) if trace else []
     sent = notices.states(failure.record) if failure.record is not None else []
@@ -63,16 +66,16 @@ def failures_show(ctx: click.Context, uid: int, fmt: str) -> None:
             {"account_id": acc, "name": name} for acc, name in candidate_accounts(trace)],
             "explanation": words, "trace": trace, "notices": sent})
         return
-    fields = list(failure.as_json().items())
+    fields = [(name, value) for name, value in failure.as_json().items()
+              if name != "suggestions"]
     fields += [("notice", f"to {state['to']}: {notices.state_text(state)}") for state in sent]
-    if failure.record is not None:
-        seen = candidate_accounts(trace)
-        fields.append(("candidates", ", ".join(
-            f"{acc} ({name})" if name else acc for acc, name in seen) or
-            "none: the rules found no account (any account can be chosen)"))
+    if failure.record is not None:  # best first (poller.failed.suggest)
+        fields.append(("suggestions", suggestion_text(failure.suggestions) or
+                       "none: the rules saw no account (any account can be chosen)"))
     print_fields(fields)
     if failure.record is not None:
-        print_lines([f"assign with: touchlog failures assign {uid} --account ID --as EMAIL"])
+        print_lines([f"assign with: touchlog failures assign {uid} --account ID --as EMAIL "
+                     "[--remember]"])
     if words:
         say("trace:")
         print_lines(words, "  ")
@@ -103,16 +106,23 @@ def failures_retry(ctx: click.Context, uids: tuple[int, ...], retry_all: bool) -
 @click.option("--account", "account_id", metavar="ID", required=True,
               help="the account to log it on")
 @as_option
+@click.option("--remember", is_flag=True,
+              help="also make its customer addresses that are not yet customer users contacts "
+                   "of the account, so their next mail resolves by contact")
 @click.pass_context
-def failures_assign(ctx: click.Context, uid: int, account_id: str, as_email: str) -> None:
+def failures_assign(ctx: click.Context, uid: int, account_id: str, as_email: str,
+                    remember: bool) -> None:
     """Log a failed message on the account you choose (rule manual) and move it to the
-    logged folder; `failures show UID` lists the accounts the rules saw.
+    logged folder; `failures show UID` lists the accounts the rules saw. With --remember the
+    account learns its customer addresses (the trace says who remembered what).
 
     \b
-    Example:
+    Examples:
       touchlog failures assign 12 --account INITECH --as ann@ourco.com
+      touchlog failures assign 12 --account INITECH --as ann@ourco.com --remember
     """
     from poller.failed.assign import assign
+    from poller.failed.learn import remembered
     from store.directory.lookups import require_account
     from store.models import Touchpoint
     from store.timeline.manage import author
@@ -120,9 +130,12 @@ def failures_assign(ctx: click.Context, uid: int, account_id: str, as_email: str
     settings = open_store(ctx)
     member = author(as_email)
     require_account(account_id, live=True)
-    tp_id = assign(settings, uid, account_id, member)
+    tp_id = assign(settings, uid, account_id, member, remember=remember)
     tp = Touchpoint.get_by_id(tp_id)
     how = f"a reply in thread {tp.thread_id}, rule {tp.rule}" if tp.thread_id else \
         f"rule {tp.rule}"
     say(f"UID {uid} logged on {account_id} as touchpoint {tp_id} ({how}, chosen by "
         f"{member.email}); moved to {settings.mailbox.logged_folder}")
+    learnt = remembered(tp_id) if remember else None
+    if learnt is not None:
+        print_lines([learnt.words])

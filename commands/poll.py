@@ -33,7 +33,7 @@ def poll(ctx: click.Context, once: bool) -> None:
 
     trust = settings_of(ctx).trust
     if trust.require == "aligned" and not trust.authserv_ids:  # SPEC 20
-        from commands.check_parts import trust_refusal
+        from commands.checks.parts import trust_refusal
 
         # Before the database opens: nothing is touched, no run recorded.
         raise ConfigError(trust_refusal(settings_of(ctx)))

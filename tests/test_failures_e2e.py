@@ -52,7 +52,8 @@ def test_failures_lists_the_failed_folder_as_json_and_table(world_with_smtp):
     rows = {r["subject"]: r for r in world.failures()}
     assert set(rows) == {"Renewal call", "x@initech.com"}
     renewal = rows["Renewal call"]
-    assert set(renewal) == {"uid", "message_id", "date", "sender", "subject", "reason", "detail"}
+    assert set(renewal) == {"uid", "message_id", "date", "sender", "subject", "reason", "detail",
+                            "suggestions"}
     assert renewal["uid"] == uids["Renewal call"]
     assert renewal["message_id"] == "renewal@ourco.com"
     assert renewal["date"] == "2026-11-02T14:30:00Z"

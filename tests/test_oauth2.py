@@ -126,7 +126,7 @@ def test_tokens_stay_out_of_reprs_logs_and_tracebacks(caplog):
 
 def test_provider_libraries_load_only_when_a_token_is_fetched():
     code = ("import sys, cli, poller.passes.poll, poller.imap.login, poller.notify.notices, "
-            "commands.check_parts, poller.net.oauth2; "
+            "commands.checks.parts, poller.net.oauth2; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'msal', 'google', 'requests', 'jwt'}))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,

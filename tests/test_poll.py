@@ -56,7 +56,8 @@ def test_unknown_customer_fails_no_account_with_keyword(world):
     assert failure["sender"] == "sam@ourco.com"
     assert failure["subject"] == "Hello there"
     assert failure["message_id"] == "nobody@ourco.com"
-    assert set(failure) == {"uid", "message_id", "date", "sender", "subject", "reason", "detail"}
+    assert set(failure) == {"uid", "message_id", "date", "sender", "subject", "reason", "detail",
+                            "suggestions"}
 
 
 def test_folders_work_on_a_dot_delimiter_server(imap_dot, tmp_path):

@@ -89,7 +89,8 @@ def test_copy_and_failure_are_handled_exactly_as_on_sqlite(imap, dovecot, tmp_pa
         "sam@ourco.com": "internal", "wile@acme.com": "external", "ann@ourco.com": "internal"}
     [failure] = pg["failures"]
     assert failure["reason"] == "no_account" and failure["message_id"] == "pg-nobody@ourco.com"
-    assert set(failure) == {"uid", "message_id", "date", "sender", "subject", "reason", "detail"}
+    assert set(failure) == {"uid", "message_id", "date", "sender", "subject", "reason", "detail",
+                            "suggestions"}
     [(flags, _raw)] = pg["failed"]
     assert "$tl_no_account" in flags
     assert f"touchpoint {tp['id']} on account ACME" in pg["explain touchpoint"]

@@ -79,8 +79,8 @@ def test_name_type_and_plain_hash_are_sealed_yet_every_reader_shows_them(world_w
     assert stored.startswith("tl1:")
     shown = world.touchlog("touchpoints", "show", str(first["id"])).output
     assert f"{NAME} {TYPE} {len(secret)} bytes sha256 {sha}" in shown
-    [whole] = json.loads(world.touchlog("touchpoints", "show", str(first["id"]),
-                                        "--format", "json").output)
+    whole = json.loads(world.touchlog("touchpoints", "show", str(first["id"]),
+                                      "--format", "json").output)
     assert whole["attachments"] == first["attachments"]
     world.touchlog("touchpoints", "send", str(first["id"]), "--as", "sam@ourco.com",
                    "--to", "me")

@@ -147,7 +147,7 @@ def test_failures_assign_logs_on_the_chosen_account(any_world):
     assert "ambiguous_account 1" in world.poll()
     [failure] = world.failures()
     shown = world.touchlog("failures", "show", str(failure["uid"])).output
-    assert "candidates: INITECH (Initech), INITECH2 (Initech Labs)" in shown
+    assert "suggestions: Initech (INITECH); Initech Labs (INITECH2)" in shown
     world.touchlog("failures", "assign", str(failure["uid"]), "--account", "INITECH2",
                    "--as", "wile@acme.com", expect=1)
     world.touchlog("failures", "assign", str(failure["uid"]), "--account", "NOPE", "--as",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.learning import REMEMBERED, remembered_line
 from core.reasons import (
     AMBIGUOUS_ACCOUNT,
     CONTACT,
@@ -74,6 +75,8 @@ def _step_line(step: dict[str, Any], names: dict[str, str]) -> str:
         return _contact_line(step, names)
     if rule == DOMAIN:
         return _domain_line(step, names)
+    if rule == REMEMBERED:
+        return remembered_line(step, names)
     if rule == THREAD:
         return _thread_line(step, names)
     if rule == MANUAL:

@@ -29,6 +29,7 @@ from poller.decide.records import logged
 from poller.decide.resolve import Decision
 from poller.decide.trace import account_ids_seen
 from poller.decide.verdict import Logged
+from poller.failed import learn
 from poller.imap.login import open_mailbox
 from poller.mail.message import parse_message
 from poller.passes.commit import commit
@@ -42,8 +43,10 @@ from store.timeline.threads import TEAM_MEMBER
 
 
 def assign(settings: Settings, uid: int, account_id: str, member: TeamMember,
-           now: datetime | None = None) -> int:
-    """Log failed message `uid` on `account_id` as chosen by `member`; its touchpoint id."""
+           now: datetime | None = None, remember: bool = False) -> int:
+    """Log failed message `uid` on `account_id` as chosen by `member`; its touchpoint id.
+    `remember`: its customer addresses become contacts of the account (poller.failed.learn)."""
+    learn.assignable(account_id)  # the web calls this too, not only the CLI
     mb = settings.mailbox
     with open_mailbox(settings) as box:
         box.ensure_folders(mb.failed_folder, mb.logged_folder)
@@ -53,6 +56,8 @@ def assign(settings: Settings, uid: int, account_id: str, member: TeamMember,
             raise NotFound(f"no message with UID {uid} in {mb.failed_folder}")
         source = Source(mailbox=mb.failed_folder, uid=uid, internal_date=entries[uid].date)
         tp_id = log_by_hand(raw, Context(settings), source, account_id, member, now)
+        if remember:
+            learn.remember(settings, raw, tp_id, member, now)
         keywords = [f for f in entries[uid].flags if f.lower().startswith(KEYWORD_PREFIX)]
         if keywords:
             box.remove_keywords(mb.failed_folder, [uid], keywords)

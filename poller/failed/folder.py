@@ -35,11 +35,15 @@ class Failure:
     reason: str
     detail: str
     record: MessageRecord | None
+    # (account_id, name): the accounts the rules saw, best first (poller.failed.suggest).
+    suggestions: tuple[tuple[str, str], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"uid": self.uid, "message_id": self.message_id or None,
                 "date": iso_utc(self.date), "sender": self.sender, "subject": self.subject,
-                "reason": self.reason, "detail": self.detail}
+                "reason": self.reason, "detail": self.detail,
+                "suggestions": [{"account_id": acc, "name": name}
+                                for acc, name in self.suggestions]}
 
 
 def reason_from_flags(flags: Sequence[str]) -> str:

@@ -47,7 +47,9 @@ class Mailbox(Session):
             data = self._client.fetch(chunk, [b"BODY.PEEK[]", b"INTERNALDATE", b"FLAGS"])
         for uid in chunk:
             item = data.get(uid)
-            if item is None or b"BODY[]" not in item:
+            # Expunged meanwhile by another session (a worker that took over the mailbox):
+            # Dovecot may still answer with the UID and a NIL body.
+            if item is None or item.get(b"BODY[]") is None:
                 continue
             yield Fetched(uid=uid, raw=bytes(item[b"BODY[]"]),
                           internal_date=aware_utc(item.get(b"INTERNALDATE")),
@@ -112,7 +114,8 @@ class Mailbox(Session):
         with self._guard(f"fetch from {name}"):
             data = self._client.fetch([uid], [b"BODY.PEEK[]"])
         item = data.get(uid)
-        return bytes(item[b"BODY[]"]) if item and b"BODY[]" in item else None
+        body = item.get(b"BODY[]") if item else None
+        return bytes(body) if body is not None else None
 
     def add_keyword(self, folder: str, uids: Iterable[int], keyword: str) -> None:
         name = self._select(folder)

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from commands.health_store import database_check, files_check
+from commands.checks.storage import database_check, files_check
 from core.errors import TouchlogError
 from core.sections import TrustSettings
 from core.settings import Settings
