@@ -264,8 +264,8 @@ class Pass:
             return
         try:
             self.hand.let_go()
-        except (OperationalError, InterfaceError):  # the run's own record says what broke
-            log.info("could not let go of the messages in hand", exc_info=True)
+        except (OperationalError, InterfaceError) as exc:  # the run's record says what broke
+            log.info("could not let go of the messages in hand: %s", " ".join(str(exc).split()))
 
     def _save_counts(self) -> None:
         if self.run_row is not None:
