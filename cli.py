@@ -17,7 +17,7 @@ from typing import Any
 import click
 import peewee
 
-from core.errors import TouchlogError
+from core.errors import FieldError, TouchlogError
 from core.text import shown
 
 
@@ -38,6 +38,9 @@ class TouchlogGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except FieldError as exc:  # a value given for an option: a usage error (exit 2)
+            raise click.BadParameter(shown(exc.problem),
+                                     param_hint="--" + exc.field.replace("_", "-")) from None
         except TouchlogError as exc:
             click.echo(f"touchlog: {shown(str(exc))}", err=True)
             ctx.exit(1)

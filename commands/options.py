@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import click
 
 from core.errors import TouchlogError
 from core.ids import MAX_ID, parse_id
-from core.utc import naive_utc
+from core.sections import not_one_of
+from core.utc import parse_when
 
 
 class When(click.ParamType):
@@ -27,18 +28,10 @@ class When(click.ParamType):
                 ctx: click.Context | None) -> datetime:
         if isinstance(value, datetime):
             return value
-        text = str(value).strip()
         try:
-            if len(text) == 10:
-                day = date.fromisoformat(text)
-                if self.end_of_day:
-                    return datetime.combine(day, time()) + timedelta(days=1, microseconds=-1)
-                return datetime.combine(day, time())
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            self.fail(f"{text!r} is not a date (2026-11-02) or a date and time "
-                      "(2026-11-02T14:30Z)", param, ctx)
-        return naive_utc(moment)
+            return parse_when(str(value), self.end_of_day)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 class Day(click.ParamType):
@@ -91,10 +84,10 @@ def as_option(f: Callable) -> Callable:
 
 def allowed(value: str | None, choices: Sequence[str], option: str, key: str) -> str | None:
     """A value of a configured list (`touchpoints.types` …); an empty list allows any value."""
-    if value is None or not choices or value in choices:
+    problem = not_one_of(value, choices, key)
+    if problem is None:
         return value
-    raise click.BadParameter(f"{value!r} is not one of {key}: {', '.join(choices)}",
-                             param_hint=option)
+    raise click.BadParameter(problem, param_hint=option)
 
 
 def no_account_option(what: str) -> Callable:

@@ -29,6 +29,7 @@ def runs(ctx: click.Context, limit: int, fmt: str) -> None:
     """
     from core.utc import iso_utc
     from store.ledger.records import recent_runs
+    from store.ledger.totals import notice_counts, notices_text
 
     open_store(ctx)
     rows = [{"id": r.id, "started_at": iso_utc(r.started_at),
@@ -45,26 +46,3 @@ def runs(ctx: click.Context, limit: int, fmt: str) -> None:
                  for r in rows],
                 optional=["finished (UTC)", "notices", "errors"])
 
-
-# What became of the notices a pass handled, each counted once, in the order they are told.
-# `failed` in a run's counts is tries that failed (those notices stay pending): told with
-# the pending ones, never added to them ("failed 3, pending 3" were three notices, not six).
-_FATES = ("sent", "suppressed", "cancelled", "withdrawn", "undeliverable", "pending")
-
-
-def notice_counts(counts: dict[str, int]) -> dict[str, int]:
-    """A run's notice counts by what became of them, plus `tries_failed`."""
-    found = {name: counts.get(f"notices:{name}", 0) for name in _FATES}
-    found["tries_failed"] = counts.get("notices:failed", 0)
-    return found
-
-
-def notices_text(found: dict[str, int]) -> str:
-    """`sent 2, suppressed 1, cancelled 1, pending 3 (3 tries failed)`"""
-    parts = [f"{name} {found[name]}" for name in _FATES if found.get(name)]
-    if found.get("tries_failed"):
-        tries = found["tries_failed"]
-        note = f"{tries} {'try' if tries == 1 else 'tries'} failed"
-        parts = [f"{p} ({note})" if p.startswith("pending ") else p for p in parts] \
-            if found.get("pending") else [*parts, note]
-    return ", ".join(parts)

@@ -9,8 +9,6 @@ import click
 from commands.common import format_option, open_store
 from commands.output import print_json, print_table, say
 
-COUNTS = ("created", "updated", "deleted", "skipped", "conflicts", "errors")
-
 
 @click.group()
 def sync() -> None:
@@ -81,6 +79,8 @@ def status(ctx: click.Context, fmt: str) -> None:
 
 
 def _show(rows: list[dict[str, Any]]) -> None:
+    from sync.state import COUNTS
+
     if not any(r["last_run"] for r in rows):
         say("no Salesforce sync has run yet")
         return

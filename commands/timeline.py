@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from commands.common import format_option, open_store
-from commands.options import LIMIT, TOUCHPOINT_ID, When, allowed
+from commands.options import LIMIT, TOUCHPOINT_ID, When
 from commands.output import print_fields, print_json, print_table, print_text, say
 from commands.touchpoint_edits import add, delete, edit
 from commands.touchpoint_send import send
@@ -41,16 +41,15 @@ def touchpoints(ctx: click.Context, account_id: str | None, type_: str | None,
     if ctx.invoked_subcommand is not None:
         return
     from store.directory.lookups import require_account
+    from store.timeline.drafts import check_filter
     from store.timeline.touchpoints import Filter, as_json, timeline
 
     settings = open_store(ctx)
     if account_id is not None:
         require_account(account_id)
-    allowed(type_, settings.touchpoints.types, "--type", "touchpoints.types")
-    if notes is not None and type_ is not None:
-        raise click.UsageError("give --type or --notes/--no-notes, not both")
     where = Filter(account_id=account_id, type=type_, flow=flow, notes=notes, since=since,
                    until=until, limit=limit)
+    check_filter(settings, where)
     rows = [as_json(tp) for tp in timeline(where=where)]
     if fmt == "json":
         print_json(rows)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from commands.common import open_store
-from commands.options import TOUCHPOINT_ID, When, allowed, as_option, no_account_option
+from commands.options import TOUCHPOINT_ID, When, as_option, no_account_option
 from commands.output import say
 from core.errors import TouchlogError
 from core.settings import Settings
@@ -53,20 +53,16 @@ def add(ctx: click.Context, account_id: str, as_email: str, type_: str, when: da
           --type internal_note --content "Champion leaves in January"
     """
     from core.utc import utcnow
-    from store.directory.lookups import require_account
-    from store.timeline.manage import Draft, add_touchpoint, attachments_of, author, participants_of
+    from store.timeline.drafts import Given, check_choices, draft_of
+    from store.timeline.manage import add_touchpoint, author, read_files
 
     settings = open_store(ctx)
-    t = settings.touchpoints
-    _check_lists(settings, type_, flow, reasons)
+    check_choices(settings, type_, flow, reasons)
     member = author(as_email)
-    require_account(account_id, live=True)
-    text = _content(content, content_file, settings) or ""
-    draft = Draft(account_id=account_id, type=type_, occurred_at=when or utcnow(),
-                  subject=" ".join(subject.split()), content=text,
-                  flow=flow or t.default_flow, reasons=reasons,
-                  participants=participants_of(participants, t.internal_domains),
-                  attachments=attachments_of(attachments, settings.attachments_path()))
+    given = Given(type=type_, occurred_at=when, subject=subject,
+                  content=_content(content, content_file), flow=flow, reasons=reasons,
+                  participants=participants, files=read_files(attachments))
+    draft = draft_of(settings, account_id, given, utcnow())
     say(add_touchpoint(draft, member).id)
 
 
@@ -103,22 +99,15 @@ def edit(ctx: click.Context, tp_id: int, as_email: str, type_: str | None,
           --add-participant road@road.com --notify new --yes
     """
     from commands.touchpoint_send import deliver
-    from store.timeline.manage import (
-        Changes,
-        author,
-        edit_touchpoint,
-        participants_of,
-    )
+    from store.timeline.drafts import Given, changes_of, check_choices
+    from store.timeline.manage import author, edit_touchpoint
 
     settings = open_store(ctx)
-    _check_lists(settings, type_, flow, reasons)
+    check_choices(settings, type_, flow, reasons)
     member = author(as_email)
-    changes = Changes(type=type_, occurred_at=when, subject=subject,
-                      content=_content(content, content_file, settings), flow=flow,
-                      reasons=reasons or None,
-                      add_participants=participants_of(added, settings.touchpoints
-                                                       .internal_domains),
-                      remove_participants=removed)
+    changes = changes_of(settings, Given(
+        type=type_, occurred_at=when, subject=subject, content=_content(content, content_file),
+        flow=flow, reasons=reasons, participants=added, removed=removed))
     _require_some(changes)
     copies = _confirm_before_edit(settings, tp_id, member, changes, notify, yes) \
         if notify != "none" else []
@@ -171,26 +160,12 @@ def delete(ctx: click.Context, tp_id: int, as_email: str) -> None:
     say(f"touchpoint {tp.id} deleted")
 
 
-def _check_lists(settings: Settings, type_: str | None, flow: str | None,
-                 reasons: tuple[str, ...]) -> None:
-    t = settings.touchpoints
-    allowed(type_, t.types, "--type", "touchpoints.types")
-    allowed(flow, t.flows, "--flow", "touchpoints.flows")
-    for reason in reasons:
-        allowed(reason, t.reasons, "--reason", "touchpoints.reasons")
-
-
-def _content(content: str | None, content_file: Path | None, settings: Settings) -> str | None:
+def _content(content: str | None, content_file: Path | None) -> str | None:
     if content is not None and content_file is not None:
         raise click.UsageError("give --content or --content-file, not both")
     if content_file is not None:
         try:
-            content = content_file.read_text(encoding="utf-8")
+            return content_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise TouchlogError(f"--content-file {content_file}: cannot read: {exc}") from None
-    limit = settings.touchpoints.max_content_chars
-    if content is not None and len(content) > limit:
-        raise click.BadParameter(f"{len(content)} characters; at most {limit} "
-                                 "(touchpoints.max_content_chars)", param_hint="--content")
     return content
-

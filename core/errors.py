@@ -56,3 +56,13 @@ class Refused(TouchlogError):
 class NotFound(TouchlogError):
     """An account, touchpoint, task or failed message that does not exist (or an id that names
     nothing, core.ids); the command line says it in one line, the web answers 404."""
+
+
+class FieldError(TouchlogError):
+    """A value given for one field of a change (an option on the command line, a form field on
+    the web) that cannot be used: the command line says it as a usage error of `--FIELD`
+    (exit 2), the web answers 400 naming the field."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field, self.problem = field, problem

@@ -6,6 +6,7 @@ core/settings.py reads the file into them and validates it once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -76,6 +77,19 @@ class TouchpointSettings:
                               "internal_note")
     flows: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
+
+    def not_allowed(self, key: str, value: str | None) -> str | None:
+        """Why `value` is not one of the configured list `key` (`types`, `flows`, `reasons`),
+        or None when it is (an empty list allows any value)."""
+        return not_one_of(value, getattr(self, key), f"touchpoints.{key}")
+
+
+def not_one_of(value: str | None, choices: Sequence[str], key: str) -> str | None:
+    """Why `value` is not one of the configured list `key`, or None when it is (or when the
+    list is empty: any value)."""
+    if value is None or not choices or value in choices:
+        return None
+    return f"{value!r} is not one of {key}: {', '.join(choices)}"
 
 
 @dataclass(frozen=True)

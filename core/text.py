@@ -37,3 +37,14 @@ def json_safe(dumped: str) -> str:
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def storable(text: str) -> str:
+    """Text as every database keeps it: NUL (PostgreSQL text cannot hold it) and lone
+    surrogates (raw 8-bit header bytes, which no UTF-8 encoder takes) become U+FFFD."""
+    text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")

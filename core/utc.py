@@ -3,7 +3,7 @@ PostgreSQL agree on it), ISO 8601 with a trailing `Z` on the way out."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import overload
 
 
@@ -40,3 +40,21 @@ def iso_utc(value: datetime | None) -> str | None:
     if value is None:
         return None
     return naive_utc(value).replace(microsecond=0).isoformat() + "Z"
+
+
+def parse_when(text: str, end_of_day: bool = False) -> datetime:
+    """An ISO 8601 date or date-time as naive UTC, as people give one (`--date`, `--since`, a
+    form's `date`): a time without a zone is UTC; a date alone is its midnight, or with
+    `end_of_day` its last moment, so "until 2026-11-02" takes in the whole day. ValueError
+    says what a date looks like."""
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            if end_of_day:
+                return datetime.combine(day, time()) + timedelta(days=1, microseconds=-1)
+            return datetime.combine(day, time())
+        return naive_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date (2026-11-02) or a date and time "
+                         "(2026-11-02T14:30Z)") from None

@@ -12,6 +12,7 @@ from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabas
 from core.errors import DatabaseError
 from core.private import touch_private
 from core.secrets import redact_url, without_url_password
+from core.text import storable as storable_text
 from store.migrate import upgrade
 from store.models import KeyCheck, database
 
@@ -125,17 +126,8 @@ def storable(params: Any) -> Any:
     CSV cell or a display name never leaves a message failing on every pass."""
     if not params or not isinstance(params, list | tuple):
         return params
-    return [_storable(p) if isinstance(p, str) and (not p.isascii() or "\x00" in p) else p
+    return [storable_text(p) if isinstance(p, str) and (not p.isascii() or "\x00" in p) else p
             for p in params]
-
-
-def _storable(text: str) -> str:
-    text = text.replace("\x00", "\ufffd")
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 class _Sqlite(SqliteDatabase):

@@ -19,6 +19,7 @@ from typing import Any
 
 from core.ids import MAX_ID, parse_id
 from core.salesforce_ids import is_id18
+from core.text import storable
 
 # Salesforce writes 2026-12-01T09:00:00.000+0000; the offset may also come as Z or +00:00.
 _DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:?\d\d)?")
@@ -61,16 +62,6 @@ class Remote:
     modified_by: str
     modified_at: datetime | None  # LastModifiedDate
     modstamp: datetime  # SystemModstamp: what the watermark follows
-
-
-def storable(text: str) -> str:
-    """Text as every database keeps it: NUL and lone surrogates become U+FFFD."""
-    text = text.replace("\x00", "\ufffd")
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 def quoted(value: Any, limit: int = 80) -> str:

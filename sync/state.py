@@ -20,6 +20,8 @@ from store.models import BaseModel, CharField, JSONField, database
 TOUCHPOINT = "touchpoint"
 TASK = "task"
 DIRECTIONS = ("in", "out")
+# The counts of a run, per object and direction, in the order `sync status` and /runs show them.
+COUNTS = ("created", "updated", "deleted", "skipped", "conflicts", "errors")
 
 
 class SyncLink(BaseModel):

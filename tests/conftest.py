@@ -21,6 +21,7 @@ from peewee import Database
 
 from tests.disks import mounted_small_disk
 from tests.fake_salesforce import FakeSalesforce
+from tests.review_world import ReviewWorld
 from tests.sf_world import TOKEN_ENV, SfWorld
 from tests.smtpsink import SmtpSink
 from tests.web_world import METRICS_ENV, METRICS_TOKEN, WebWorld
@@ -216,3 +217,34 @@ def small_disk() -> Iterator[Path]:
     """A 4 MB filesystem of its own, to fill or remount read-only (tests/disks.py)."""
     with mounted_small_disk() as where:
         yield where
+
+
+@pytest.fixture
+def review_web(tmp_path: Path, smtp_sink: SmtpSink, imap: ImapAccount,
+               monkeypatch: pytest.MonkeyPatch) -> Iterator[ReviewWorld]:
+    """`web` that also polls a fresh user of the real Dovecot (tests/review_world.py), failure
+    notices going to the SMTP sink: the review queue and the runs page. The IMAP sessions the
+    app kept (poller.imap.reuse) are closed at the end."""
+    from poller.imap.reuse import forget
+
+    monkeypatch.setenv(METRICS_ENV, METRICS_TOKEN)
+    yield ReviewWorld(tmp_path, smtp_sink, imap)
+    forget()
+
+
+@pytest.fixture
+def pg_review_web(tmp_path: Path, smtp_sink: SmtpSink, imap: ImapAccount, pg_url: str,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[ReviewWorld]:
+    """As `review_web`, on PostgreSQL."""
+    from poller.imap.reuse import forget
+
+    monkeypatch.setenv(METRICS_ENV, METRICS_TOKEN)
+    yield ReviewWorld(tmp_path, smtp_sink, imap, database_url=pg_url)
+    forget()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_review_web(request: pytest.FixtureRequest) -> ReviewWorld:
+    """`review_web` on each database."""
+    return request.getfixturevalue("review_web" if request.param == "sqlite"
+                                   else "pg_review_web")

@@ -15,7 +15,7 @@ FAILED = "Touchpoints/Failed"
 def _notices_shown(world: World) -> str:
     """The notices cell `touchlog runs` shows for the newest pass (read from its JSON, so that
     how the table wraps its cells does not matter)."""
-    from commands.runs import notice_counts, notices_text
+    from store.ledger.totals import notice_counts, notices_text
 
     newest = json.loads(world.touchlog("runs", "--format", "json").output)[0]
     world.touchlog("runs")  # the table itself renders

@@ -18,9 +18,9 @@ from core.errors import ConfigError, SignInRefused
 from core.settings import Settings, settings_from_dict
 from tests.builders import import_directory
 from tests.fake_oidc import FakeOidc
-from web import oidc_token
-from web.oidc import PENDING_SECONDS, OidcClient
-from web.oidc_token import provider_kind
+from web.signin import oidc_token
+from web.signin.oidc import PENDING_SECONDS, OidcClient
+from web.signin.oidc_token import provider_kind
 
 REDIRECT = "http://127.0.0.1:8765/login/oidc/callback"
 SECRET_ENV = "TOUCHLOG_TEST_OIDC_SECRET"

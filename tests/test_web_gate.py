@@ -4,8 +4,8 @@ leaves or changes role, and hostile text shown as text."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from flask import Flask
@@ -52,7 +52,15 @@ def _responses(web: WebWorld) -> dict[str, object]:
     """One response of every kind the app gives."""
     anon, sam = web.client(), web.signed_in("sam@ourco.com")
     bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    tp = web.plant_hostile()
     return {
+        "timeline": sam.get("/accounts/ACME"), "touchpoint": sam.get(f"/touchpoints/{tp}"),
+        "download": sam.get(f"/touchpoints/{tp}/attachments/1"),
+        "add form": sam.get("/touchpoints/new?account=ACME"),
+        "confirm": web.post(sam, f"/touchpoints/{tp}/send", {"to": "external"},
+                            form_page=f"/touchpoints/{tp}"),
+        "added": web.post(sam, "/touchpoints", {"account": "ACME", "type": "email"},
+                          form_page="/touchpoints/new?account=ACME"),
         "redirect": anon.get("/accounts"), "sign-in page": anon.get("/login"),
         "401": anon.post("/logout"), "csrf 400": sam.post("/logout"),
         "page": sam.get("/accounts"), "404": sam.get("/no-such-page"),
@@ -69,7 +77,7 @@ def _responses(web: WebWorld) -> dict[str, object]:
 def test_every_response_sends_the_security_headers(web):
     responses = _responses(web)
     expected = {"403": 403, "404": 404, "400": 400, "401": 401, "405": 405, "csrf 400": 400,
-                "metrics 404": 404, "redirect": 302, "sign-out": 303}
+                "metrics 404": 404, "redirect": 302, "sign-out": 303, "added": 303}
     for name, answer in responses.items():
         assert answer.status_code == expected.get(name, 200), name
         for header, value in SECURITY_HEADERS.items():
@@ -83,12 +91,34 @@ def test_every_response_sends_the_security_headers(web):
 def test_pages_hold_no_inline_script_or_style(web):
     """The CSP forbids them: a page that used one would break in the browser."""
     sam = web.signed_in("ann@ourco.com")
-    for path in ("/login", "/accounts", "/audit", "/no-such-page"):
+    tp = web.plant_hostile()
+    for path in ("/login", "/accounts", "/audit", "/no-such-page", "/accounts/ACME",
+                 f"/touchpoints/{tp}", "/touchpoints/new?account=ACME"):
         page = (web.client() if path == "/login" else sam).get(path).text
-        assert "<style" not in page and " style=" not in page, path
-        assert re.findall(r"<[a-z][^>]*\son[a-z]+\s*=", page) == [], path  # onclick= …
-        scripts = [chunk.split(">", 1)[0] for chunk in page.split("<script")[1:]]
-        assert scripts == [' src="/static/htmx.min.js" defer'], path
+        found = _Markup()
+        found.feed(page)
+        assert "style" not in found.tags and not found.styled, path
+        assert found.handlers == [], path  # onclick= …
+        assert found.scripts == [[("src", "/static/htmx.min.js"), ("defer", None)]], path
+
+
+class _Markup(HTMLParser):
+    """What a browser would see: the tags, style attributes, on… handlers and scripts (an
+    attribute's value is text, however much it looks like markup)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.styled: list[str] = []
+        self.handlers: list[str] = []
+        self.scripts: list[list[tuple[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.styled += [tag for name, _ in attrs if name == "style"]
+        self.handlers += [name for name, _ in attrs if name.startswith("on")]
+        if tag == "script":
+            self.scripts.append(attrs)
 
 
 def test_a_post_without_the_csrf_token_is_400_and_changes_nothing(any_web):

@@ -32,6 +32,8 @@ BASE_URL = "http://touchlog.test"
 METRICS_TOKEN = "metrics-s3cret"
 METRICS_ENV = "TOUCHLOG_TEST_METRICS_TOKEN"
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+# Control characters a stranger's mail may carry: a terminal escape, a bidi override, a NUL.
+CONTROLS = "\x1b[2J\u202eevil\x00"
 WEB_TEAM_CSV = f"""email,name,role,aliases
 sam@ourco.com,Sam Seller,user,sam.alias@ourco.com
 ann@ourco.com,Ann Admin,admin,
@@ -150,6 +152,67 @@ class WebWorld:
         return result.output
 
 
+    # --- touchpoints -------------------------------------------------------------------------
+
+    def add(self, account: str = "ACME", by: str = "sam@ourco.com", kind: str = "telephone_call",
+            *args: str) -> int:
+        """`touchlog touchpoints add` (as a member would from the CLI); its id."""
+        return int(self.touchlog("touchpoints", "add", "--account", account, "--as", by,
+                                 "--type", kind, *args).strip())
+
+    def mail(self, account: str = "ACME", subject: str = "Mail", parent: int | None = None,
+             when: datetime | None = None, participants: tuple[dict[str, str], ...] = (),
+             attachments: tuple[tuple[str, str, bytes], ...] = (),
+             by: str = "sam@ourco.com") -> int:
+        """A touchpoint as the poller logs one from mail (a reply in `parent`'s thread when
+        given), with attachments kept as (file name, content type, bytes); its id."""
+        import hashlib
+
+        from store.models import database
+        from store.timeline.touchpoints import NewTouchpoint, create_touchpoint, keep_attachment
+
+        kept = []
+        for name, content_type, data in attachments:
+            sha = hashlib.sha256(data).hexdigest()
+            keep_attachment(self.settings.attachments_path(), sha, data)
+            kept.append({"filename": name, "content_type": content_type, "size": len(data),
+                         "sha256": sha})
+        self._mails = getattr(self, "_mails", 0) + 1
+        new = NewTouchpoint(
+            account_id=account, flow="Default", reasons=(), occurred_at=when or utcnow(),
+            subject=subject, content=f"The text of {subject}", creator_id=None,
+            creator_email=by, creator_domain=by.split("@")[-1], participants=participants,
+            attachments=tuple(kept), message_key=f"key-{self._mails}-{subject[:20]}",
+            message_id=f"m{self._mails}@ourco.com", mailbox="INBOX", uid=self._mails,
+            scenario="copy", rule="contact", trace={}, parent_id=parent)
+        with database.atomic():
+            return create_touchpoint(new).id
+
+    def plant_hostile(self) -> int:
+        """A touchpoint whose every text a stranger wrote: subject, content, a participant's
+        name and an attachment's file name hold script and control characters."""
+        return self.mail(
+            subject=f"{HOSTILE} {CONTROLS}",
+            participants=({"email": "mallory@evil.com", "name": f"{HOSTILE}{CONTROLS}",
+                           "role": "external"},),
+            attachments=((f"{HOSTILE}{CONTROLS}.html", "text/html",
+                          b"<script>alert(3)</script>"),))
+
+
 def text_of(response: TestResponse) -> str:
     """A page's words, tags dropped, entities decoded, spaces collapsed."""
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.text)).split())
+
+
+def unlabelled(page_text: str) -> list[str]:
+    """The ids of the page's fields that no <label for=…> names (a hidden field needs none)."""
+    ids = re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]* id="([^"]+)"',
+                     page_text)
+    return [i for i in ids if not re.search(f'<label[^>]* for="{re.escape(i)}"', page_text)]
+
+
+def headings_skip(page_text: str) -> list[int]:
+    """Heading levels that skip one (an h3 after an h1 …); the page must start with an h1."""
+    levels = [int(h) for h in re.findall(r"<h([1-6])[\s>]", page_text)]
+    assert levels and levels[0] == 1, levels
+    return [b for a, b in zip(levels, levels[1:], strict=False) if b - a > 1]

@@ -14,17 +14,22 @@ from werkzeug.wrappers import Response
 from core.settings import Settings
 from store.access.keys import web_keys
 from store.db import open_database
-from web import accounts, audit_page, login, ops
+from web import accounts, audit_page, ops, review, tasks
 from web.client import networks
 from web.context import WebState
 from web.errors import install_errors
 from web.gate import install_gate
 from web.headers import install_headers
-from web.login_mail import Mailer
 from web.render import install_rendering
+from web.signin import login, oidc_login
+from web.signin.login_mail import Mailer
+from web.signin.oidc import OidcClient
+from web.timeline import account, changes, touchpoint
 
 # One module a page (or a few close ones), each with a Flask Blueprint named `blueprint`.
-BLUEPRINTS = (login.blueprint, ops.blueprint, accounts.blueprint, audit_page.blueprint)
+BLUEPRINTS = (login.blueprint, oidc_login.blueprint, ops.blueprint, accounts.blueprint,
+              audit_page.blueprint, review.blueprint, tasks.blueprint, account.blueprint,
+              touchpoint.blueprint, changes.blueprint)
 
 # Uploads (attachments of a touchpoint added by hand) as large as a mail touchlog reads.
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
@@ -36,7 +41,10 @@ def create_app(settings: Settings) -> Flask:
     app.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     app.extensions["touchlog"] = WebState(
         settings=settings, keys=web_keys(), metrics_token=settings.web_secret("metrics_token"),
-        trusted_proxies=networks(settings.web.trusted_proxies), mailer=Mailer(settings))
+        trusted_proxies=networks(settings.web.trusted_proxies), mailer=Mailer(settings),
+        # Made once: it caches the provider's metadata and keys, and a missing client secret
+        # is a ConfigError now rather than at the first sign-in.
+        oidc=OidcClient(settings) if "oidc" in settings.web.sign_in else None)
     install_gate(app)
     install_headers(app)
     install_errors(app)

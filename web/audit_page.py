@@ -11,7 +11,7 @@ from store.access.audit import entries
 from store.timeline.manage import require_admin
 from web.context import member
 from web.errors import BadInput
-from web.render import page, text_field
+from web.render import page, page_number, text_field
 
 blueprint = Blueprint("audit", __name__)
 PAGE = 100
@@ -22,7 +22,7 @@ def index() -> tuple[str, int]:
     require_admin(member(), "the audit trail")
     who = text_field("member", max_chars=320, source="args")
     since = _day(text_field("since", max_chars=10, source="args"))
-    number = _page_number(text_field("page", max_chars=6, source="args"))
+    number = page_number()
     rows = entries(member=who or None, since=since, limit=PAGE + 1, offset=(number - 1) * PAGE)
     return page("audit.html", rows=rows[:PAGE], who=who,
                 since=since.date().isoformat() if since else "", number=number,
@@ -36,11 +36,3 @@ def _day(text: str) -> datetime | None:
         return datetime.combine(date.fromisoformat(text), time())
     except ValueError:
         raise BadInput("since", f"{text!r} is not a date (2026-11-02)") from None
-
-
-def _page_number(text: str) -> int:
-    if not text:
-        return 1
-    if not text.isascii() or not text.isdigit() or int(text) < 1:
-        raise BadInput("page", f"{text!r} is not a page number")
-    return int(text)

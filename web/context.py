@@ -14,7 +14,8 @@ from core.utc import utcnow
 from store.access.keys import WebKeys
 from store.models import TeamMember
 from web.client import Network
-from web.login_mail import Mailer
+from web.signin.login_mail import Mailer
+from web.signin.oidc import OidcClient
 
 
 @dataclass
@@ -26,6 +27,7 @@ class WebState:
     metrics_token: str  # "" = no /metrics
     trusted_proxies: tuple[Network, ...]
     mailer: Mailer
+    oidc: OidcClient | None = None  # when "oidc" is one of web.sign_in
     # The clock sign-in links, sessions and audit rows are stamped with; tests move it.
     clock: Callable[[], datetime] = field(default=utcnow)
 

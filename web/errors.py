@@ -11,7 +11,7 @@ from peewee import PeeweeException
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from core.errors import DatabaseError, NotFound, Refused, TouchlogError
+from core.errors import DatabaseError, NotFound, NoticeError, Refused, TouchlogError
 from store.models import database
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,9 @@ def install_errors(app: Flask) -> None:
     app.register_error_handler(NotFound, lambda exc: error_page(404, str(exc)))
     app.register_error_handler(DatabaseError, _database)
     app.register_error_handler(PeeweeException, _database)
+    # The mail server would not take a copy (touchpoints send): the server's trouble, not the
+    # request's; the page says what SMTP said and what was sent before.
+    app.register_error_handler(NoticeError, lambda exc: error_page(503, str(exc)))
     app.register_error_handler(TouchlogError, lambda exc: error_page(400, str(exc)))
     app.register_error_handler(Exception, _unexpected)
 

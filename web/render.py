@@ -19,6 +19,8 @@ from markupsafe import Markup
 
 from core.errors import NotFound
 from core.ids import parse_id
+from core.text import shown
+from core.utc import iso_utc
 from store.access.audit import record
 from web.context import client, member, now, signed_in
 from web.csrf import FIELD, csrf_token
@@ -27,7 +29,7 @@ from web.errors import BadInput
 # The navigation: (label, endpoint, admins only). An entry shows once its page exists (its
 # blueprint is registered in web.app), so pages can land one by one.
 NAV = (("Accounts", "accounts.index", False), ("Review", "review.index", False),
-       ("Tasks", "tasks.index", False), ("Runs", "runs.index", True),
+       ("Tasks", "tasks.index", False), ("Runs", "ops.runs", True),
        ("Audit", "audit.index", True))
 
 
@@ -43,6 +45,17 @@ def require_id(text: str, what: str) -> int:
     if number is None:
         raise NotFound(f"no {what} {text!r}")
     return number
+
+
+def page_number(name: str = "page") -> int:
+    """`?page=N` of a list shown a page at a time: 1 when left out, 400 naming it when it is
+    no page number."""
+    text = text_field(name, max_chars=6, source="args")
+    if not text:
+        return 1
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise BadInput(name, f"{text!r} is not a page number")
+    return int(text)
 
 
 def audit(action: str, obj: str) -> None:
@@ -67,9 +80,22 @@ def text_field(name: str, required: bool = False, max_chars: int = 10_000,
 
 def install_rendering(app: Flask) -> None:
     app.jinja_env.autoescape = True  # every template, whatever its name
+    app.jinja_env.finalize = as_text
     app.jinja_env.globals.update(csrf_token=csrf_token, csrf_field=csrf_field, nav=nav,
-                                 account_url=account_url, signed_in=signed_in)
-    app.jinja_env.filters["when"] = when
+                                 account_url=account_url, signed_in=signed_in,
+                                 touchpoint_url=touchpoint_url)
+    app.jinja_env.filters.update(when=when, iso=iso_utc, kind=kind, snippet=snippet,
+                                 size=size)
+
+
+def as_text(value: Any) -> Any:
+    """Every `{{ value }}` of every page, before it is escaped: stored text with its control
+    characters, bidi overrides and lone surrogates as visible escapes (core.text, the rule the
+    command line follows), so a stranger's text reads as it is and never breaks the page.
+    Markup is the app's own (csrf_field) and passes as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return shown(value)
+    return value
 
 
 def csrf_field() -> Markup:
@@ -93,6 +119,12 @@ def account_url(account_id: str) -> str:
     return "/accounts/" + quote(account_id, safe="")
 
 
+def touchpoint_url(tp_id: int) -> str:
+    """`/touchpoints/ID` (the `touchpoints.show` route) without url_for's work: a timeline page
+    links a hundred touchpoints."""
+    return f"/touchpoints/{int(tp_id)}"
+
+
 def when(value: str | datetime | None) -> str:
     """`2026-11-02T14:30:00Z` (or a datetime) as people read it: `2026-11-02 14:30`."""
     if value is None or value == "":
@@ -100,3 +132,30 @@ def when(value: str | datetime | None) -> str:
     if isinstance(value, datetime):
         return f"{value:%Y-%m-%d %H:%M}"
     return value.replace("T", " ")[:16]
+
+
+def kind(value: str | None) -> str:
+    """A touchpoint type as people read it: `telephone_call` → `Telephone call`."""
+    text = (value or "").replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def snippet(value: str | None, chars: int = 120) -> str:
+    """The start of a text on one line, cut at a word with an ellipsis."""
+    text = " ".join((value or "").split())
+    if len(text) <= chars:
+        return text
+    return text[:chars].rsplit(" ", 1)[0] + "…"
+
+
+def size(value: int | None) -> str:
+    """Bytes as people read them: 512 bytes, 12.3 KB, 4.5 MB."""
+    count = int(value or 0)
+    if count < 1024:
+        return f"{count} byte{'' if count == 1 else 's'}"
+    scaled, unit = count / 1024, "KB"
+    for bigger in ("MB", "GB"):
+        if scaled < 1024:
+            break
+        scaled, unit = scaled / 1024, bigger
+    return f"{scaled:.1f} {unit}"

@@ -30,6 +30,7 @@ from poller.decide.resolve import Decision
 from poller.decide.trace import account_ids_seen
 from poller.decide.verdict import Logged
 from poller.failed import learn
+from poller.failed.folder import imap_uids
 from poller.imap.login import open_mailbox
 from poller.mail.message import parse_message
 from poller.passes.commit import commit
@@ -50,7 +51,7 @@ def assign(settings: Settings, uid: int, account_id: str, member: TeamMember,
     mb = settings.mailbox
     with open_mailbox(settings) as box:
         box.ensure_folders(mb.failed_folder, mb.logged_folder)
-        entries = {e.uid: e for e in box.list_entries(mb.failed_folder)}
+        entries = {e.uid: e for e in box.list_entries(mb.failed_folder, imap_uids([uid]))}
         raw = box.fetch_raw(mb.failed_folder, uid) if uid in entries else None
         if raw is None:
             raise NotFound(f"no message with UID {uid} in {mb.failed_folder}")

@@ -24,6 +24,15 @@ from poller.imap.wire import FolderEntry
 from store.ledger import records as ledger
 from store.ledger.models import MessageRecord
 
+# IMAP UIDs are 32-bit (RFC 3501's nz-number): a larger id names no message, and asking the
+# server for one is an error of the command, not "no such message".
+MAX_UID = 2**32 - 1
+
+
+def imap_uids(uids: Sequence[int]) -> list[int]:
+    """The ids of `uids` that can be UIDs at all."""
+    return [uid for uid in uids if 1 <= uid <= MAX_UID]
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -55,14 +64,18 @@ def reason_from_flags(flags: Sequence[str]) -> str:
 
 def list_failures(settings: Settings) -> list[Failure]:
     with open_mailbox(settings) as box:
-        return _failures_in(box, settings.mailbox.failed_folder)
+        return failures_in(box, settings.mailbox.failed_folder)
 
 
-def _failures_in(box: Mailbox, failed: str) -> list[Failure]:
+def failures_in(box: Mailbox, failed: str, only: Sequence[int] | None = None) -> list[Failure]:
+    """The failed folder's messages (or `only` these UIDs), each with its ledger record."""
     box.ensure_folders(failed)
-    entries = box.list_entries(failed)
+    entries = box.list_entries(failed, None if only is None else imap_uids(only))
     by_id = ledger.records_by_message_id(e.message_id for e in entries)
     shared = Counter(e.message_id for e in entries)
+    if only is not None:  # a twin outside the window is not in `shared`: the ledger knows it
+        reused = ledger.reused_message_ids(by_id.values())
+        shared.update(mid for mid, r in by_id.items() if r.message_id in reused)
     records = {}
     for e in entries:
         record = by_id.get(e.message_id)
@@ -100,9 +113,8 @@ def _failure(entry: FolderEntry, record: MessageRecord | None) -> Failure:
 def find_failure(settings: Settings, uid: int) -> Failure:
     failed = settings.mailbox.failed_folder
     with open_mailbox(settings) as box:
-        for failure in _failures_in(box, failed):
-            if failure.uid == uid:
-                return failure
+        for failure in failures_in(box, failed, [uid]):
+            return failure
         raise NotFound(f"no message with UID {uid} in {box.folder_label(failed)}")
 
 
@@ -112,7 +124,9 @@ def retry(settings: Settings, uids: Sequence[int] | None) -> list[int]:
     mb = settings.mailbox
     with open_mailbox(settings) as box:
         box.ensure_folders(mb.failed_folder)
-        entries = {e.uid: e for e in box.list_entries(mb.failed_folder)}
+        # Only the messages asked for: a folder of 10,000 takes seconds to list whole.
+        asked = None if uids is None else imap_uids(uids)
+        entries = {e.uid: e for e in box.list_entries(mb.failed_folder, asked)}
         wanted = sorted(entries) if uids is None else list(uids)
         unknown = [uid for uid in wanted if uid not in entries]
         if unknown:

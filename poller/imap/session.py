@@ -180,12 +180,12 @@ class Mailbox(Session):
                 return
             self._client.expunge()
 
-    def list_entries(self, folder: str) -> list[FolderEntry]:
-        """Envelope, flags and date of every message in the folder, by UID."""
+    def list_entries(self, folder: str, only: Sequence[int] | None = None) -> list[FolderEntry]:
+        """Envelope, flags and date of every message in the folder (or `only` these), by UID."""
         name = self._select(folder, readonly=True, fresh=True)
         entries = []
         with self._guard(f"list messages in {name}"):
-            uids = sorted(self._client.search(["ALL"]))
+            uids = sorted(self._client.search(["ALL"]) if only is None else only)
             for start in range(0, len(uids), MAX_UIDS_PER_COMMAND):
                 chunk = uids[start:start + MAX_UIDS_PER_COMMAND]
                 data = self._client.fetch(chunk, [b"ENVELOPE", b"FLAGS", b"INTERNALDATE"])

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 
 from core.addresses import normalize
 from core.message_ids import RAW_KEY_PREFIX, raw_digest
@@ -14,7 +14,7 @@ from core.reasons import FAILED
 from core.utc import utcnow
 from store import compiled
 from store.ledger.models import BrokenMessage, MessageRecord, Run
-from store.models import database
+from store.models import database, tuples
 
 
 def find_record(key: str) -> MessageRecord | None:
@@ -62,6 +62,19 @@ def records_by_message_id(message_ids: Iterable[str]) -> dict[str, MessageRecord
         return {}
     query = MessageRecord.select().where(MessageRecord.key.in_(list(keys)))
     return {keys[r.key]: r for r in query}
+
+
+def reused_message_ids(records: Iterable[MessageRecord]) -> set[str]:
+    """The Message-IDs (as written) of these records that another record carries too: a twin
+    (another author's message, or the same author's with other bytes) was recorded under its
+    own bytes (`place`), so which record is whose must be read from the message itself."""
+    written = list({r.message_id for r in records if r.message_id})
+    if not written:
+        return set()
+    query = (MessageRecord.select(MessageRecord.message_id)
+             .where(MessageRecord.message_id.in_(written))
+             .group_by(MessageRecord.message_id).having(fn.COUNT(MessageRecord.id) > 1))
+    return {message_id for (message_id,) in tuples(query)}
 
 
 def save_record(existing: MessageRecord | None, **fields: Any) -> MessageRecord:

@@ -13,7 +13,7 @@ from typing import Any, cast
 from peewee import fn
 
 from core.utc import iso_utc
-from store.models import INTERNAL_NOTE, Account, Touchpoint
+from store.models import INTERNAL_NOTE, Account, Touchpoint, tuples
 
 
 def summary(account_id: str | None = None, matching: str = "") -> list[dict[str, Any]]:
@@ -42,6 +42,17 @@ def last_touch(account_id: str) -> tuple[datetime | None, int]:
     """When the account was last touched, and how many touches it has (internal notes aside)."""
     touches, last, _ = _totals(account_id).get(account_id, (0, None, 0))
     return last, touches
+
+
+def last_touch_at(account_id: str) -> datetime | None:
+    """When the account was last touched (internal notes aside), without counting: the newest
+    live row of the (account, occurred_at) index that is no note, a probe or two however long
+    the account's history (the web's timeline heads its page with it)."""
+    newest = (Touchpoint.select(Touchpoint.occurred_at)
+              .where(Touchpoint.account == account_id, Touchpoint.deleted_at.is_null(),
+                     Touchpoint.type != INTERNAL_NOTE)
+              .order_by(Touchpoint.occurred_at.desc(), Touchpoint.id.desc()).limit(1))
+    return next((_as_datetime(at) for (at,) in tuples(newest)), None)
 
 
 def _totals(account_id: str | None) -> dict[str, tuple[int, datetime | None, int]]:

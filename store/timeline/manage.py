@@ -88,12 +88,18 @@ def require_admin(member: TeamMember, what: str) -> None:
 
 
 def require_creator_or_admin(tp: Touchpoint, member: TeamMember, verb: str) -> None:
-    if member.role == "admin" or is_creator(tp, member):
+    if may_change(tp, member):
         return
     admins_text = ", ".join(admins()) or "none on the team"
     raise Refused(
         f"{member.email} may not {verb} touchpoint {tp.id}: only its creator "
         f"({tp.creator_email or 'unknown'}) or an admin ({admins_text}) may")
+
+
+def may_change(tp: Touchpoint, member: TeamMember) -> bool:
+    """Edit or delete (SPEC 13): its creator or an admin. The web shows the controls only then;
+    require_creator_or_admin is the check."""
+    return member.role == "admin" or is_creator(tp, member)
 
 
 def is_creator(tp: Touchpoint, member: TeamMember) -> bool:
@@ -141,18 +147,28 @@ def participants_of(texts: Iterable[str], internal_domains: Sequence[str]) -> \
     return tuple(people.values())
 
 
-def attachments_of(paths: Iterable[Path], directory: Path) -> tuple[dict[str, Any], ...]:
-    """Kept like a mail's attachments: once per sha256, under `database.attachments_dir`."""
-    kept = []
+def read_files(paths: Iterable[Path]) -> tuple[tuple[str, bytes], ...]:
+    """Files named on the command line (`--attach`), as (name, bytes) for keep_files."""
+    files = []
     for path in paths:
         try:
-            data = path.read_bytes()
+            files.append((path.name, path.read_bytes()))
         except OSError as exc:
             raise TouchlogError(f"--attach {path}: cannot read: {exc.strerror}") from None
+    return tuple(files)
+
+
+def keep_files(files: Iterable[tuple[str, bytes]], directory: Path) -> \
+        tuple[dict[str, Any], ...]:
+    """(file name, bytes) kept once per sha256 under `database.attachments_dir`; the content
+    type is guessed from the name, as for a file on the command line, never taken from
+    whoever sent the bytes."""
+    kept = []
+    for name, data in files:
         sha256 = hashlib.sha256(data).hexdigest()
         keep_attachment(directory, sha256, data)
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        kept.append({"filename": path.name, "content_type": content_type, "size": len(data),
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        kept.append({"filename": name, "content_type": content_type, "size": len(data),
                      "sha256": sha256})
     return tuple(kept)
 

@@ -8,9 +8,13 @@ from datetime import date, datetime
 from typing import Any
 
 from core.errors import NotFound, Refused, TouchlogError
+from core.sections import TouchpointSettings
 from core.utc import iso_utc, utcnow
 from store.models import Task, TeamMember, Touchpoint, database
 from store.timeline.manage import Draft, add_touchpoint, admins
+
+PRIORITIES = ("High", "Normal", "Low")
+STATUSES = ("Open", "Completed")
 
 
 @dataclass(frozen=True)
@@ -40,8 +44,9 @@ def add_task(account_id: str, member: TeamMember, fields: TaskFields) -> Task:
 
 
 def tasks(account_id: str | None = None, assignee: str | None = None,
-          status: str | None = None) -> list[Task]:
-    """Live tasks, the soonest due first (undated last), then by id."""
+          status: str | None = None, limit: int | None = None, offset: int = 0) -> list[Task]:
+    """Live tasks, the soonest due first (undated last), then by id; `limit` of them from
+    `offset` (a page on the web), all by default."""
     query = Task.select().where(Task.deleted_at.is_null())
     if account_id is not None:
         query = query.where(Task.account == account_id)
@@ -49,7 +54,10 @@ def tasks(account_id: str | None = None, assignee: str | None = None,
         query = query.where(Task.assignee_email == assignee.lower())
     if status is not None:
         query = query.where(Task.status == status)
-    return list(query.order_by(Task.due_date.is_null(), Task.due_date, Task.id))
+    query = query.order_by(Task.due_date.is_null(), Task.due_date, Task.id)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return list(query)
 
 
 def live_task(task_id: int) -> Task:
@@ -62,14 +70,32 @@ def live_task(task_id: int) -> Task:
     return task
 
 
-def require_may_change(task: Task, member: TeamMember, verb: str) -> None:
+def may_change(task: Task, member: TeamMember) -> bool:
+    """Edit, complete or delete (SPEC 13): its assigner, its assignee or an admin. The web
+    offers the controls only then; require_may_change is the check."""
     email = member.email.lower()
-    if member.role == "admin" or email in (task.assigner_email, task.assignee_email):
+    return member.role == "admin" or email in (task.assigner_email, task.assignee_email)
+
+
+def require_may_change(task: Task, member: TeamMember, verb: str) -> None:
+    if may_change(task, member):
         return
     raise Refused(
         f"{member.email} may not {verb} task {task.id}: only its assigner "
         f"({task.assigner_email or 'unknown'}), its assignee ({task.assignee_email or 'unknown'})"
         f" or an admin ({', '.join(admins()) or 'none on the team'}) may")
+
+
+def check_choices(touchpoints: TouchpointSettings, flow: str | None,
+                  type_: str | None = None) -> None:
+    """A task's flow (and its follow-up's type) from the configured lists, `touchpoints.flows`
+    and `touchpoints.types` (an empty list takes any value): the web's `flow` and `type`
+    fields; the error names the field (400)."""
+    for field, key, value in (("flow", "flows", flow), ("type", "types", type_)):
+        choices = getattr(touchpoints, key)
+        if value is not None and choices and value not in choices:
+            raise TouchlogError(f"{field}: {value!r} is not one of touchpoints.{key}: "
+                                f"{', '.join(choices)}")
 
 
 def edit_task(task_id: int, member: TeamMember, fields: TaskFields,

@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from peewee import OP, Expression
+
 from core.utc import iso_utc
 from store import compiled
 from store.encryption.keyring import is_sealed
@@ -130,6 +132,14 @@ class Filter:
     since: datetime | None = None  # naive UTC, inclusive
     until: datetime | None = None  # naive UTC, inclusive
     limit: int | None = None
+    # Keyset paging (the web's timeline): only rows older than (occurred_at, id) `before`, or
+    # newer than `after` (those come oldest first). Any page reads the index from its place,
+    # never the rows before it, so page 200 costs what page 1 does.
+    before: tuple[datetime, int] | None = None
+    after: tuple[datetime, int] | None = None
+    # Replies folded (the web): a reply whose thread's first touchpoint is live and shown by
+    # this same filter is left out here and shown under it (store.timeline.pages).
+    fold: bool = False
 
 
 def timeline(account_id: str | None = None, limit: int | None = None,
@@ -142,24 +152,56 @@ def timeline(account_id: str | None = None, limit: int | None = None,
 
 def timeline_query(f: Filter) -> Any:
     """The timeline's statement (its plan is checked in tests/test_schema.py)."""
-    query = (Touchpoint.select().where(Touchpoint.deleted_at.is_null())
-             .order_by(Touchpoint.occurred_at.desc(), Touchpoint.id.desc()))
-    if f.account_id is not None:
-        query = query.where(Touchpoint.account == f.account_id)
-    if f.type is not None:
-        query = query.where(Touchpoint.type == f.type)
-    if f.notes is not None:
-        query = query.where(Touchpoint.type == INTERNAL_NOTE if f.notes
-                            else Touchpoint.type != INTERNAL_NOTE)
-    if f.flow is not None:
-        query = query.where(Touchpoint.flow == f.flow)
-    if f.since is not None:
-        query = query.where(Touchpoint.occurred_at >= f.since)
-    if f.until is not None:
-        query = query.where(Touchpoint.occurred_at <= f.until)
+    query = Touchpoint.select().where(*shown_by(Touchpoint, f))
+    if f.after is not None:
+        query = query.where(*_beyond(f.after, newer=True)).order_by(
+            Touchpoint.occurred_at, Touchpoint.id)
+    else:
+        query = query.order_by(Touchpoint.occurred_at.desc(), Touchpoint.id.desc())
+    if f.before is not None:
+        query = query.where(*_beyond(f.before, newer=False))
+    if f.fold:
+        # A scalar subquery (at most one row: the first's primary key), not NOT EXISTS: inside
+        # an OR, PostgreSQL may hash a NOT EXISTS over every row of the account before the
+        # first row of the page; a scalar one it asks for the rows the page reads, as SQLite.
+        first = Touchpoint.alias("first")
+        listed = first.select(first.id).where(first.id == Touchpoint.thread_id,
+                                              *shown_by(first, f))
+        query = query.where(Touchpoint.thread_id.is_null()
+                            | (Touchpoint.thread_id == Touchpoint.id)
+                            | Expression(listed, OP.IS, None))
     if f.limit is not None:
         query = query.limit(f.limit)
     return query
+
+
+def shown_by(model: Any, f: Filter) -> list[Any]:
+    """The conditions a live row of `model` (Touchpoint or an alias of it) meets to be shown."""
+    conditions = [model.deleted_at.is_null()]
+    if f.account_id is not None:
+        conditions.append(model.account == f.account_id)
+    if f.type is not None:
+        conditions.append(model.type == f.type)
+    if f.notes is not None:
+        conditions.append(model.type == INTERNAL_NOTE if f.notes else model.type != INTERNAL_NOTE)
+    if f.flow is not None:
+        conditions.append(model.flow == f.flow)
+    if f.since is not None:
+        conditions.append(model.occurred_at >= f.since)
+    if f.until is not None:
+        conditions.append(model.occurred_at <= f.until)
+    return conditions
+
+
+def _beyond(cursor: tuple[datetime, int], newer: bool) -> list[Any]:
+    """Rows past (occurred_at, id) in timeline order, written as a range on occurred_at (which
+    the index serves) and the tie on id, rather than a row value, so both databases convert
+    the time as they do for the column."""
+    at, tp_id = cursor
+    if newer:
+        return [Touchpoint.occurred_at >= at,
+                (Touchpoint.occurred_at > at) | (Touchpoint.id > tp_id)]
+    return [Touchpoint.occurred_at <= at, (Touchpoint.occurred_at < at) | (Touchpoint.id < tp_id)]
 
 
 def replies_of(tp: Touchpoint) -> list[Touchpoint]:

@@ -28,8 +28,8 @@ from authlib.integrations.base_client import OAuthError
 from core.errors import ConfigError, SignInRefused
 from core.settings import Settings
 from store.directory.lookups import SqlDirectory
-from web.oidc_provider import Provider
-from web.oidc_token import REFUSED, Expected, provider_kind, token_address, verified_claims
+from web.signin.oidc_provider import Provider
+from web.signin.oidc_token import REFUSED, Expected, provider_kind, token_address, verified_claims
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Signing in and out (SPEC 21): the sign-in page, a one-time link by mail, and sign-out.
 
-OIDC sign-in (web.oidc) adds its own routes under /login/oidc; once it has verified a member's
-address it calls web.gate.sign_in, as spending a link does here.
+OIDC sign-in (web.signin.oidc_login) adds its own routes under /login/oidc; once it has
+verified a member's address it calls web.gate.sign_in, as spending a link does here.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from werkzeug.wrappers import Response
 from store.access.links import ask_for_link, spend_link, usable
 from web.context import client, now, settings, signed_in, state
 from web.gate import sign_in, sign_out
-from web.login_mail import link_mail
 from web.render import page
+from web.signin.login_mail import link_mail
 
 blueprint = Blueprint("login", __name__)
 
