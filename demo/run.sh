@@ -69,8 +69,10 @@ smtp_tls = "none"
 from_address = "$MAILBOX"
 
 [trust]
-# The demo's mails carry the Authentication-Results of its pretend inbound server.
+# The demo's mails carry the Authentication-Results of its pretend inbound server. Without
+# authserv_ids (the shipped settings) \`touchlog poll\` would not start: it names the ids it sees.
 authserv_ids = ["mx.ourco.com"]
+require = "aligned"
 TOML
 echo "wrote $RUN/settings.toml"
 
