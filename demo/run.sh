@@ -83,8 +83,10 @@ smtp_tls = "none"
 from_address = "$MAILBOX"
 
 [trust]
-# The demo's mails carry the Authentication-Results of its pretend inbound server.
+# The demo's mails carry the Authentication-Results of its pretend inbound server. Without
+# authserv_ids (the shipped settings) \`touchlog poll\` would not start: it names the ids it sees.
 authserv_ids = ["mx.ourco.com"]
+require = "aligned"
 
 [web]
 listen = "127.0.0.1:$WEB_PORT"

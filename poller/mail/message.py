@@ -19,18 +19,16 @@ import mimetypes
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.errors import HeaderParseError
 from email.message import Message as EmailMessage
 from email.utils import parsedate_to_datetime
 
 from mailparser.dates import parse_mail_date
-from mailparser.utils import get_addresses
 
-from core.addresses import ADDRESS_RE
-from core.charsets import decode_header_bytes, decode_words, header_text, subject_line, unfold
+from core.charsets import decode_header_bytes, header_text, subject_line, unfold
 from core.errors import MessageError
 from core.message_ids import message_id_as_written, message_key, normalize_message_id, printable
 from core.utc import aware_utc
+from poller.mail.address_list import field_addresses
 from poller.mail.parts import Parts, body_text, parse_tree, walk
 
 log = logging.getLogger(__name__)
@@ -203,44 +201,10 @@ def _addresses(
     found: dict[str, Address] = {}
     for key, value in tree.raw_items():
         if key.lower() == name:
-            for address in _field_addresses(unfold(decode_header_bytes(str(value), hint)), defects):
-                found.setdefault(address.email.lower(), address)
+            for name, email in field_addresses(unfold(decode_header_bytes(str(value), hint)),
+                                               defects):
+                found.setdefault(email.lower(), Address(email, name))
     return tuple(found.values())
-
-
-def _field_addresses(value: str, defects: list[str]) -> list[Address]:
-    problems: list[dict] = []
-    try:
-        pairs = get_addresses(value, defects=problems, decode_names=True)
-    except (HeaderParseError, ValueError):
-        # A broken encoded word in a name (bad base64): the addresses still count; the names
-        # are decoded by our own lenient decoder (_display_name).
-        problems = [{"reason": "undecodable display name"}]
-        pairs = get_addresses(value, defects=[], decode_names=False)
-    found = [Address(a.strip(), _display_name(n)) for n, a in pairs if "@" in a]
-    if problems:
-        defects.extend(f"AddressHeaderDefect: {p.get('reason', p)}" for p in problems)
-        # Where mail-parser gives up ('Name a@b', '<a@b', 'a@b;c@d'), keep what looks like an
-        # address, in the order written, unless it only appears inside a display name.
-        known = {a.email.lower() for a in found}
-        names = " ".join(a.name for a in found).lower()
-        for match in ADDRESS_RE.finditer(value):
-            address = match.group(0)
-            if address.lower() not in known and address.lower() not in names:
-                known.add(address.lower())
-                found.append(Address(address, ""))
-        found.sort(key=lambda a: _position(value, a.email))
-    return found
-
-
-def _position(value: str, address: str) -> int:
-    index = value.lower().find(address.lower())
-    return index if index >= 0 else len(value)
-
-
-def _display_name(name: str) -> str:
-    name = decode_words(name) if "=?" in name else name  # Outlook quotes its encoded words
-    return " ".join(name.strip().strip("\"'").split())
 
 
 def _date(value: str) -> datetime | None:

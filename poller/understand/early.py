@@ -41,7 +41,7 @@ def look_ahead(msg: Message, known: Knowledge) -> Ahead | Message:
     """The message with what it decides; only the message when a step fails on it, so the
     pass meets the same error at the same step as a serial pass does."""
     try:
-        return Ahead(msg, filters.skip_reason(msg), trust.verdict(msg, known.trust),
-                     understand(msg, known.book))
+        verdict = trust.verdict(msg, known.trust, known.book.internal_domains)
+        return Ahead(msg, filters.skip_reason(msg), verdict, understand(msg, known.book))
     except Exception:
         return msg
