@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from commands.common import open_store
+from commands.common import open_store, settings_of
 from commands.output import progress_reporter, say
+from core.errors import ConfigError
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,6 +31,12 @@ def poll(ctx: click.Context, once: bool) -> None:
     from poller.passes.poll import poll_once
     from poller.passes.scheduler import Poller, StopOnSignal
 
+    trust = settings_of(ctx).trust
+    if trust.require == "aligned" and not trust.authserv_ids:  # SPEC 20
+        from commands.checks.parts import trust_refusal
+
+        # Before the database opens: nothing is touched, no run recorded.
+        raise ConfigError(trust_refusal(settings_of(ctx)))
     settings = open_store(ctx)
     if once:
         # SIGTERM/SIGINT: the message in hand is finished, what is committed moved, the run

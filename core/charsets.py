@@ -222,7 +222,7 @@ def _word_bytes(encoding: str, text: str) -> bytes:
     return binascii.a2b_qp(raw, header=True)
 
 
-def b64decode(data: bytes, defects: list[str] | None = None) -> bytes:
+def b64decode(data: bytes | str, defects: list[str] | None = None) -> bytes:
     """Base64 that survives junk characters and broken padding, as mail clients' decoders do."""
     try:
         return binascii.a2b_base64(data)
@@ -230,6 +230,8 @@ def b64decode(data: bytes, defects: list[str] | None = None) -> bytes:
         pass
     if defects is not None:
         defects.append("InvalidBase64Defect: repaired")
+    if isinstance(data, str):  # ASCII text: binascii reads it as it is, the repair needs bytes
+        data = data.encode("ascii", "replace")
     clean = _B64_JUNK.sub(b"", data)
     if len(clean) % 4 == 1:  # a lone trailing sextet carries no whole byte
         clean = clean[:-1]

@@ -44,9 +44,10 @@ PARSE_ERROR: Final = "parse_error"
 UNAUTHENTICATED_SENDER: Final = "unauthenticated_sender"
 UNKNOWN_THREAD: Final = "unknown_thread"
 INTERNAL_ERROR: Final = "internal_error"
+TOO_LARGE: Final = "too_large"  # SPEC 20: over mailbox.max_message_bytes, never fetched whole
 FAILURE_REASONS: Final = (UNKNOWN_SENDER, NO_CUSTOMER_ADDRESS, PLUS_ADDRESS, NO_ACCOUNT,
                           AMBIGUOUS_ACCOUNT, EMPTY, PARSE_ERROR, UNAUTHENTICATED_SENDER,
-                          UNKNOWN_THREAD, INTERNAL_ERROR)
+                          UNKNOWN_THREAD, INTERNAL_ERROR, TOO_LARGE)
 
 # --- skip reasons (SPEC 5 and README) ----------------------------------------------------------
 DUPLICATE: Final = "duplicate"

@@ -25,6 +25,9 @@ class MailboxSettings:
     logged_folder: str = "Touchpoints/Logged"
     failed_folder: str = "Touchpoints/Failed"
     batch_size: int = 200
+    # SPEC 20: a batch is also cut by bytes, and a larger message is never fetched whole.
+    batch_bytes: int = 67_108_864
+    max_message_bytes: int = 26_214_400
     # Tries of a message that breaks touchlog before it fails as internal_error (SPEC 17).
     max_attempts: int = 3
     # Not in SPEC's example but needed to trust a private CA (e.g. the demo's self-signed cert).
@@ -126,6 +129,9 @@ class TrustSettings:
 
     authserv_ids: tuple[str, ...] = ()
     require: str = "aligned"
+    # SPEC 20: mail Exchange Online stamped as sent inside this tenant is authenticated for a
+    # From under touchpoints.internal_domains ("" = off; only for a mailbox in that tenant).
+    microsoft365_tenant_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from core.sections import (
     NotifySettings,
     SalesforceSettings,
     TouchpointSettings,
+    TrustSettings,
     WebSettings,
 )
 
@@ -35,6 +36,8 @@ class Sections(Protocol):
     def salesforce(self) -> SalesforceSettings: ...
     @property
     def web(self) -> WebSettings: ...
+    @property
+    def trust(self) -> TrustSettings: ...
 
 CHOICES = {
     ("mailbox", "tls"): ("ssl", "starttls", "none"),
@@ -54,7 +57,8 @@ _PORT = (1, 65535)
 
 BOUNDS: dict[tuple[str, str], tuple[int, int | None]] = {
     ("mailbox", "port"): _PORT, ("notify", "smtp_port"): _PORT,
-    ("mailbox", "batch_size"): (1, None), ("touchpoints", "max_content_chars"): (1, None),
+    ("mailbox", "batch_size"): (1, None), ("mailbox", "batch_bytes"): (1, None),
+    ("mailbox", "max_message_bytes"): (1, None), ("touchpoints", "max_content_chars"): (1, None),
     ("mailbox", "max_attempts"): (1, None), ("notify", "max_attempts"): (1, None),
     ("schedule", "interval_seconds"): (1, None), ("web", "session_hours"): (1, None),
     ("touchpoints", "domain_history_days"): (0, None),
@@ -102,6 +106,14 @@ def check_cross_keys(settings: Sections, source: str) -> None:
                           f"postgresql://, not {redact_url(url)!r}")
     if not settings.touchpoints.types:
         raise ConfigError(f"{source}: touchpoints.types must name at least one type")
+    tenant = settings.trust.microsoft365_tenant_id
+    if tenant and not _GUID.fullmatch(tenant.strip()):
+        # A typo would never match Exchange's stamp: every seller's copy would fail, silently.
+        raise ConfigError(f"{source}: trust.microsoft365_tenant_id must be the tenant's id, a "
+                          f"GUID like 72f988bf-86f1-41af-91ab-2d7cd011db47, not {tenant!r}")
+
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
 def _check_folders_differ(mb: MailboxSettings, source: str) -> None:

@@ -1,25 +1,33 @@
 #!/usr/bin/env bash
 # `make demo`: a throwaway Dovecot and SMTP sink on loopback, seven sample mails, one poll; then a
-# touchpoint added by hand, an internal note, and a customer's reply joining a mailed thread.
-# Everything lives in demo/run/ (gitignored) and stays there after it: the database, the
-# settings and the IMAP password file, so `touchlog --config demo/run/settings.toml ...` works
-# afterwards. On a terminal the servers stay up until Enter (DEMO_WAIT=1/0 forces either);
-# `make demo` again starts afresh.
+# touchpoint added by hand, an internal note, and a customer's reply joining a mailed thread;
+# and the web app (`touchlog serve`) with a sign-in link for a demo member.
+# Everything lives in demo/run/ (gitignored; DEMO_RUN_DIR=... elsewhere, for the tests) and stays
+# there after it: the database, the settings and the IMAP password file, so
+# `touchlog --config demo/run/settings.toml ...` works afterwards. On a terminal the servers stay
+# up until Enter or Ctrl-C (DEMO_WAIT=1/0 forces either); `make demo` again starts afresh. The web
+# app listens on 127.0.0.1:8765, or a free port when that is taken (DEMO_WEB_PORT=... chooses).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=.venv/bin/python
-RUN=demo/run
+RUN=${DEMO_RUN_DIR:-demo/run}
 MAILBOX=touchpoints@ourco.com
+DEMO_MEMBER=road.runner@ourco.com
 export TOUCHLOG_DEMO_IMAP_PASSWORD="demo-$RANDOM$RANDOM"
 if [ -t 0 ] && [ -t 1 ]; then DEMO_WAIT=${DEMO_WAIT:-1}; else DEMO_WAIT=${DEMO_WAIT:-0}; fi
 SMTP_PID=""
+SERVE_PID=""
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 touchlog() { echo "\$ touchlog $*"; .venv/bin/touchlog --config "$RUN/settings.toml" "$@"; }
 quiet() { .venv/bin/touchlog --config "$RUN/settings.toml" "$@"; }  # output kept, not shown
 cleanup() {
+  if [ -n "$SERVE_PID" ]; then  # SIGTERM: serve answers what it has in hand and exits 0
+    kill "$SERVE_PID" 2>/dev/null || true
+    wait "$SERVE_PID" 2>/dev/null || true
+  fi
   "$PY" tools/dovecot.py stop "$RUN/dovecot" >/dev/null 2>&1 || true
   [ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null || true
 }
@@ -44,6 +52,12 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 echo "smtp sink up pid=$SMTP_PID smtp=127.0.0.1:$SMTP_PORT"
+WEB_PORT=${DEMO_WEB_PORT:-$("$PY" -c 'import socket
+s = socket.socket()
+try: s.bind(("127.0.0.1", 8765))
+except OSError: s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')}
+WEB="http://127.0.0.1:$WEB_PORT"
 
 cat >"$RUN/settings.toml" <<TOML
 # Written by demo/run.sh: the throwaway servers on loopback.
@@ -69,8 +83,14 @@ smtp_tls = "none"
 from_address = "$MAILBOX"
 
 [trust]
-# The demo's mails carry the Authentication-Results of its pretend inbound server.
+# The demo's mails carry the Authentication-Results of its pretend inbound server. Without
+# authserv_ids (the shipped settings) \`touchlog poll\` would not start: it names the ids it sees.
 authserv_ids = ["mx.ourco.com"]
+require = "aligned"
+
+[web]
+listen = "127.0.0.1:$WEB_PORT"
+base_url = "$WEB"
 TOML
 echo "wrote $RUN/settings.toml"
 
@@ -96,6 +116,17 @@ touchlog import users demo/users.csv
 
 say "one pass over the inbox"
 touchlog poll --once
+
+say "the web app: touchlog serve, in the background (log in $RUN/serve.log)"
+.venv/bin/touchlog --config "$RUN/settings.toml" serve >"$RUN/serve.log" 2>&1 &
+SERVE_PID=$!
+for _ in $(seq 100); do
+  "$PY" -c "import urllib.request; urllib.request.urlopen('$WEB/healthz', timeout=1)" \
+    2>/dev/null && break
+  kill -0 "$SERVE_PID" 2>/dev/null || { cat "$RUN/serve.log" >&2; exit 1; }
+  sleep 0.1
+done
+head -n 1 "$RUN/serve.log"
 
 say "the timeline"
 touchlog touchpoints
@@ -149,6 +180,7 @@ touchlog poll --once
 touchlog touchpoints show "$FIRST"
 touchlog touchpoints --account ACME-EU
 
+SIGN_IN=$("$PY" demo/sign_in_link.py "$RUN/settings.toml" "$DEMO_MEMBER")
 FAILED_UID=$(quiet failures --format json | "$PY" -c \
   'import json, sys; print(next((f["uid"] for f in json.load(sys.stdin)), ""))')
 say "what to try next"
@@ -166,6 +198,16 @@ cat <<TRY
 The database and settings stay in $RUN/; commands that read the mailbox (failures, poll) need
 the demo's servers, which stop when this script ends. \`make demo\` starts afresh.
 TRY
+say "the web app"
+cat <<WEBAPP
+  $WEB  (the accounts, timelines, the review queue, tasks; log in $RUN/serve.log)
+  Open this link to sign in as Road Runner ($DEMO_MEMBER, an admin); it works once, for 15 minutes:
+  $SIGN_IN
+  Later: the sign-in page mails a new link, to the demo's SMTP sink ($RUN/smtp.log), or
+  $PY demo/sign_in_link.py $RUN/settings.toml $DEMO_MEMBER
+WEBAPP
 if [ "$DEMO_WAIT" = 1 ]; then
-  read -r -p "The servers are up: try the commands above in another shell, then press Enter to stop them. " _ || true
+  read -r -p "The servers are up (IMAP, SMTP, the web app): try the above, then press Enter (or Ctrl-C) to stop them. " _ || true
+else
+  echo "(DEMO_WAIT=0: the servers stop now; \`$T serve\` serves the web app again.)"
 fi

@@ -6,7 +6,9 @@ tests/world.py and tests/builders.py; import from there, never from this file.
 Tests that use `dovecot`, `dovecot_dot`, `imap` or `imap_dot` are marked `imap` automatically
 and skipped only when /usr/sbin/dovecot is not installed (`make test` installs it as root).
 Tests marked `corpus(PATH)` read the shared mail corpus: skipped when it is absent, failed
-instead when $CI is set (a CI run that skipped them would prove nothing).
+instead when $CI is set (a CI run that skipped them would prove nothing). Tests marked `browser`
+drive Debian's Chromium (tests/browser.py): skipped without it or Playwright, failed instead
+when $CI is set.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 from peewee import Database
 
+from tests.browser import Browser, Served, served_installation
 from tests.disks import mounted_small_disk
 from tests.fake_salesforce import FakeSalesforce
 from tests.review_world import ReviewWorld
@@ -34,6 +37,7 @@ from tests.world import (
     new_account,
     running_dovecot,
 )
+from tools.chromium import chromium_missing, launch
 from tools.dovecot import DOVECOT, Dovecot
 from tools.postgres import Postgres, missing_reason
 from tools.shared import corpus_missing
@@ -56,6 +60,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_setup(item: pytest.Item) -> None:
     mark = item.get_closest_marker("corpus")
     reason = corpus_missing(mark.args[0]) if mark else None
+    if reason is None and item.get_closest_marker("browser"):
+        reason = chromium_missing()
     if reason and os.environ.get("CI"):
         pytest.fail(f"CI is set but {reason}", pytrace=False)
     if reason:
@@ -210,6 +216,44 @@ def any_web(request: pytest.FixtureRequest) -> WebWorld:
     """`web` on each database, for the behaviours that must hold on both (sessions, links,
     the gate, the audit trail)."""
     return request.getfixturevalue("web" if request.param == "sqlite" else "pg_web")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """Debian's Chromium, headless, driven by Playwright (never a browser Playwright downloads:
+    none is reachable from these machines). Playwright gives each launch a fresh, throwaway
+    user-data directory (tools/chromium.py); each test gets a context (cookies) of its own
+    from `browser`."""
+    reason = chromium_missing()
+    if reason and os.environ.get("CI"):
+        pytest.fail(f"CI is set but {reason}", pytrace=False)
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = launch(playwright)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def served(imap: ImapAccount, tmp_path: Path, smtp_sink: SmtpSink) -> Iterator[Served]:
+    """`touchlog serve` for real (waitress, a process of its own) over an installation polling
+    a fresh IMAP user on the real Dovecot, mailing through the SMTP sink, on SQLite."""
+    server = served_installation(tmp_path, imap, smtp_sink)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def browser(chromium: object, served: Served, request: pytest.FixtureRequest) -> Iterator[Browser]:
+    """A fresh browser context on `served`, watched: the test fails if any page it opened broke
+    the CSP, logged an error or opened a dialog."""
+    opened = Browser(chromium, served.base, request.node.name, served)
+    yield opened
+    opened.close()
+    assert not opened.problems, "\n".join(opened.problems)
 
 
 @pytest.fixture

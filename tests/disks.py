@@ -34,11 +34,12 @@ def mounted_small_disk() -> Iterator[Path]:
 def fill(disk: Path, leave: int = 0) -> Path:
     """Take every free byte of the disk but `leave`."""
     filler = disk / "filler"
-    with open(filler, "wb") as f:
+    # Unbuffered: a buffered file keeps the chunk the full disk refused and fails again on
+    # close, whenever the free space is not a whole number of chunks.
+    with open(filler, "wb", buffering=0) as f:
         try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
+            while f.write(b"\0" * 65536):
+                pass
         except OSError:
             pass
     if leave:

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from poller.mail.addresses import Address
 from poller.mail.forwards import Forwarded, blocks_in_text, find_forwards
-from poller.mail.message import Message, parse_message
+from poller.mail.message import Address, Message, parse_message
 from poller.mail.text import html_to_text
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"

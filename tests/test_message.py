@@ -12,8 +12,7 @@ from email.utils import format_datetime
 import pytest
 
 from core.errors import MessageError
-from poller.mail.addresses import Address
-from poller.mail.message import parse_message
+from poller.mail.message import Address, parse_message
 
 HEAD = "From: Sam Seller <sam@ourco.com>\nTo: wile@acme.com\nMessage-ID: <Abc.1@Mail.OurCo.com>\n"
 

@@ -7,8 +7,7 @@ from dataclasses import replace
 import pytest
 
 from core.addresses import PersonalDomains
-from poller.mail.addresses import Address
-from poller.mail.message import Message, parse_message
+from poller.mail.message import Address, Message, parse_message
 from poller.understand.participants import (
     AddressBook,
     Participant,

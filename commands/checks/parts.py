@@ -76,6 +76,34 @@ def _topmost_ids(blocks: list[bytes]) -> list[str | None]:
     return ids
 
 
+def seen_authserv_ids(settings: Settings) -> list[str | None]:
+    """The topmost authserv-id of the inbox's newest messages (None: a message has none),
+    read without touching them (a read-only SELECT, PEEK fetches of one header field)."""
+    from poller.imap.login import open_mailbox
+
+    with open_mailbox(settings) as box:
+        return _topmost_ids(box.latest_headers(settings.mailbox.folder, _AR, INBOX_SAMPLE))
+
+
+def trust_refusal(settings: Settings) -> str:
+    """SPEC 20: with require = "aligned" and no authserv_ids, every message would fail
+    unauthenticated_sender and every member be told that someone may be impersonating them.
+    `poll` refuses to start instead, with this line: what to set, and what the inbox shows."""
+    try:
+        seen = seen_authserv_ids(settings)
+    except TouchlogError as exc:
+        hint = f"the inbox could not be read to name the authserv-ids in it ({exc})"
+    else:
+        found = [i for i in seen if i]
+        hint = (f"the newest messages in {settings.mailbox.folder} carry Authentication-Results "
+                f"of {_counted(seen)}: if {found[0]} is your inbound mail server, set "
+                f'authserv_ids = ["{found[0]}"]' if found else
+                f"none of the {len(seen)} newest messages in {settings.mailbox.folder} carries "
+                "an Authentication-Results header; `touchlog check` shows them as mail arrives")
+    return (f'trust.authserv_ids is empty with trust.require = "aligned": every message would '
+            f"fail unauthenticated_sender, so poll does not start (no message touched); {hint}")
+
+
 def trust_check(trust: TrustSettings, seen: list[str | None]) -> Check:
     """SPEC 11 in one line: whose verdict counts, and what the inbox shows of it."""
     if trust.require == "none":
@@ -85,8 +113,8 @@ def trust_check(trust: TrustSettings, seen: list[str | None]) -> Check:
     if not trust.authserv_ids:
         hint = f"; the inbox's newest messages' Authentication-Results come from {found}" \
             if found else "; no Authentication-Results seen in the inbox"
-        return Check("trust", "FAIL", "no [trust] authserv_ids: every message fails "
-                     f"unauthenticated_sender{hint}")
+        return Check("trust", "FAIL", "no [trust] authserv_ids: poll does not start (every "
+                     f"message would fail unauthenticated_sender){hint}")
     listed = {i.lower() for i in trust.authserv_ids}
     text = f"authserv_ids {', '.join(trust.authserv_ids)}, require aligned"
     if seen and not listed.intersection(i for i in seen if i):

@@ -22,6 +22,7 @@ from core.reasons import (
     REPLY,
     SKIPPED,
     THREAD,
+    TOO_LARGE,
     UNAUTHENTICATED_SENDER,
     UNKNOWN_SENDER,
     UNKNOWN_THREAD,
@@ -72,6 +73,29 @@ def decide(raw: bytes, ctx: Context, source: Source,
     raise AssertionError("the last step always decides")  # pragma: no cover
 
 
+def decide_unread(headers: bytes, ctx: Context, source: Source, size: int) -> Verdict:
+    """A message over `mailbox.max_message_bytes`, of which only some header fields were
+    fetched (SPEC 20): `too_large`, once its sender is established, with the usual notice."""
+    try:
+        reading = Reading(parse_message(headers), source, headers)
+    except MessageError:
+        reading = Reading(unreadable(headers), source, headers)
+    for step in (_against_ledger, _authenticated, _too_large(size)):
+        result = step(reading, ctx)
+        if not isinstance(result, Reading):
+            return result
+        reading = result
+    raise AssertionError("the last step always decides")  # pragma: no cover
+
+
+def _too_large(size: int) -> Step:
+    def fail(r: Reading, ctx: Context) -> Verdict:
+        limit = ctx.settings.mailbox.max_message_bytes
+        return failed(r, ctx, TOO_LARGE, f"the message is {size:,} bytes, over "
+                      f"mailbox.max_message_bytes ({limit:,}): only its headers were read")
+    return fail
+
+
 def _against_ledger(r: Reading, ctx: Context) -> Reading | Verdict:
     """A message is a duplicate only of one with the same key and author (store.ledger)."""
     key, existing = ledger.place(r.message.key, r.sender, r.raw)
@@ -111,7 +135,8 @@ def _authenticated(r: Reading, ctx: Context) -> Reading | Verdict:
     ahead = r.ahead
     failure = trust.authenticate(r.message, ctx.settings.trust,
                                  lambda a: ctx.directory.team_member(a) is not None,
-                                 (lambda: ahead.verdict) if ahead else None)
+                                 (lambda: ahead.verdict) if ahead else None,
+                                 ctx.settings.touchpoints.internal_domains)
     if failure is None:
         return r
     return failed(r.but(trace={"authserv_ids_seen": list(failure.seen_ids)}), ctx,

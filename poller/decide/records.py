@@ -18,8 +18,7 @@ from core.reasons import FAILED, LOGGED, REPLY, UNAUTHENTICATED_SENDER, UNKNOWN_
 from core.utc import iso_utc, naive_utc
 from poller.decide.resolve import Decision
 from poller.decide.verdict import Failed, FileToKeep, Logged, NoticePlan, RecordPlan, Verdict
-from poller.mail.addresses import Address
-from poller.mail.message import Message, depth_limit_hit
+from poller.mail.message import Address, Message, depth_limit_hit
 from poller.notify.notice_text import compose, compose_refused_reply, compose_unauthenticated
 from poller.notify.recipients import UNVERIFIED, kind_for_sender, should_notify
 from poller.understand.participants import Understanding

@@ -71,7 +71,7 @@ def resolve(candidates: Sequence[str], sender_id: int, sender_domain: str,
 
 def _lookups(candidates: Sequence[str], policy: Policy, trace: dict[str, Any]) -> list[str]:
     """The addresses to look up, in order, after the plus-address and case rules."""
-    lookups: list[str] = []
+    lookups: dict[str, None] = {}  # ordered, and a membership test that stays O(1)
     for raw in candidates:
         address = normalize(raw, policy.case_sensitive_local_part)
         entry: dict[str, Any] = {"address": raw, "lookup": address}
@@ -85,9 +85,9 @@ def _lookups(candidates: Sequence[str], policy: Policy, trace: dict[str, Any]) -
         if entry["lookup"] is not None and address in lookups:
             entry["note"] = "repeated"
         elif entry["lookup"] is not None:
-            lookups.append(address)
+            lookups[address] = None
         trace["candidates"].append(entry)
-    return lookups
+    return list(lookups)
 
 
 def _nothing_to_look_up(trace: dict[str, Any]) -> _Result:

@@ -27,6 +27,9 @@ class Fetched:
     raw: bytes
     internal_date: datetime | None  # UTC-aware
     flags: tuple[str, ...]
+    size: int = 0  # RFC822.SIZE, when it was asked for
+    # False: `raw` holds only some header fields (a message not to be read whole, SPEC 20).
+    whole: bool = True
 
 
 @dataclass(frozen=True)

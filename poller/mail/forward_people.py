@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.addresses import ADDRESS_RE
-from poller.mail.addresses import Address
+from core.addresses import address_matches
 from poller.mail.forward_markers import BEHALF_RE
+from poller.mail.message import Address
 
 _OPENERS = re.compile(r"(?:<|\(|\[)\s*(?:mailto:)?\s*$|mailto:\s*$", re.IGNORECASE)
 _NAME_JUNK = " \t\"'<>[]()*,;:\u00a0\u202f"
@@ -31,7 +31,7 @@ def parse_people(value: str) -> People:
     names: list[str] = []
     pending: Address | None = None  # a bare address: maybe the display text of the next one
     last_end = 0
-    for match in ADDRESS_RE.finditer(value):
+    for match in address_matches(value):
         between = value[last_end:match.start()]
         email = match.group(0).lstrip("'`").rstrip(".")
         if _OPENERS.search(between):
@@ -57,8 +57,12 @@ def _prefer_delegate_side(value: str) -> str:
     parts = BEHALF_RE.split(value, maxsplit=1)
     if len(parts) == 2:
         left, right = parts
-        return left if ADDRESS_RE.search(left) or not ADDRESS_RE.search(right) else right
+        return left if _any_address(left) or not _any_address(right) else right
     return value
+
+
+def _any_address(text: str) -> bool:
+    return next(address_matches(text), None) is not None
 
 
 def _name_before(text: str, names: list[str]) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from poller.mail.addresses import Address
 from poller.mail.forward_markers import (
     ATTRIBUTION_RE,
     DASHED_MARKER_RE,
@@ -22,7 +21,7 @@ from poller.mail.forward_markers import (
     OTHER_HEADER_RE,
 )
 from poller.mail.forward_people import People, parse_people
-from poller.mail.message import Message
+from poller.mail.message import Address, Message
 from poller.mail.text import html_to_text
 
 _QUOTE_RE = re.compile(r"^[\s>]*")

@@ -28,10 +28,20 @@ from core.charsets import decode_header_bytes, header_text, subject_line, unfold
 from core.errors import MessageError
 from core.message_ids import message_id_as_written, message_key, normalize_message_id, printable
 from core.utc import aware_utc
-from poller.mail.addresses import Address, field_addresses
+from poller.mail.address_list import field_addresses
 from poller.mail.parts import Parts, body_text, parse_tree, walk
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Address:
+    email: str
+    name: str = ""
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2].lower()
 
 
 @dataclass(frozen=True)
@@ -191,8 +201,9 @@ def _addresses(
     found: dict[str, Address] = {}
     for key, value in tree.raw_items():
         if key.lower() == name:
-            for address in field_addresses(unfold(decode_header_bytes(str(value), hint)), defects):
-                found.setdefault(address.email.lower(), address)
+            for name, email in field_addresses(unfold(decode_header_bytes(str(value), hint)),
+                                               defects):
+                found.setdefault(email.lower(), Address(email, name))
     return tuple(found.values())
 
 

@@ -23,7 +23,7 @@ from core.errors import NoticeError, TouchlogError
 from core.message_ids import normalize_message_id
 from core.settings import Settings
 from core.utc import iso_utc, utcnow
-from poller.mail.addresses import Address
+from poller.mail.message import Address
 from poller.notify.smtp import close_smtp, open_smtp, smtp_refusal
 from poller.understand.participants import AddressBook, Roles
 from poller.understand.threads import reply_to

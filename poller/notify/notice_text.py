@@ -17,6 +17,7 @@ from core.reasons import (
     NO_CUSTOMER_ADDRESS,
     PARSE_ERROR,
     PLUS_ADDRESS,
+    TOO_LARGE,
     UNAUTHENTICATED_SENDER,
     UNKNOWN_SENDER,
     UNKNOWN_THREAD,
@@ -121,6 +122,12 @@ WHY_AND_FIX: dict[str, tuple[str, tuple[str, ...]]] = {
         ("A touchlog admin has been told. Once the problem is fixed, the admin can retry it "
          "(touchlog failures retry).",
          "If it cannot wait, log the touchpoint by hand.")),
+    TOO_LARGE: (
+        "The message is larger than touchlog reads (mailbox.max_message_bytes), so only its "
+        "headers were read; it is kept, unchanged, in the failed folder.",
+        ("Send it again without the large attachments (share a link to the files instead), "
+         "or forward only its text.",
+         "Or log the touchpoint by hand.")),
 }
 _NAMES_ONLY_FIX = ("The forwarded lines show names without addresses: forward the message as an "
                    "attachment, or make sure the addresses appear in the From/To/Cc lines.")

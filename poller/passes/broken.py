@@ -77,6 +77,30 @@ class BrokenMessages:
                              f"{tries} tries")
         return outcome
 
+    def killed(self, fetched: Fetched, source: Source, kills: int, report: Tally) -> Outcome:
+        """A message whose passes died with it alone in hand `kills` times (SPEC 20: the
+        kernel's out-of-memory killer, SIGKILL), given up unread: `fetched` holds only its
+        headers (poller.passes.hand). Given up before but not moved: only moved now."""
+        error = "its pass was killed while reading it (out of memory, or SIGKILL)"
+        headers = read_headers(fetched.raw)
+        try:
+            key = _own_key(headers, fetched.raw)
+            existing = ledger.find_record(key)
+            if existing is not None and existing.uid == fetched.uid \
+                    and existing.mailbox == source.mailbox:
+                outcome = Outcome(key, existing.outcome, existing.reason, existing.detail,
+                                  keyword=keyword(existing.reason or "")
+                                  if existing.outcome == FAILED else None, recovered=True)
+            else:
+                outcome = self._give_up(fetched, headers, key, source, error, kills)
+        except (OperationalError, InterfaceError) as db_exc:
+            raise database_error(self.settings.database_url(), db_exc) from None
+        report.add(outcome)
+        if not outcome.recovered:
+            report.errors.append(f"uid {fetched.uid}: {error}: failed as {INTERNAL_ERROR} "
+                                 f"after {kills} tries")
+        return outcome
+
     def _give_up(self, fetched: Fetched, headers: HeadersAlone, key: str, source: Source,
                  error: str, tries: int) -> Outcome:
         detail = f"touchlog broke on this message {tries} times; last: {error}"
@@ -127,7 +151,9 @@ class BrokenMessages:
         try:
             msg = parse_message(raw)
             return msg.sender is not None and is_member(msg.sender.email) and \
-                trust.authenticate(msg, self.settings.trust, is_member) is None
+                trust.authenticate(msg, self.settings.trust, is_member,
+                                   internal_domains=self.settings.touchpoints.internal_domains) \
+                is None
         except Exception:  # judged unverified: never a second break
             return False
 

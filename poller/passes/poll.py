@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 from peewee import InterfaceError, OperationalError
 
 from core.errors import DatabaseError, TouchlogError
-from core.reasons import FAILED
 from core.secrets import redact_url
 from core.settings import Settings
 from core.utc import naive_utc
@@ -30,6 +29,7 @@ from poller.imap.login import open_mailbox
 from poller.imap.session import Mailbox
 from poller.imap.wire import Fetched
 from poller.passes.ending import end_pass
+from poller.passes.moves import move_committed
 from poller.passes.report import PollReport
 from store.db import database_error, is_read_only
 from store.ledger import records as ledger
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from poller.decide.reading import Context
     from poller.decide.verdict import Outcome
     from poller.passes.broken import BrokenMessages
+    from poller.passes.hand import Hand
     from poller.passes.workers import Parsed
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,8 @@ class Pass:
         self.name = mailbox_name(settings)
         self.lock: PassLock = lock_for(settings.database_url(), self.name)
         self.box: Mailbox | None = None
+        self.hand: Hand | None = None  # what the pass has in hand (made when it has mail)
+        self.killed: list[int] = []  # the runs of this mailbox that died, closed by this one
         self.run_row: Run | None = None
         self.unmoved = 0  # committed, not moved yet (moves go MOVE_EVERY at a time)
 
@@ -134,7 +137,7 @@ class Pass:
 
     def _locked(self) -> None:
         run = self.run_row = ledger.start_run(self.name, holder_text(self.now()), self.now())
-        ledger.close_dead_runs(self.name, run)
+        self.killed = ledger.close_dead_runs(self.name, run)
         status = "error"
         try:
             with open_mailbox(self.settings) as box:
@@ -151,6 +154,7 @@ class Pass:
             self.report.errors.append(f"{type(exc).__name__}: {exc}")
             raise
         finally:
+            self._let_go()
             refused = end_pass(self.settings, self.report, run, status, self.now())
         if refused is not None:  # the messages are handled, the database took no more
             raise refused
@@ -162,15 +166,19 @@ class Pass:
         self.report.total = len(uids)
         if not uids:
             return
+        from poller.passes.hand import Hand
         from poller.passes.workers import Reader
         from poller.understand.early import Knowledge
 
+        assert self.run_row is not None, "a pass has its run before it reads mail"
+        hand = self.hand = Hand(self.settings, self.name)
+        planned = hand.batches(box, uids, self.run_row.id, self.killed)
         # Read ahead in worker processes; decided, committed and moved here, in order.
         committed: list[tuple[int, Outcome]] = []
         known = Knowledge(self.ctx.book, self.ctx.settings.trust)
         with Reader(len(uids), known=known) as reader:
-            for batch in reader.batches(box, mb.folder, uids, mb.batch_size):
-                committed += self._batch(batch, len(uids))
+            for batch in reader.batches(box, mb.folder, planned, mb.batch_bytes, hand.take):
+                committed += self._batch(batch, len(uids), hand)
                 # Every MOVE makes the server rewrite the folder's index, a cost that grows
                 # with the folder: a few large moves keep a 50,000-message inbox as fast per
                 # message as a small one. Committed first, so a crash loses nothing.
@@ -182,9 +190,10 @@ class Pass:
                     return
         self._move(box, committed)
 
-    def _batch(self, batch: Iterable[tuple[Fetched, Parsed]],
-               total: int) -> list[tuple[int, Outcome]]:
+    def _batch(self, batch: Iterable[tuple[Fetched, Parsed]], total: int,
+               hand: Hand) -> list[tuple[int, Outcome]]:
         outcomes: list[tuple[int, Outcome]] = []
+        lived: list[int] = []
         # One transaction per batch, a savepoint per message (commit's own atomic nests): the
         # batch's pages are written once, not once per message. Nothing is moved before it is
         # committed; a crash leaves the whole batch in the inbox, to be read again.
@@ -193,29 +202,35 @@ class Pass:
                 outcome = self._one(fetched, parsed)
                 if outcome is not None:
                     outcomes.append((fetched.uid, outcome))
+                lived.append(fetched.uid)
                 self.report.done += 1
                 if self.progress:
                     self.progress(self.report.done, total)
                 if self.should_stop():
                     self.report.stopped_early = True
                     break
+            hand.done(lived)
         self.unmoved += len(outcomes)
         return outcomes
 
     def _one(self, fetched: Fetched, parsed: Parsed | None = None) -> Outcome | None:
-        from poller.decide.pipeline import decide
+        from poller.decide.pipeline import decide, decide_unread
         from poller.decide.reading import Source
         from poller.passes.commit import commit
         from poller.passes.workers import Broken
 
         source = Source(self.settings.mailbox.folder, fetched.uid, fetched.internal_date)
+        if not fetched.whole and self.hand is not None and self.hand.given_up(fetched.uid):
+            return self.broken.killed(fetched, source, self.hand.kills(fetched.uid), self.report)
         try:
             if isinstance(parsed, Broken):
                 raise RuntimeError(f"reading the message failed: {parsed.error}")
             # A savepoint of its own: a statement that fails while deciding (PostgreSQL then
             # refuses the rest of the transaction) takes back this message only.
             with database.atomic():
-                outcome = commit(decide(fetched.raw, self.ctx, source, parsed))
+                verdict = decide(fetched.raw, self.ctx, source, parsed) if fetched.whole \
+                    else decide_unread(fetched.raw, self.ctx, source, fetched.size)
+                outcome = commit(verdict)
         except (OperationalError, InterfaceError) as exc:
             raise database_error(self.settings.database_url(), exc) from None
         except TouchlogError:
@@ -232,30 +247,7 @@ class Pass:
     # --- moving ----------------------------------------------------------------------------
 
     def _move(self, box: Mailbox, outcomes: list[tuple[int, Outcome]]) -> None:
-        mb = self.settings.mailbox
-        movable = [(uid, o) for uid, o in outcomes if o.movable]
-        if not movable:
-            self.unmoved = 0
-            return
-        logged = [uid for uid, o in movable if o.outcome != FAILED]
-        by_keyword: dict[str, list[int]] = {}
-        for uid, o in movable:
-            if o.outcome == FAILED and o.keyword:
-                by_keyword.setdefault(o.keyword, []).append(uid)
-        # A stalled worker whose lock went to another must not move what that one handles.
-        self.lock.confirm()
-        # If the server fails here the batch is committed but not moved: the next pass
-        # recognises every key and only moves the messages (counted as `recovered`).
-        for keyword, uids in by_keyword.items():
-            # Flag first: MOVE carries keywords along, and the failed folder is read by keyword.
-            box.add_keyword(mb.folder, uids, keyword)
-        failed = [uid for uids in by_keyword.values() for uid in uids]
-        if failed:
-            self.lock.confirm()
-            box.move(mb.folder, failed, mb.failed_folder)
-        if logged:
-            self.lock.confirm()
-            box.move(mb.folder, logged, mb.logged_folder)
+        move_committed(box, self.settings.mailbox, self.lock, outcomes)
         self.unmoved = 0
 
     # --- the end of a pass -----------------------------------------------------------------
@@ -265,6 +257,15 @@ class Pass:
             return error
         return (f"{error} ({self.unmoved} committed message(s) not moved yet: the next pass "
                 "moves them)")
+
+    def _let_go(self) -> None:
+        """What the pass still holds is not held against any message: it lived."""
+        if self.hand is None:
+            return
+        try:
+            self.hand.let_go()
+        except (OperationalError, InterfaceError) as exc:  # the run's record says what broke
+            log.info("could not let go of the messages in hand: %s", " ".join(str(exc).split()))
 
     def _save_counts(self) -> None:
         if self.run_row is not None:

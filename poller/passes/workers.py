@@ -25,7 +25,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -34,12 +34,16 @@ from core.errors import MessageError
 from poller.imap.session import Mailbox
 from poller.imap.wire import Fetched
 from poller.mail.message import Message, parse_message
+from poller.passes.batches import HEADER_COST, HEADER_FIELDS, Batch, may_read_ahead
 from poller.understand.early import Ahead, Knowledge, look_ahead
 
 log = logging.getLogger(__name__)
 
 PARALLEL_MIN = 500
 CHUNK = 8  # messages per hand-over to a worker: fewer round trips, still an even spread
+# A larger message is read in the pass's own process: handing it to a worker and its reading
+# back would cost a copy of each on both sides (SPEC 20: a pass holds under 4x its largest).
+WORKER_MAX_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class Broken:
     error: str
 
 
-Parsed = Message | Ahead | MessageError | Broken
+Parsed = Message | Ahead | MessageError | Broken | None  # None: not read whole
 _known: Knowledge | None = None  # in a worker: what look_ahead needs, set by start_worker
 
 
@@ -143,33 +147,48 @@ class Reader:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 
-    def batches(self, box: Mailbox, folder: str, uids: Sequence[int],
-                size: int) -> Iterator[Iterator[tuple[Fetched, Parsed]]]:
-        """Each batch as (fetched, parsed) pairs in UID order. The caller moves a batch before
-        asking for the next; the batch after it is already fetched and being read."""
-        chunks = (list(uids[i:i + size]) for i in range(0, len(uids), size))
-        ahead: deque[tuple[list[Fetched], Iterator[Parsed]]] = deque()
-        first = next(chunks, None)
-        if first is not None:
-            ahead.append(self._hand_over(box, folder, first))
-        while ahead:
-            following = next(chunks, None)
-            if following is not None:
-                ahead.append(self._hand_over(box, folder, following))
-            fetched, parsed = ahead.popleft()
+    def batches(self, box: Mailbox, folder: str, planned: Iterable[Batch], batch_bytes: int,
+                take: Callable[[list[int]], None]) -> Iterator[Iterator[tuple[Fetched, Parsed]]]:
+        """Each batch as (fetched, parsed) pairs in UID order (parsed None: only headers were
+        fetched). The caller commits a batch before asking for the next; the batch after it
+        is already fetched and being read, when batches.may_read_ahead allows. `take` hears the
+        UIDs of each batch before it is fetched (store.ledger.in_hand)."""
+        batches = iter(planned)
+        ahead: deque[tuple[Batch, list[Fetched], Iterator[Parsed]]] = deque()
+        following = next(batches, None)
+        while following is not None or ahead:
+            if not ahead and following is not None:
+                ahead.append(self._hand_over(box, folder, following, take))
+                following = next(batches, None)
+            if following is not None and may_read_ahead(ahead[0][0], following, batch_bytes):
+                ahead.append(self._hand_over(box, folder, following, take))
+                following = next(batches, None)
+            _, fetched, parsed = ahead.popleft()
             yield self._pairs(fetched, parsed)
 
-    def _hand_over(self, box: Mailbox, folder: str,
-                   chunk: list[int]) -> tuple[list[Fetched], Iterator[Parsed]]:
-        fetched = list(box.fetch(folder, chunk))
-        raws = [f.raw for f in fetched]
-        if self.pool is None:
-            return fetched, map(read, raws)
-        return fetched, self.pool.map(read_ahead, raws, chunksize=CHUNK)
+    def _hand_over(self, box: Mailbox, folder: str, batch: Batch,
+                   take: Callable[[list[int]], None]) -> tuple[Batch, list[Fetched],
+                                                                Iterator[Parsed]]:
+        take(batch.uids)
+        fetched = list(box.fetch(folder, batch.whole))
+        if batch.unread:
+            fetched += box.fetch_headers(folder, batch.unread, HEADER_FIELDS, HEADER_COST)
+            fetched.sort(key=lambda f: f.uid)
+        raws = [f.raw for f in fetched if _for_a_worker(f)]  # the others are read in _pairs
+        # A suspect is read here: a worker that dies of it would only hand it back.
+        if self.pool is None or batch.alone:
+            return batch, fetched, map(read, raws)
+        return batch, fetched, self.pool.map(read_ahead, raws, chunksize=CHUNK)
 
     def _pairs(self, fetched: Iterable[Fetched],
                parsed: Iterator[Parsed]) -> Iterator[tuple[Fetched, Parsed]]:
         for item in fetched:
+            if not item.whole:
+                yield item, None
+                continue
+            if not _for_a_worker(item):
+                yield item, read(item.raw)
+                continue
             try:
                 result = next(parsed)
             except BrokenProcessPool:
@@ -185,3 +204,7 @@ class Reader:
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = None
+
+
+def _for_a_worker(fetched: Fetched) -> bool:
+    return fetched.whole and len(fetched.raw) <= WORKER_MAX_BYTES

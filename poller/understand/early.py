@@ -51,8 +51,8 @@ def look_ahead(msg: Message, known: Knowledge) -> Ahead | Message:
     the message when a step fails on it, so the pass meets the same error at the same step as
     a serial pass does."""
     try:
-        ahead = Ahead(msg, filters.skip_reason(msg), trust.verdict(msg, known.trust),
-                      understand(msg, known.book))
+        verdict = trust.verdict(msg, known.trust, known.book.internal_domains)
+        ahead = Ahead(msg, filters.skip_reason(msg), verdict, understand(msg, known.book))
     except Exception:
         return msg
     return for_the_pass(ahead)

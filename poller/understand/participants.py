@@ -19,9 +19,8 @@ from core.addresses import (
 )
 from core.reasons import COPY, FORWARD, NO_CUSTOMER_ADDRESS, NOTE
 from core.sections import TouchpointSettings
-from poller.mail.addresses import Address
 from poller.mail.forwards import Forwarded, find_forwards
-from poller.mail.message import Message
+from poller.mail.message import Address, Message
 
 log = logging.getLogger(__name__)
 

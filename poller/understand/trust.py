@@ -14,16 +14,31 @@ signature of mail.ourco.com counts for sam@ourco.com, one of ourco.com.evil.exam
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from core.addresses import domain_of
+from core.addresses import domain_of, is_under
 from core.sections import TrustSettings
 from poller.mail.message import Message
 from poller.understand.authres import NO_AUTHSERV_ID, AuthResults, parse
 from poller.understand.suffixes import organisational_domain
 
 MAX_IDS_NAMED = 3  # authserv-ids named in a detail; the topmost is the one that matters
+
+# Microsoft 365 (SPEC 20, `trust.microsoft365_tenant_id`): mail a seller sends inside the tenant
+# carries `dmarc=none`, but Exchange Online stamps it as its own. The X-MS-Exchange-Organization-*
+# headers are Exchange's: its header firewall removes them from every message that enters the
+# organization from outside (another tenant, the Internet, an unauthenticated client) before it
+# writes its own, so in a mailbox of the tenant an AuthAs of Internal with a directionality of
+# Originating says that Exchange itself authenticated the sender as one of the organization's.
+# The tenant id says which organization: it is public, and outside the tenant (a mailbox
+# elsewhere, a gateway that keeps what the sender wrote) anyone can write all three, so the
+# setting is only for a mailbox hosted in that tenant. Each is read only as Exchange writes it:
+# exactly once, with exactly its value; a second copy means someone else wrote one.
+AUTH_AS = "X-MS-Exchange-Organization-AuthAs"
+DIRECTIONALITY = "X-MS-Exchange-Organization-MessageDirectionality"
+CROSS_TENANT = "X-MS-Exchange-CrossTenant-Id"
+EXCHANGE_HEADERS = (AUTH_AS, DIRECTIONALITY, CROSS_TENANT)
 
 
 @dataclass(frozen=True)
@@ -33,7 +48,8 @@ class TrustFailure:
 
 
 def authenticate(msg: Message, trust: TrustSettings, is_team_member: Callable[[str], bool],
-                 ahead: Callable[[], TrustFailure | None] | None = None) -> TrustFailure | None:
+                 ahead: Callable[[], TrustFailure | None] | None = None,
+                 internal_domains: Sequence[str] = ()) -> TrustFailure | None:
     """None when the message's one author is authenticated (or the check is off), else why not.
 
     A message with no From address at all is left to the team check (`unknown_sender`): it
@@ -44,14 +60,30 @@ def authenticate(msg: Message, trust: TrustSettings, is_team_member: Callable[[s
     failure = _one_author(msg, is_team_member)
     if failure or trust.require == "none":
         return failure
-    return ahead() if ahead is not None else _verdict(msg, trust)
+    return ahead() if ahead is not None else _verdict(msg, trust, internal_domains)
 
 
-def verdict(msg: Message, trust: TrustSettings) -> TrustFailure | None:
-    """The part of `authenticate` that reads only the message: the trusted server's verdict."""
+def verdict(msg: Message, trust: TrustSettings,
+            internal_domains: Sequence[str] = ()) -> TrustFailure | None:
+    """The part of `authenticate` that reads only the message: the trusted server's verdict
+    (or Exchange's own stamp, for a From under `internal_domains`)."""
     if msg.sender is None or trust.require == "none":
         return None
-    return _verdict(msg, trust)
+    return _verdict(msg, trust, internal_domains)
+
+
+def sent_inside_tenant(msg: Message, tenant_id: str, internal_domains: Sequence[str]) -> bool:
+    """Exchange Online authenticated the sender inside tenant `tenant_id`, and the From is
+    under `internal_domains` (see EXCHANGE_HEADERS above for why this can be believed)."""
+    tenant = tenant_id.strip().lower()
+    if not tenant or msg.sender is None or not is_under(msg.sender.domain, internal_domains):
+        return False
+    wanted = {AUTH_AS: "internal", DIRECTIONALITY: "originating", CROSS_TENANT: tenant}
+    for name, value in wanted.items():
+        written = msg.headers.get(name.lower())
+        if written is None or "\n" in written or written.strip().lower() != value:
+            return False
+    return True
 
 
 def _one_author(msg: Message, is_team_member: Callable[[str], bool]) -> TrustFailure | None:
@@ -76,7 +108,10 @@ def _sender_field(msg: Message) -> str:
     return parseaddr(value)[1].strip().lower() if value.strip() else ""
 
 
-def _verdict(msg: Message, trust: TrustSettings) -> TrustFailure | None:
+def _verdict(msg: Message, trust: TrustSettings,
+             internal_domains: Sequence[str]) -> TrustFailure | None:
+    if sent_inside_tenant(msg, trust.microsoft365_tenant_id, internal_domains):
+        return None
     headers = [parse(v) for v in msg.headers.get("authentication-results", "").split("\n")
                if v.strip()]
     seen = tuple(dict.fromkeys(h.authserv_id for h in headers if h.authserv_id))
