@@ -110,6 +110,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mix", action="append", choices=MIXES)
     parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--size", choices=("tiny", "small"),
+                        help="tiny: 50 messages a mix (make bench-tiny); small: 1,000")
     parser.add_argument("--sql", action="store_true", help="print the last statements run")
     parser.add_argument("--profile", choices=("main", "worker"),
                         help="cProfile that side into /tmp/split-MIX-SIDE.prof")
@@ -118,6 +120,8 @@ def main() -> None:
                              "stop and at the end, and subtract)")
     parser.add_argument("--row", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.size:
+        args.count = 50 if args.size == "tiny" else 1000
     if not args.row:
         print("| mix | worker µs | pickle µs | unpickle µs (pass) | pass µs | pass + unpickle "
           "/ worker | handed over |")
