@@ -157,6 +157,8 @@ def decode_header_bytes(value: str, hint: str | None = None) -> str:
     """Undo the stdlib's surrogate escapes in a header that carried raw 8-bit bytes."""
     if "\x1b$" in value:  # ISO-2022-JP sent raw, without RFC 2047 words
         return decode_bytes(value.encode("utf-8", "surrogateescape"), "iso-2022-jp")
+    if value.isascii():  # nearly every header: nothing escaped
+        return value
     try:
         value.encode("utf-8")
         return value
@@ -169,8 +171,11 @@ def decode_header_bytes(value: str, hint: str | None = None) -> str:
         return _decode_replacing(data, codec_for(hint))
 
 
+_FOLD = re.compile(r"\r?\n[ \t]*|\r")
+
+
 def unfold(value: str) -> str:
-    return re.sub(r"\r?\n[ \t]*|\r", " ", value) if "\n" in value or "\r" in value else value
+    return _FOLD.sub(" ", value) if "\n" in value or "\r" in value else value
 
 
 def header_text(value: str, hint: str | None = None) -> str:

@@ -12,9 +12,9 @@ from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabas
 from core.errors import DatabaseError
 from core.private import touch_private
 from core.secrets import redact_url, without_url_password
-from core.text import storable as storable_text
 from store.migrate import upgrade
 from store.models import KeyCheck, database
+from store.statements import storable
 
 # WAL + synchronous=NORMAL: ~3,500 commits/s instead of ~600 (SPEC section 7), and readers
 # (touchlog touchpoints) never block the poller.
@@ -117,17 +117,6 @@ def _database_for(url: str) -> Database:
         return _Postgresql(name, autorollback=False, **params)
     raise DatabaseError(f"database {redact_url(url)}: only sqlite:/// and postgresql:// URLs "
                         "are supported")
-
-
-def storable(params: Any) -> Any:
-    """Parameters as every database can store them: NUL (PostgreSQL text cannot hold it) and
-    lone surrogates (raw 8-bit header bytes, which no UTF-8 encoder takes) become U+FFFD. Mail
-    text arrives clean already (poller.mail.message); this is the last guard, so an odd byte in a
-    CSV cell or a display name never leaves a message failing on every pass."""
-    if not params or not isinstance(params, list | tuple):
-        return params
-    return [storable_text(p) if isinstance(p, str) and (not p.isascii() or "\x00" in p) else p
-            for p in params]
 
 
 class _Sqlite(SqliteDatabase):

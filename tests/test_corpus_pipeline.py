@@ -175,3 +175,27 @@ def test_forwards_through_the_pipeline_with_forwarders_on_the_team(db, tmp_path)
             first = verdicts[path].understanding.candidates[0]
             assert first == match.group(0).lower(), (path, first)
     assert checked
+
+
+def test_the_pass_decides_the_same_from_what_a_worker_hands_it(db, tmp_path):
+    """A worker hands the pass the message trimmed to what the pass reads (no HTML, only the
+    Sender header: poller.understand.early): every corpus message gets the same verdict, its
+    record, touchpoint and notice, as when the pass reads the message itself."""
+    from core.errors import MessageError
+    from poller.decide.records import as_json
+    from poller.understand.early import Ahead, Knowledge, look_ahead
+
+    import_directory(tmp_path)
+    ctx = Context(settings_for(tmp_path))
+    known = Knowledge(ctx.book, ctx.settings.trust)
+    handed = 0
+    for n, (path, _) in enumerate(manifest(), 1):
+        raw = authenticated((CORPUS / path).read_bytes())
+        try:
+            ahead = look_ahead(parse_message(raw), known)
+        except MessageError:
+            continue
+        source = Source("INBOX", uid=n)
+        assert as_json(decide(raw, ctx, source, ahead)) == as_json(decide(raw, ctx, source)), path
+        handed += isinstance(ahead, Ahead) and not ahead.message.html
+    assert handed > len(manifest()) // 2

@@ -455,3 +455,26 @@ def test_a_nul_in_subject_or_text_is_stored_as_a_replacement_character():
            b"\r\nYmVmb3JlAGFmdGVy\r\n")
     msg = parse_message(raw)
     assert (msg.subject, msg.text) == ("nul\ufffdsubje", "before\ufffdafter")
+
+
+def test_dates_in_rfc_5322_form_read_as_mail_parser_reads_them():
+    """poller.mail.message.plain_date, the fast path, finds the instant mail-parser finds."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from mailparser.dates import parse_mail_date
+
+    from poller.mail.message import plain_date
+
+    rng = random.Random(3)
+    days = ["Mon, ", "Tue, ", "Sun, ", ""]
+    for _ in range(3000):
+        when = datetime(1995, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(10**9))
+        sign = rng.choice("+-")
+        text = (f"{rng.choice(days)}{when.day if rng.random() < 0.5 else f'{when.day:02d}'} "
+                f"{when:%b %Y %H:%M:%S} {sign}{rng.randrange(15):02d}{rng.choice((0, 30, 45)):02d}")
+        assert plain_date(text) == parse_mail_date(text).value, text
+    for text in ["Mon, 30 Feb 2026 08:00:00 +0000", "5 Jan 26 08:00:00 +0000",
+                 "Mon, 5 Jan 2026 08:00 +0000", "Mon, 5 Jan 2026 08:00:00 GMT",
+                 "Mon, 5 Jan 2026 24:00:00 +0000", "Mon, 5 Jan 2026 08:00:00 +2400"]:
+        assert plain_date(text) is None, text

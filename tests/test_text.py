@@ -32,3 +32,18 @@ def test_json_escapes_what_json_dumps_leaves_raw_and_still_gives_the_value_back(
     assert all(c.isprintable() and c not in "\u202e\u2028" for c in dumped)
     assert "é" in dumped  # readable text stays readable
     assert json.loads(dumped) == value
+
+
+def test_tidy_removes_trailing_blanks_as_the_regex_does():
+    import random
+    import re
+
+    from poller.mail.text import _BLANK_RUNS, tidy
+
+    rng = random.Random(8)
+    for _ in range(3000):
+        text = "".join(rng.choice(["a", " ", "\t", "\u00a0", "\n", "\r\n", "\r", "> ", "\ufeff"])
+                       for _ in range(rng.randrange(40)))
+        plain = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+        expected = _BLANK_RUNS.sub("\n\n", re.sub(r"[ \t\u00a0]+\n", "\n", plain)).strip("\n")
+        assert tidy(text) == expected, repr(text)

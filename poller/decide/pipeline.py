@@ -10,7 +10,6 @@ everything that will be stored; `poller.passes.commit.commit` writes it in one t
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from core.addresses import domain_of
 from core.errors import MessageError
@@ -100,7 +99,7 @@ def _too_large(size: int) -> Step:
 def _against_ledger(r: Reading, ctx: Context) -> Reading | Verdict:
     """A message is a duplicate only of one with the same key and author (store.ledger)."""
     key, existing = ledger.place(r.message.key, r.sender, r.raw)
-    r = replace(r, ledger_key=key)
+    r = r.but(ledger_key=key)
     if existing is None:
         return r
     # This very message, committed by an earlier pass that could not move it (a crash, a lost
@@ -118,7 +117,7 @@ def _against_ledger(r: Reading, ctx: Context) -> Reading | Verdict:
         # Committed as failed, then the move did not happen: do not notify twice.
         return Replay(record_of(r, existing.outcome, existing.reason, existing.detail,
                                 existing.trace), recovered=True)
-    return replace(r, existing=existing)  # failed before, back in the inbox: afresh
+    return r.but(existing=existing)  # failed before, back in the inbox: afresh
 
 
 def _parse_error(exc: MessageError) -> Step:
@@ -140,7 +139,7 @@ def _authenticated(r: Reading, ctx: Context) -> Reading | Verdict:
                                  ctx.settings.touchpoints.internal_domains)
     if failure is None:
         return r
-    return failed(replace(r, trace={"authserv_ids_seen": list(failure.seen_ids)}), ctx,
+    return failed(r.but(trace={"authserv_ids_seen": list(failure.seen_ids)}), ctx,
                   UNAUTHENTICATED_SENDER, failure.detail)
 
 
@@ -153,7 +152,7 @@ def _thread_reply(r: Reading, ctx: Context) -> Reading | Verdict:
         return r
     member = ctx.directory.team_member(r.sender) if r.sender else None
     reply = judge(addr, r.sender, member is not None, msg.references)
-    r = replace(r, creator=member, trace=reply.trace, tell=reply.tell)
+    r = r.but(creator=member, trace=reply.trace, tell=reply.tell)
     if reply.failure or reply.first is None:
         return failed(r, ctx, reply.failure or UNKNOWN_THREAD, reply.detail)
     not_empty = _not_empty(r, ctx)
@@ -162,7 +161,7 @@ def _thread_reply(r: Reading, ctx: Context) -> Reading | Verdict:
     people = header_participants(msg, ctx.book, leave_out=[addr.address])
     u = Understanding(REPLY, people, (), msg.subject, None, "")
     decision = Decision(reply.first.account_id, THREAD, None, "", reply.trace)
-    return logged(replace(r, understanding=u), ctx, u, decision, parent_id=reply.parent_id)
+    return logged(r.but(understanding=u), ctx, u, decision, parent_id=reply.parent_id)
 
 
 def _from_team(r: Reading, ctx: Context) -> Reading | Verdict:
@@ -170,7 +169,7 @@ def _from_team(r: Reading, ctx: Context) -> Reading | Verdict:
     if member is None:
         return failed(r, ctx, UNKNOWN_SENDER,
                       f"{r.sender or 'the sender'} is not a team member or an alias of one")
-    return replace(r, creator=member)
+    return r.but(creator=member)
 
 
 def _not_empty(r: Reading, ctx: Context) -> Reading | Verdict:
@@ -182,9 +181,9 @@ def _not_empty(r: Reading, ctx: Context) -> Reading | Verdict:
 
 def _understood(r: Reading, ctx: Context) -> Reading | Verdict:
     u = r.ahead.understanding if r.ahead else understand(r.message, ctx.book)
-    r = replace(r, understanding=u)
+    r = r.but(understanding=u)
     if u.failure:
-        return failed(replace(r, trace={"scenario": u.scenario, "candidates": []}), ctx,
+        return failed(r.but(trace={"scenario": u.scenario, "candidates": []}), ctx,
                       u.failure, u.detail)
     return r
 
@@ -194,7 +193,7 @@ def _resolved(r: Reading, ctx: Context) -> Reading | Verdict:
     assert u is not None and creator is not None, "runs after _understood and _from_team"
     decision: Decision = resolve(u.candidates, creator.id, domain_of(creator.email),
                                  ctx.directory, ctx.policy, ctx.clock())
-    r = replace(r, trace={"scenario": u.scenario, **decision.trace})
+    r = r.but(trace={"scenario": u.scenario, **decision.trace})
     if decision.account_id is None or decision.rule is None:
         return failed(r, ctx, decision.reason or NO_ACCOUNT, decision.detail, decision)
     return logged(r, ctx, u, decision)

@@ -62,7 +62,7 @@ def logged(r: Reading, ctx: Context, u: Understanding, decision: Decision,
     files = tuple(FileToKeep(att.filename, att.sha256, att.data)
                   for att in _all_attachments(r.message))
     return Logged(record, _touchpoint(r, ctx, record, u, decision, parent_id), files,
-                  ctx.settings.attachments_path(), u, decision, r.message)
+                  ctx.attachments_dir, u, decision, r.message)
 
 
 def unreadable(raw: bytes) -> Message:

@@ -207,11 +207,34 @@ def _addresses(
     return tuple(found.values())
 
 
+_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+_PLAIN_DATE = re.compile(r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?([0-3]?\d) "
+                         r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([12]\d{3}) "
+                         r"([0-2]\d):([0-5]\d):([0-5]\d) ([+-])([01]\d|2[0-3])([0-5]\d)\Z")
+
+
+def plain_date(value: str) -> datetime | None:
+    """The UTC instant of a Date in RFC 5322's own form ("Mon, 5 Jan 2026 08:03:00 +0100"), as
+    mail-parser's forensic date parser finds it at a tenth of its cost; None for any other form
+    (tests/test_message.py compares the two)."""
+    match = _PLAIN_DATE.match(value)
+    if match is None:
+        return None
+    day, month, year, hour, minute, second, sign, off_hours, off_minutes = match.groups()
+    try:
+        local = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute),
+                         int(second), tzinfo=UTC)
+    except ValueError:  # 30 Feb, 24:00
+        return None
+    offset = timedelta(hours=int(off_hours), minutes=int(off_minutes))
+    return local - offset if sign == "+" else local + offset
+
+
 def _date(value: str) -> datetime | None:
     """UTC date of the Date header; None when missing, unreadable or absurd."""
     if not value.strip():
         return None
-    parsed = parse_mail_date(unfold(value)).value
+    parsed = plain_date(value.strip()) or parse_mail_date(unfold(value)).value
     if parsed is None:
         try:
             parsed = parsedate_to_datetime(unfold(value))

@@ -18,6 +18,7 @@ from typing import Any, cast
 from tnefparse import TNEF
 
 from core.charsets import b64decode, decode_bytes, decode_header_bytes, decode_words
+from poller.mail import boundaries
 from poller.mail.text import html_charset, html_to_text, tidy
 
 TNEF_TYPE = "application/ms-tnef"
@@ -45,6 +46,7 @@ class Parts:
     defects: list[str] = field(default_factory=list)
 
 
+boundaries.install()
 # Bytes handed to the parser at a time (SPEC 20: a pass holds under 4x its largest message).
 _FEED = 1 << 16
 
@@ -54,6 +56,7 @@ def parse_tree(raw: bytes) -> EmailMessage:
     ourselves). Fed in pieces: `email.message_from_bytes` copies the whole message into a
     StringIO, 4 bytes a character, so a 43 MB message took 7.75x its size at once (2.75x so)."""
     data = repair_head(raw)
+    boundaries.for_message(len(data))
     parser = FeedParser(policy=compat32)
     for start in range(0, len(data), _FEED):
         # What message_from_bytes does to the whole: bytes as ASCII, the rest kept as escapes.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from peewee import IntegrityError
 
@@ -20,8 +21,12 @@ from store.timeline.touchpoints import create_touchpoint, keep_attachment
 log = logging.getLogger(__name__)
 
 
-def commit(v: Verdict) -> Outcome:
-    """Write what was decided; the caller moves the message afterwards."""
+def commit(v: Verdict, savepoint: Any | None = None) -> Outcome:
+    """Write what was decided; the caller moves the message afterwards.
+
+    `savepoint`: the caller's own savepoint for this message (a pass takes one around deciding
+    and committing each): the writes go in it, and a key another worker committed first rolls
+    it back, where a savepoint of their own would cost two statements more a message."""
     if isinstance(v, Replay):
         return Outcome(v.key, v.outcome, v.reason, v.detail, None, v.keyword,
                        recovered=v.recovered)
@@ -31,17 +36,28 @@ def commit(v: Verdict) -> Outcome:
         for f in v.files:
             keep_attachment(v.attachments_dir, f.sha256, f.data)
     try:
-        with database.atomic():
-            tp = create_touchpoint(v.touchpoint) if isinstance(v, Logged) else None
-            record = save_record(v.record, tp)
-            if isinstance(v, Failed) and v.notice is not None:
-                n = v.notice
-                notices.queue_notice(record, n.to_address, n.subject, n.body, n.in_reply_to,
-                                     kind=n.kind)
+        if savepoint is None:
+            with database.atomic():
+                tp = _write(v)
+        else:
+            tp = _write(v)
     except IntegrityError:
+        if savepoint is not None:
+            savepoint.rollback()
         return taken_by_another_worker(v.key)
     log.info("message %s: %s %s", v.key, v.outcome, v.reason)
     return _outcome(v, tp.id if tp else None)
+
+
+def _write(v: Verdict) -> Touchpoint | None:
+    """The touchpoint, the record and the notice, inside the caller's savepoint."""
+    tp = create_touchpoint(v.touchpoint) if isinstance(v, Logged) else None
+    record = save_record(v.record, tp)
+    if isinstance(v, Failed) and v.notice is not None:
+        n = v.notice
+        notices.queue_notice(record, n.to_address, n.subject, n.body, n.in_reply_to,
+                             kind=n.kind)
+    return tp
 
 
 def save_record(plan: RecordPlan, tp: Touchpoint | None = None,

@@ -226,11 +226,12 @@ class Pass:
             if isinstance(parsed, Broken):
                 raise RuntimeError(f"reading the message failed: {parsed.error}")
             # A savepoint of its own: a statement that fails while deciding (PostgreSQL then
-            # refuses the rest of the transaction) takes back this message only.
-            with database.atomic():
+            # refuses the rest of the transaction) takes back this message only; its writes
+            # go in the same savepoint (commit's `savepoint`).
+            with database.atomic() as savepoint:
                 verdict = decide(fetched.raw, self.ctx, source, parsed) if fetched.whole \
                     else decide_unread(fetched.raw, self.ctx, source, fetched.size)
-                outcome = commit(verdict)
+                outcome = commit(verdict, savepoint)
         except (OperationalError, InterfaceError) as exc:
             raise database_error(self.settings.database_url(), exc) from None
         except TouchlogError:

@@ -6,11 +6,16 @@ the settings and the team's addresses: a worker computes them while the pass com
 before. The steps that read the ledger or the directory (a second copy, a Sender who is a team
 member, the thread, the account) stay in the pass, in order. The pass uses what is here exactly
 where it would have computed it, so a message ends the same with workers or without.
+
+The pass unpickles every message a worker hands it, so it is handed only what its own steps
+read: the message without its HTML and without the headers those steps never look at (all but
+the Sender, which the author check reads; forwarded messages stay whole).
+tests/test_corpus_pipeline.py decides the corpus from both and compares every verdict.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.sections import TrustSettings
 from poller.mail.message import Message
@@ -37,11 +42,23 @@ class Knowledge:
     trust: TrustSettings
 
 
+# What the pass's own steps read of a message's headers (poller.understand.trust's Sender check).
+PASS_HEADERS = frozenset({"sender"})
+
+
 def look_ahead(msg: Message, known: Knowledge) -> Ahead | Message:
-    """The message with what it decides; only the message when a step fails on it, so the
-    pass meets the same error at the same step as a serial pass does."""
+    """The message with what it decides, trimmed to what the pass reads (`for_the_pass`); only
+    the message when a step fails on it, so the pass meets the same error at the same step as
+    a serial pass does."""
     try:
         verdict = trust.verdict(msg, known.trust, known.book.internal_domains)
-        return Ahead(msg, filters.skip_reason(msg), verdict, understand(msg, known.book))
+        ahead = Ahead(msg, filters.skip_reason(msg), verdict, understand(msg, known.book))
     except Exception:
         return msg
+    return for_the_pass(ahead)
+
+
+def for_the_pass(ahead: Ahead) -> Ahead:
+    msg = ahead.message
+    headers = {k: v for k, v in msg.headers.items() if k in PASS_HEADERS}
+    return replace(ahead, message=replace(msg, html="", headers=headers))

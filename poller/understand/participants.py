@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from core.addresses import (
     ADDRESS_RE,
@@ -77,7 +78,7 @@ class Roles:
     def __init__(self, book: AddressBook, sender: Address | None, trusted: bool = True) -> None:
         self._book = book
         self._domains = tuple(book.internal_domains)
-        self._team = frozenset(self.key(a) for a in book.team_addresses)
+        self._team = _team_keys(book.team_addresses, book.case_sensitive_local_part)
         self._mailbox = self.key(book.mailbox_address)
         own = sender.domain if sender else ""
         if own and trusted and self.key(sender.email if sender else "") in self._team \
@@ -113,6 +114,12 @@ class Roles:
             role = "internal" if self.is_internal(person.email) else "external"
             seen.setdefault(self.key(person.email), Participant(person.email, person.name, role))
         return tuple(seen.values())
+
+
+@lru_cache(maxsize=8)
+def _team_keys(team: frozenset[str], case_sensitive_local_part: bool) -> frozenset[str]:
+    """The team's addresses as Roles compares them: worked out once a pass, not per message."""
+    return frozenset(normalize(a, case_sensitive_local_part) for a in team)
 
 
 def header_participants(msg: Message, book: AddressBook, leave_out: Iterable[str] = (),

@@ -39,16 +39,35 @@ def write_attachment(directory: Path, sha256: str, data: bytes, ring: KeyRing | 
     blob = ring.seal(data, f"attachment.{sha256}") if ring else data
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     try:
-        private_folder(path.parent)  # owner-only, as the database is (SPEC 20)
-        tmp.unlink(missing_ok=True)  # left by a crash of a process that had this pid
-        write_private(tmp, blob)
+        _write_new(tmp, blob)
         os.replace(tmp, path)
     except OSError as exc:  # the disk, not the message: one line for every command (SPEC 20)
+        tmp.unlink(missing_ok=True)
         raise DatabaseError(f"attachments {directory}: {_cause(exc)}: "
                             f"{exc.strerror or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
+
+
+_FOLDERS_MADE: set[Path] = set()  # made 0700 by this process: not looked at again each file
+
+
+def _write_new(tmp: Path, blob: bytes) -> None:
+    """Write `tmp` afresh, owner-only: its folder made first (SPEC 20), a file left by a crash
+    of a process that had this pid removed. Each is done only when the cheap path fails: a
+    pass writes thousands of files into 256 folders."""
+    if tmp.parent not in _FOLDERS_MADE:
+        private_folder(tmp.parent)
+        _FOLDERS_MADE.add(tmp.parent)
+    try:
+        write_private(tmp, blob)
+    except FileExistsError:
+        tmp.unlink(missing_ok=True)
+        write_private(tmp, blob)
+    except FileNotFoundError:  # the folder went away since: make it again
+        _FOLDERS_MADE.discard(tmp.parent)
+        private_folder(tmp.parent)
+        _FOLDERS_MADE.add(tmp.parent)
+        write_private(tmp, blob)
 
 
 def _cause(exc: OSError) -> str:
