@@ -92,10 +92,9 @@ def check_choices(touchpoints: TouchpointSettings, flow: str | None,
     and `touchpoints.types` (an empty list takes any value): the web's `flow` and `type`
     fields; the error names the field (400)."""
     for field, key, value in (("flow", "flows", flow), ("type", "types", type_)):
-        choices = getattr(touchpoints, key)
-        if value is not None and choices and value not in choices:
-            raise TouchlogError(f"{field}: {value!r} is not one of touchpoints.{key}: "
-                                f"{', '.join(choices)}")
+        problem = touchpoints.not_allowed(key, value)
+        if problem is not None:
+            raise TouchlogError(f"{field}: {problem}")
 
 
 def edit_task(task_id: int, member: TeamMember, fields: TaskFields,
