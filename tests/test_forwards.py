@@ -226,7 +226,7 @@ def innermost_agrees(path: str, row: dict[str, str]) -> str | None:
     return "; ".join(wrong) or None
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus absent")
+@pytest.mark.corpus(CORPUS)
 def test_corpus_forward_truth_agreement() -> None:
     with (CORPUS / "forward_truth.tsv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
@@ -246,7 +246,7 @@ def forward_samples() -> list[Path]:
         p for p in bodies.glob("quotequail/*forward*.html") if "unwrapped" not in p.name)
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus absent")
+@pytest.mark.corpus(CORPUS)
 def test_corpus_forward_bodies_show_a_sender() -> None:
     samples = forward_samples()
     misses = []

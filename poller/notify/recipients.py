@@ -19,14 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from peewee import fn
 
 from core.addresses import domain_of, is_under
 from core.settings import Settings
-from store.directory.lookups import SqlDirectory
 from store.ledger.models import Notice
+
+if TYPE_CHECKING:
+    from store.directory.lookups import SqlDirectory
 
 MEMBER: Final = "member"
 INTERNAL: Final = "internal"
@@ -54,8 +56,19 @@ class Recheck:
 
     def __init__(self, settings: Settings) -> None:
         t = settings.touchpoints
-        self._directory = SqlDirectory(t.case_sensitive_local_part)
+        self._case_sensitive = t.case_sensitive_local_part
+        self._made: SqlDirectory | None = None
         self._internal_domains = t.internal_domains
+
+    @property
+    def _directory(self) -> SqlDirectory:
+        # Made at the first pending notice: the empty pass cron starts every minute has none,
+        # and need not load the directory's compiled lookups (bench/bench_startup.py).
+        if self._made is None:
+            from store.directory.lookups import SqlDirectory
+
+            self._made = SqlDirectory(self._case_sensitive)
+        return self._made
 
     def why_not(self, notice: Notice) -> str:
         """'' when the notice may go; else why it is cancelled, in one line."""
