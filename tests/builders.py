@@ -117,3 +117,18 @@ def settings_for(folder: Path, imap: dict | None = None, smtp: dict | None = Non
     if smtp:
         raw["notify"] = {"enabled": True, **smtp}
     return settings_from_dict(raw, base_dir=folder)
+
+
+def break_on(monkeypatch, word: str, error: str) -> None:
+    """A bug that only a message whose subject holds `word` meets: the filters step raises
+    RuntimeError(error) for it; the pass's own catch point is what the test checks."""
+    import poller.understand.filters as filters
+
+    real = filters.skip_reason
+
+    def buggy(msg):
+        if word in msg.subject:
+            raise RuntimeError(error)
+        return real(msg)
+
+    monkeypatch.setattr(filters, "skip_reason", buggy)

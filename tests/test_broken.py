@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.builders import make_mail
+from tests.builders import break_on, make_mail
 
 
 def _runs(world) -> list[dict]:
@@ -17,16 +17,7 @@ def _runs(world) -> list[dict]:
 def test_a_message_that_breaks_touchlog_fails_internal_error_after_three_tries(
         world_with_smtp, monkeypatch):
     world = world_with_smtp
-    import poller.understand.filters
-
-    real = poller.understand.filters.skip_reason
-
-    def buggy(msg):  # a bug that only this message meets
-        if "boom" in msg.subject:
-            raise RuntimeError("something touchlog did not expect")
-        return real(msg)
-
-    monkeypatch.setattr(poller.understand.filters, "skip_reason", buggy)
+    break_on(monkeypatch, "boom", "something touchlog did not expect")
     raw = make_mail(to="wile@acme.com", subject="boom pricing", message_id="<boom@ourco.com>")
     world.imap.append(raw)
     world.imap.append(make_mail(to="wile@acme.com", message_id="<fine@ourco.com>"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tests.builders import TEAM_CSV, USERS_CSV, make_mail
+from tests.builders import TEAM_CSV, USERS_CSV, break_on, make_mail
 from tests.world import World
 
 FAILED = "Touchpoints/Failed"
@@ -116,16 +116,7 @@ def test_pending_notices_to_people_who_left_the_team_are_cancelled(world_with_sm
 def test_a_stranger_whose_mail_breaks_touchlog_writes_no_word_of_the_admins_notice(
         world_with_smtp, monkeypatch):
     world = world_with_smtp
-    import poller.understand.filters
-
-    real = poller.understand.filters.skip_reason
-
-    def buggy(msg):  # a bug that only this message meets
-        if "boom" in msg.subject:
-            raise RuntimeError("boom at http://evil.example/pay")
-        return real(msg)
-
-    monkeypatch.setattr(poller.understand.filters, "skip_reason", buggy)
+    break_on(monkeypatch, "boom", "boom at http://evil.example/pay")
     world.imap.append(make_mail(sender="Mallory <mallory@evil.example>", to="wile@acme.com",
                                 subject="boom: pay http://evil.example/pay",
                                 message_id="<boom@evil.example>"))
