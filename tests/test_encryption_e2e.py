@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 
@@ -31,13 +30,6 @@ def canary_mail(subject: str, to: str = "wile@acme.com") -> bytes:
     return bytes(msg)
 
 
-def encrypted(world: World, *keys: str) -> Path:
-    path = world.folder / "keys"
-    path.write_text("".join(k + "\n" for k in keys))
-    os.chmod(path, 0o600)
-    world.write_settings(database={"url": world.database_url, "encryption_key_file": "keys"})
-    return path
-
 
 def everything_on_disk(world: World) -> bytes:
     found = b""
@@ -50,7 +42,7 @@ def everything_on_disk(world: World) -> bytes:
 
 def test_a_canary_is_nowhere_on_disk_yet_reads_back(world_with_smtp: World) -> None:
     world = world_with_smtp
-    encrypted(world, new_key())
+    world.encrypt(new_key())
     world.imap.append(canary_mail(f"{CANARY} pricing"))
     world.imap.append(canary_mail(f"{CANARY} nobody knows", to="x@unknown-customer.example"))
     assert world.poll().startswith("logged 1, skipped 0, failed 1")
@@ -71,10 +63,10 @@ def test_a_canary_is_nowhere_on_disk_yet_reads_back(world_with_smtp: World) -> N
 
 
 def test_a_wrong_key_file_is_one_line_and_nothing_is_written(world: World) -> None:
-    encrypted(world, new_key())
+    world.encrypt(new_key())
     world.imap.append(canary_mail("first"))
     world.poll()
-    encrypted(world, new_key())
+    world.encrypt(new_key())
     world.imap.append(canary_mail("second"))
     for command in (["poll", "--once"], ["touchpoints"], ["explain", "1"]):
         result = world.touchlog(*command, expect=1)
@@ -84,7 +76,7 @@ def test_a_wrong_key_file_is_one_line_and_nothing_is_written(world: World) -> No
 
 
 def test_a_missing_or_open_key_file_stops_every_command(world: World) -> None:
-    path = encrypted(world, new_key())
+    path = world.encrypt(new_key())
     os.chmod(path, 0o644)
     result = world.touchlog("touchpoints", expect=1)
     assert f"{path} is readable by group or others; run chmod 600 {path}" in result.output
@@ -94,14 +86,14 @@ def test_a_missing_or_open_key_file_stops_every_command(world: World) -> None:
 
 def test_rotation_reencrypts_with_the_new_key_so_the_old_one_can_go(world: World) -> None:
     old, new = new_key(), new_key()
-    encrypted(world, old)
+    world.encrypt(old)
     world.imap.append(canary_mail(f"{CANARY} rotate me"))
     world.poll()
     before = {p.name for p in (world.folder / "attachments").rglob("*") if p.is_file()}
-    encrypted(world, new, old)
+    world.encrypt(new, old)
     out = world.touchlog("keys", "rotate").output
     assert out.startswith("re-encrypted ") and " values and 1 attachment files with key " in out
-    encrypted(world, new)
+    world.encrypt(new)
     [tp] = world.touchpoints()
     assert tp["subject"] == f"{CANARY} rotate me"
     after = {p.name for p in (world.folder / "attachments").rglob("*") if p.is_file()}
@@ -113,7 +105,7 @@ def test_turning_encryption_on_later_encrypts_what_was_plain(world: World) -> No
     world.imap.append(canary_mail(f"{CANARY} from before"))
     world.poll()
     assert CANARY.encode() in everything_on_disk(world)
-    encrypted(world, new_key())
+    world.encrypt(new_key())
     assert "re-encrypted" in world.touchlog("keys", "rotate").output
     assert CANARY.encode() not in everything_on_disk(world)
     assert json.loads(world.touchlog("touchpoints", "--format", "json").output)[0][
@@ -122,13 +114,13 @@ def test_turning_encryption_on_later_encrypts_what_was_plain(world: World) -> No
 
 def test_keys_new_prints_a_key_the_file_takes(world: World) -> None:
     key = world.touchlog("keys", "new").output.strip()
-    encrypted(world, key)
+    world.encrypt(key)
     world.touchlog("touchpoints")
 
 
 def test_check_says_whether_the_database_is_encrypted_and_with_which_key(world: World) -> None:
     assert "encryption at rest off" in world.touchlog("check", expect=None).output
-    path = encrypted(world, new_key(), new_key())
+    path = world.encrypt(new_key(), new_key())
     line = [ln for ln in world.touchlog("check", expect=None).output.splitlines()
             if ln.startswith("database")][0]
     assert " ok " in line and "encrypted at rest with key " in line

@@ -5,7 +5,6 @@ resolves by contact; `failures` shows the accounts the rules saw as suggestions,
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -236,10 +235,7 @@ def test_the_functions_the_web_calls_refuse_a_removed_account_and_learn(world):
 
 
 def test_remember_with_encryption_at_rest_keeps_the_trace_sealed(world):
-    keys = world.folder / "keys"
-    keys.write_text(new_key() + "\n")
-    os.chmod(keys, 0o600)
-    world.write_settings(database={"url": world.database_url, "encryption_key_file": "keys"})
+    world.encrypt(new_key())
     failure = fail_one(world, to="jill@unknown-corp.com", subject="Renewal call",
                        message_id="<sealed@ourco.com>")
     assign(world, failure, "ROAD", "--remember")

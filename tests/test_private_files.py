@@ -48,10 +48,7 @@ def mode(path: Path) -> int:
 @pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
 def test_everything_touchlog_keeps_is_owner_only_whatever_the_umask(world, umask, encrypted):
     if encrypted:
-        (world.folder / "keys").write_text(new_key() + "\n")
-        os.chmod(world.folder / "keys", 0o600)
-        world.write_settings(database={"url": world.database_url,
-                                       "encryption_key_file": "keys"})
+        world.encrypt(new_key())
     world.imap.append(with_attachment())
     assert world.poll().startswith("logged 1,")
     world.touchlog("touchpoints", "add", "--as", "sam@ourco.com", "--account", "ACME",

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 from email import message_from_bytes, policy
-from pathlib import Path
 
 import pytest
 
@@ -32,13 +30,6 @@ def with_file(message_id: str, name: str, data: bytes) -> bytes:
     msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return authenticated(bytes(msg))
 
-
-def encrypt(world: World, *keys: str) -> Path:
-    path = world.folder / "keys"
-    path.write_text("".join(k + "\n" for k in keys))
-    os.chmod(path, 0o600)
-    world.write_settings(database={"url": world.database_url, "encryption_key_file": "keys"})
-    return path
 
 
 def database_bytes(world: World) -> bytes:
@@ -67,7 +58,7 @@ def two_touchpoints(world: World) -> tuple[dict, dict, bytes, bytes]:
 
 def test_name_type_and_plain_hash_are_sealed_yet_every_reader_shows_them(world_with_smtp):
     world = world_with_smtp
-    encrypt(world, new_key())
+    world.encrypt(new_key())
     first, _, secret, _ = two_touchpoints(world)
     sha = hashlib.sha256(secret).hexdigest()
     assert first["attachments"] == [{"filename": NAME, "content_type": TYPE,
@@ -92,7 +83,7 @@ def test_name_type_and_plain_hash_are_sealed_yet_every_reader_shows_them(world_w
 
 def test_the_thread_secret_is_sealed(world_with_smtp):
     world = world_with_smtp
-    encrypt(world, new_key())
+    world.encrypt(new_key())
     world.imap.append(make_mail(to="wile@acme.com"))
     world.poll()
     tp = world.touchpoints()[0]
@@ -104,7 +95,7 @@ def test_the_thread_secret_is_sealed(world_with_smtp):
 
 
 def test_a_sealed_list_copied_to_another_row_does_not_open(world):
-    encrypt(world, new_key())
+    world.encrypt(new_key())
     first, second, _, _ = two_touchpoints(world)
     sql(world, "UPDATE touchpoint SET attachments = (SELECT attachments FROM touchpoint "
                "WHERE id = ?) WHERE id = ?", second["id"], first["id"])
@@ -116,7 +107,7 @@ def test_a_sealed_list_copied_to_another_row_does_not_open(world):
 
 def test_a_clear_list_written_without_the_key_reaches_no_kept_file(world_with_smtp):
     world = world_with_smtp
-    encrypt(world, new_key())
+    world.encrypt(new_key())
     first, _, _, other = two_touchpoints(world)
     forged = [{"filename": "harmless.txt", "content_type": "text/plain", "size": len(other),
                "sha256": hashlib.sha256(other).hexdigest()}]
@@ -145,7 +136,7 @@ def as_before_spec_20(world: World) -> None:
 
 def test_a_database_made_before_is_sealed_on_first_open(world_with_smtp):
     world = world_with_smtp
-    encrypt(world, new_key())
+    world.encrypt(new_key())
     first, _, secret, _ = two_touchpoints(world)
     as_before_spec_20(world)
     assert NAME.encode() in database_bytes(world)
@@ -165,7 +156,7 @@ def test_a_database_made_before_is_sealed_on_first_open(world_with_smtp):
 def test_turning_encryption_on_later_check_warns_until_rotate_seals_everything(world):
     first, _, secret, _ = two_touchpoints(world)
     sha = hashlib.sha256(secret).hexdigest()
-    encrypt(world, new_key())
+    world.encrypt(new_key())
     line = database_line(world)
     assert " warn " in line and "still in plain text" in line and "keys rotate" in line
     assert "encrypted at rest" not in line

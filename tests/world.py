@@ -130,6 +130,14 @@ class World:
     def config(self) -> Path:
         return self.folder / "settings.toml"
 
+    def encrypt(self, *keys: str) -> Path:
+        """Encryption at rest on with these keys (the first seals), in a private key file."""
+        path = self.folder / "keys"
+        path.write_text("".join(k + "\n" for k in keys))
+        os.chmod(path, 0o600)
+        self.write_settings(database={"url": self.database_url, "encryption_key_file": "keys"})
+        return path
+
     def write_settings(self, **sections: dict[str, Any]) -> None:
         mailbox = self.imap.settings()
         values: dict[str, dict[str, Any]] = {
