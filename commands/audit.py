@@ -30,12 +30,8 @@ def audit(ctx: click.Context, member: str | None, since: datetime | None, fmt: s
       touchlog audit --member sam@ourco.com --format json
     """
     from store.access.audit import entries
-    from store.access.links import member_by_address
 
     open_store(ctx)
-    if member:
-        found = member_by_address(member)
-        member = found.email if found is not None else member  # a departed member: as given
     rows = entries(member=member, since=since)
     if fmt == "json":
         print_json(rows)

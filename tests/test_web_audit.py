@@ -95,6 +95,8 @@ def test_the_audit_page_is_for_admins(any_web):
     assert "ann@ourco.com sign_in email 127.0.0.1" in words
     only_sam = text_of(ann.get("/audit?member=sam@ourco.com"))
     assert "sam@ourco.com sign_in" in only_sam and "ann@ourco.com sign_in" not in only_sam
+    by_alias = text_of(ann.get("/audit?member=Sam.Alias@ourco.com"))  # as the CLI's --member
+    assert "sam@ourco.com sign_in" in by_alias and "ann@ourco.com sign_in" not in by_alias
     tomorrow = (utcnow() + timedelta(days=1)).date().isoformat()
     assert "Nothing recorded for this filter" in text_of(ann.get(f"/audit?since={tomorrow}"))
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from core.utc import iso_utc, utcnow
+from store.access.links import member_by_address
 from store.access.models import AuditEntry
 
 
@@ -23,10 +24,13 @@ def record(member: str, action: str, obj: str, client: str,
 
 def entries(member: str | None = None, since: datetime | None = None,
             limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
-    """Newest first, as `touchlog audit --format json` prints them."""
+    """Newest first, as `touchlog audit --format json` prints them. `member` may be an alias:
+    rows are kept under the member's own address (a departed member's is taken as given)."""
     query = AuditEntry.select().order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     if member:
-        query = query.where(AuditEntry.member == member.strip().lower())
+        found = member_by_address(member)
+        address = found.email if found is not None else member
+        query = query.where(AuditEntry.member == address.strip().lower())
     if since is not None:
         query = query.where(AuditEntry.at >= since)
     if limit is not None:
