@@ -11,7 +11,14 @@ from peewee import PeeweeException
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from core.errors import DatabaseError, NotFound, NoticeError, Refused, TouchlogError
+from core.errors import (
+    DatabaseError,
+    FieldError,
+    NotFound,
+    NoticeError,
+    Refused,
+    TouchlogError,
+)
 from store.models import database
 
 log = logging.getLogger(__name__)
@@ -21,12 +28,9 @@ TITLES = {400: "Bad request", 401: "Sign in first", 403: "Not allowed", 404: "No
           503: "Unavailable"}
 
 
-class BadInput(TouchlogError):
-    """A form or query field that cannot be used: 400, and the page names the field."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
+# A form or query field that cannot be used: 400, and the page names the field. The store's
+# own FieldError (a draft's, a filter's), so a view and the store it calls raise one type.
+BadInput = FieldError
 
 
 def install_errors(app: Flask) -> None:

@@ -19,13 +19,13 @@ from core.errors import TouchlogError
 from core.ids import parse_id
 from store.directory.lookups import SqlDirectory, require_account
 from store.models import Task, TeamMember
+from store.timeline.drafts import check_choices
 from store.timeline.manage import author
 from store.timeline.tasks import (
     PRIORITIES,
     STATUSES,
     TaskFields,
     add_task,
-    check_choices,
     complete_with_followup,
     delete_task,
     edit_task,
@@ -93,7 +93,7 @@ def done(task_id: str) -> Response:
     subject = text_field("touchpoint", max_chars=1_000) or None
     type_ = text_field("type", max_chars=200) or None
     t = settings().touchpoints
-    check_choices(t, None, type_)
+    check_choices(settings(), type_, None, ())
     task, tp = complete_with_followup(number, member(), subject, type_ or t.types[0],
                                       _text("content") or None, t.default_flow)
     audit("done", f"task {task.id}")
@@ -127,7 +127,7 @@ def _fields(adding: bool, assignee: str = "") -> TaskFields:
         if value is not None and value not in words:
             raise BadInput(name, f"{value!r} is not one of {', '.join(words)}")
     flow = text_field("flow", max_chars=200) or None
-    check_choices(settings().touchpoints, flow)
+    check_choices(settings(), None, flow, ())
     assign = text_field("assign", max_chars=320)
     if assign.lower() == assignee:
         assign = ""

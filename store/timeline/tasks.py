@@ -8,7 +8,6 @@ from datetime import date, datetime
 from typing import Any
 
 from core.errors import NotFound, Refused, TouchlogError
-from core.sections import TouchpointSettings
 from core.utc import iso_utc, utcnow
 from store.models import Task, TeamMember, Touchpoint, database
 from store.timeline.manage import Draft, add_touchpoint, admins
@@ -84,17 +83,6 @@ def require_may_change(task: Task, member: TeamMember, verb: str) -> None:
         f"{member.email} may not {verb} task {task.id}: only its assigner "
         f"({task.assigner_email or 'unknown'}), its assignee ({task.assignee_email or 'unknown'})"
         f" or an admin ({', '.join(admins()) or 'none on the team'}) may")
-
-
-def check_choices(touchpoints: TouchpointSettings, flow: str | None,
-                  type_: str | None = None) -> None:
-    """A task's flow (and its follow-up's type) from the configured lists, `touchpoints.flows`
-    and `touchpoints.types` (an empty list takes any value): the web's `flow` and `type`
-    fields; the error names the field (400)."""
-    for field, key, value in (("flow", "flows", flow), ("type", "types", type_)):
-        problem = touchpoints.not_allowed(key, value)
-        if problem is not None:
-            raise TouchlogError(f"{field}: {problem}")
 
 
 def edit_task(task_id: int, member: TeamMember, fields: TaskFields,
