@@ -64,10 +64,11 @@ STAMPS = {"X-MS-Exchange-Organization-AuthAs": "Internal",
 
 
 def _inside_tenant(stamps: dict[str, str] | None = None, sender: str = "Sam <sam@ourco.com>",
-                   message_id: str = "<m365@ourco.com>", extra: bytes = b"") -> bytes:
+                   message_id: str = "<m365@ourco.com>", extra: bytes = b"",
+                   to: str = "wile@acme.com") -> bytes:
     """A seller's copy as it lands in a Microsoft 365 mailbox of the tenant: Microsoft's
     Authentication-Results without an authserv-id on top, Exchange's stamps further down."""
-    raw = make_mail(sender=sender, to="wile@acme.com", message_id=message_id, auth=None,
+    raw = make_mail(sender=sender, to=to, message_id=message_id, auth=None,
                     headers=STAMPS if stamps is None else stamps)
     return f"Authentication-Results: {M365_NONE}\n".encode() + extra + raw
 
@@ -80,6 +81,18 @@ def test_mail_exchange_stamped_inside_the_tenant_is_logged(world):
     _m365(world)
     world.imap.append(_inside_tenant(), authenticate=False)
     assert world.poll().startswith("logged 1, skipped 0, failed 0")
+    assert world.touchpoints()[0]["creator"] == "sam@ourco.com"
+
+
+def test_assigning_such_mail_by_hand_credits_its_sender(world):
+    """`failures assign` judges the sender by the same rule as the pass: Exchange's stamp
+    proves sam, so sam, not the admin who assigns it, is the creator."""
+    _m365(world)
+    world.imap.append(_inside_tenant(to="someone@prospect.example"), authenticate=False)
+    assert "failed 1 (no_account 1)" in world.poll()
+    [failure] = world.failures()
+    world.touchlog("failures", "assign", str(failure["uid"]), "--account", "ACME", "--as",
+                   "ann@ourco.com")
     assert world.touchpoints()[0]["creator"] == "sam@ourco.com"
 
 

@@ -32,7 +32,7 @@ from poller.decide.records import failed, logged, record_of, unreadable
 from poller.decide.resolve import Decision, resolve
 from poller.decide.verdict import Replay, Skipped, Verdict
 from poller.mail.message import Message, parse_message
-from poller.understand import filters, trust
+from poller.understand import filters
 from poller.understand.early import Ahead
 from poller.understand.participants import (
     Understanding,
@@ -132,11 +132,7 @@ def _filtered(r: Reading, ctx: Context) -> Reading | Verdict:
 def _authenticated(r: Reading, ctx: Context) -> Reading | Verdict:
     """SPEC 11: the From must be proven before it is believed. A forward is judged by the
     forwarder's own (outer) message, a reply by its sender: both are `r.message`."""
-    ahead = r.ahead
-    failure = trust.authenticate(r.message, ctx.settings.trust,
-                                 lambda a: ctx.directory.team_member(a) is not None,
-                                 (lambda: ahead.verdict) if ahead else None,
-                                 ctx.settings.touchpoints.internal_domains)
+    failure = ctx.authenticated(r.message, r.ahead)
     if failure is None:
         return r
     return failed(r.but(trace={"authserv_ids_seen": list(failure.seen_ids)}), ctx,

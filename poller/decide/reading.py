@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from core.settings import Settings
 from poller.decide.resolve import Policy
 from poller.mail.message import Message
+from poller.understand import trust
 from poller.understand.early import Ahead
 from poller.understand.participants import AddressBook, Understanding
 from store.directory.lookups import SqlDirectory
@@ -43,6 +44,18 @@ class Context:
         self.policy = Policy.from_settings(t)
         self.book = AddressBook.of(t, self.directory.team_addresses())
         self.attachments_dir = settings.attachments_path()  # asked for every logged message
+
+    def is_member(self, address: str) -> bool:
+        return self.directory.team_member(address) is not None
+
+    def authenticated(self, msg: Message, ahead: Ahead | None = None
+                      ) -> trust.TrustFailure | None:
+        """SPEC 11 and 20's sender check with this pass's team and internal domains (one call
+        for the pass, `failures assign` and a broken message's notice, so none forgets a rule):
+        None when the From is proven; `ahead`, a worker's verdict, spares reading it again."""
+        return trust.authenticate(msg, self.settings.trust, self.is_member,
+                                  (lambda: ahead.verdict) if ahead else None,
+                                  self.settings.touchpoints.internal_domains)
 
 
 @dataclass(frozen=True)

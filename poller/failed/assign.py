@@ -34,7 +34,6 @@ from poller.failed.folder import imap_uids
 from poller.imap.login import open_mailbox
 from poller.mail.message import parse_message
 from poller.passes.commit import commit
-from poller.understand import trust
 from poller.understand.participants import Understanding, header_participants, understand
 from poller.understand.threads import joinable, thread_address
 from store.ledger import records as ledger
@@ -111,9 +110,7 @@ def _established_author(r: Reading, ctx: Context) -> TeamMember | None:
     if member is None or (r.existing is not None and
                           r.existing.reason == UNAUTHENTICATED_SENDER):
         return None
-    failure = trust.authenticate(r.message, ctx.settings.trust,
-                                 lambda a: ctx.directory.team_member(a) is not None)
-    return member if failure is None else None
+    return member if ctx.authenticated(r.message) is None else None
 
 
 def _joined_thread(r: Reading, ctx: Context, account_id: str, trusted: bool) -> Logged | None:

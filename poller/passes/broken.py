@@ -25,7 +25,6 @@ from poller.notify import notices
 from poller.notify.notice_text import compose, compose_internal_error
 from poller.notify.recipients import MEMBER, UNVERIFIED
 from poller.passes.commit import save_record, taken_by_another_worker
-from poller.understand import trust
 from store.db import database_error
 from store.ledger import records as ledger
 from store.ledger.models import MessageRecord
@@ -145,15 +144,10 @@ class BrokenMessages:
     def _from_the_team(self, raw: bytes) -> bool:
         """An authenticated team member sent it; anything unclear (the very reading may be
         what broke) counts as not."""
-        def is_member(address: str) -> bool:
-            return self.ctx.directory.team_member(address) is not None
-
         try:
             msg = parse_message(raw)
-            return msg.sender is not None and is_member(msg.sender.email) and \
-                trust.authenticate(msg, self.settings.trust, is_member,
-                                   internal_domains=self.settings.touchpoints.internal_domains) \
-                is None
+            return msg.sender is not None and self.ctx.is_member(msg.sender.email) and \
+                self.ctx.authenticated(msg) is None
         except Exception:  # judged unverified: never a second break
             return False
 
