@@ -129,12 +129,6 @@ class Client:
                 "records": [{"attributes": {"type": sobject}, **r} for r in records]}
         return self._write("PATCH", f"composite/sobjects/{sobject}/{external_id_field}", body)
 
-    def create(self, sobject: str, records: list[dict[str, Any]]) -> list[Result]:
-        """Create, whatever Salesforce holds already: never matches an existing record."""
-        body = {"allOrNone": False,
-                "records": [{"attributes": {"type": sobject}, **r} for r in records]}
-        return self._write("POST", "composite/sobjects", body)
-
     def update(self, sobject: str, records: list[dict[str, Any]]) -> list[Result]:
         """Update by Id (each record carries `id`)."""
         body = {"allOrNone": False,

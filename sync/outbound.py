@@ -177,18 +177,12 @@ class _Batch:
         first, so a retry after a lost answer updates the record that attempt made."""
         if not creates:
             return []
-        kind = self.side.kind
-        before = state.sent(kind, [row.id for row, _ in creates])
-        fresh = [row.id for row, _ in creates if row.id not in before]
-        if fresh:
-            with database.atomic():
-                state.mark_sent(kind, fresh, self.ctx.now)
-        found = self.ctx.client.upsert(self.sobject, self.ext, self._records(creates))
+        with database.atomic():  # a row sent before keeps its first time (on conflict ignore)
+            state.mark_sent(self.side.kind, [row.id for row, _ in creates], self.ctx.now)
+        records = [self.side.record(row, True, self.users, self.contacts) for row, _ in creates]
+        found = self.ctx.client.upsert(self.sobject, self.ext, records)
         return [(row, fp, result, result.created)
                 for (row, fp), result in zip(creates, found, strict=True)]
-
-    def _records(self, rows: list[tuple[Any, str]]) -> list[dict[str, Any]]:
-        return [self.side.record(row, True, self.users, self.contacts) for row, _ in rows]
 
     def _sent(self, sent: list[tuple[Any, str, Result, bool]]) -> None:
         taken = state.links(self.side.kind, sf_ids=[result.id for _, _, result, _ in sent

@@ -18,11 +18,10 @@ from werkzeug.wrappers import Response
 from core.errors import TouchlogError
 from core.ids import parse_id
 from store.directory.lookups import SqlDirectory, require_account
-from store.models import Task, TeamMember
+from store.models import PRIORITIES, Task, TeamMember
 from store.timeline.drafts import check_choices
 from store.timeline.manage import author
 from store.timeline.tasks import (
-    PRIORITIES,
     STATUSES,
     TaskFields,
     add_task,

@@ -12,7 +12,6 @@ from core.utc import iso_utc, utcnow
 from store.models import Task, TeamMember, Touchpoint, database
 from store.timeline.manage import Draft, add_touchpoint, admins
 
-PRIORITIES = ("High", "Normal", "Low")
 STATUSES = ("Open", "Completed")
 
 

@@ -60,6 +60,8 @@ def kept_files(tp: Touchpoint, directory: Path) -> list[tuple[dict[str, Any], Pa
     clear was written before the key was set, or by someone without it: it may name only files
     kept in clear (from before the key), never one kept under a keyed hash, so a database writer
     cannot point a touchpoint at another kept file. `touchlog keys rotate` seals both."""
+    if not tp.attachments:  # most mailed copies: no row to ask whether its list is sealed
+        return []
     ring = SEALING.ring
     clear = ring is not None and not _attachments_sealed(tp)
     return [(att, find_attachment(directory, att["sha256"], None if clear else ring))
