@@ -14,10 +14,10 @@ from typing import Any
 
 from core.addresses import normalize
 from core.errors import NotFound
+from core.message_ids import read_headers
 from core.reasons import KEYWORD_PREFIX
 from core.settings import Settings
 from core.utc import iso_utc, naive_utc
-from poller.decide.records import unreadable
 from poller.imap.login import open_mailbox
 from poller.imap.session import Mailbox
 from poller.imap.wire import FolderEntry
@@ -94,9 +94,8 @@ def _record_by_bytes(box: Mailbox, folder: str, uid: int) -> MessageRecord | Non
     raw = box.fetch_raw(folder, uid)
     if not raw:
         return None
-    headers = unreadable(raw)  # the headers alone: the ledger's key and the From
-    sender = headers.sender.email if headers.sender else ""
-    return ledger.place(headers.key, sender, raw)[1]
+    headers = read_headers(raw)  # the headers alone: the ledger's key and the From
+    return ledger.place(headers.key, headers.sender, raw)[1]
 
 
 def _failure(entry: FolderEntry, record: MessageRecord | None) -> Failure:

@@ -83,8 +83,7 @@ class BrokenMessages:
         error = "its pass was killed while reading it (out of memory, or SIGKILL)"
         headers = read_headers(fetched.raw)
         try:
-            key = _own_key(headers, fetched.raw)
-            existing = ledger.find_record(key)
+            key, existing = ledger.place(headers.key, headers.sender, fetched.raw)
             if existing is not None and existing.uid == fetched.uid \
                     and existing.mailbox == source.mailbox:
                 outcome = Outcome(key, existing.outcome, existing.reason, existing.detail,
