@@ -142,7 +142,7 @@ def test_markup_prints_literally_and_escapes_are_visible(nasty_world):
     assert "hello [/b]" in shown
     assert "nul\ufffdbyte bell\\x07 back\\x08space\\x0dreturn del\\x7f" in shown
     # A table shows the first 1,000 characters of a value; JSON and `show` give it whole.
-    assert "(99005 more characters)" in shown or "more characters)" in shown
+    assert "(99005 more characters)" in shown
 
 
 def test_json_gives_back_the_stored_value_exactly(nasty_world):

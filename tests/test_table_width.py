@@ -125,6 +125,10 @@ def fits(lines: list[str], width: int) -> None:
     assert wide == [], "\n".join(wide)
 
 
+def _count(pattern: str, line: str) -> int:
+    return len(re.findall(pattern, line))
+
+
 def shown_lines(world, *args: str, width: int) -> list[str]:
     result = world.touchlog("--width", str(width), *args)
     return result.output.splitlines()
@@ -142,8 +146,11 @@ def test_every_table_and_show_fits_the_terminal_with_ids_and_dates_whole(busy_wo
         fits(lines, width)
         if "show" not in args and "explain" not in args:
             # Each row's id (the first column) and every date, whole on one line.
-            assert all(DATE.search(line) or not re.search(r"\d{4}-\d\d-\d\dT", line)
-                       for line in lines), args
+            # A piece of a date on a line is always part of a whole one: a year-month of a
+            # day (a task's due date is a day alone), a day-and-"T" or a time of an instant.
+            assert all(_count(r"\d{4}-\d\d", line) == _count(r"\d{4}-\d\d-\d\d", line)
+                       and _count(r"\d{4}-\d\d-\d\dT", line) == len(DATE.findall(line))
+                       == _count(r"\d\dT\d\d:\d\d", line) for line in lines), args
     listed = "\n".join(shown_lines(world, "touchpoints", width=width))
     assert tp["occurred_at"] in listed and f"│ {tp['id']} " in listed
 

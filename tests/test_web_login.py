@@ -111,7 +111,8 @@ def test_at_most_5_links_per_member_an_hour(web):
     web.ask_link("sam.alias@ourco.com")  # an alias is the same member: the fifth
     assert _answer(web, "sam@ourco.com") == _answer(web, "nobody@ourco.com")  # the sixth
     assert len(web.mails_to("sam@ourco.com")) + len(web.mails_to("sam.alias@ourco.com")) == 5
-    assert web.mails_to("ann@ourco.com") == [] and web.ask_link("ann@ourco.com")
+    assert web.mails_to("ann@ourco.com") == []
+    web.ask_link("ann@ourco.com")
     assert len(web.mails_to("ann@ourco.com")) == 1  # another member is not held back
     web.now = utcnow() + timedelta(hours=1, seconds=1)
     web.ask_link("sam@ourco.com")
