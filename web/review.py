@@ -27,6 +27,7 @@ from store.directory.lookups import SqlDirectory, require_account
 from store.models import Touchpoint
 from web.context import member, now, settings
 from web.errors import BadInput, error_page
+from web.fields import yes
 from web.render import audit, page, page_number, require_id, text_field
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def assign_one(uid: str) -> Response:
         require_account(account_id, live=True)
     except TouchlogError as exc:
         raise BadInput("account", str(exc)) from None
-    remember = _checked("remember")
+    remember = yes("remember")
     tp_id = assign(settings(), number, account_id, me, now(), remember=remember)
     audit("assign", f"failure UID {number}")
     if remember:
@@ -76,11 +77,6 @@ def retry_one(uid: str) -> Response:
     retry(settings(), [number])
     audit("retry", f"failure UID {number}")
     return _back("retried", number)
-
-
-def _checked(name: str) -> bool:
-    """A checkbox: any value but an empty one or a "no"."""
-    return (request.form.get(name) or "").strip().lower() not in ("", "0", "no", "off", "false")
 
 
 def _back(what: str, uid: int, touchpoint: int | None = None) -> Response:

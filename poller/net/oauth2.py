@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from core.errors import ConfigError, TokenError
 from core.oauth2_config import OAuth2Config
 from core.secrets import read_secret
-from poller.net.secrets import keep_secret, redact, tokenless
+from poller.net.secrets import first_line, keep_secret, redact, tokenless
 
 # Fetch again when less than this is left (a quarter of the lifetime for short-lived tokens).
 REFRESH_MARGIN = 300.0
@@ -137,10 +137,6 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
     for stream in (proc.stdout, proc.stderr):
         if stream is not None:  # a child that left the session may still hold the other end
             stream.close()
-
-
-def first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def _from_env_or_file(c: OAuth2Config) -> tuple[str, str]:

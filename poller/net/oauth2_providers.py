@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from core.errors import ConfigError, TokenError
 from core.oauth2_config import OAuth2Config
 from core.secrets import read_secret
-from poller.net.secrets import keep_secret
+from poller.net.secrets import first_line, keep_secret
 
 if TYPE_CHECKING:
     from poller.net.https import CaSession
@@ -63,7 +63,7 @@ def _microsoft(config: OAuth2Config) -> ProviderToken:
             http_client=session, instance_discovery=False)
         result = app.acquire_token_for_client(scopes=[MICROSOFT_SCOPE])
     except ValueError as exc:  # MSAL's word for "the authority's metadata could not be read"
-        raise TokenError(f"{key} microsoft: {authority}: {_first_line(str(exc))}") from None
+        raise TokenError(f"{key} microsoft: {authority}: {first_line(str(exc))}") from None
     except requests.RequestException as exc:
         raise TokenError(f"{key} microsoft: cannot reach {authority}: "
                          f"{_http_reason(exc, config)}") from None
@@ -71,7 +71,7 @@ def _microsoft(config: OAuth2Config) -> ProviderToken:
         session.close()
     if "access_token" not in result:
         answer = ": ".join(filter(None, (result.get("error"),
-                                         _first_line(result.get("error_description", "")))))
+                                         first_line(result.get("error_description", "")))))
         raise TokenError(f"{key} microsoft: {authority} refused the token request: "
                          f"{answer or 'no reason given'}")
     token = str(result["access_token"])
@@ -99,14 +99,14 @@ def _google(config: OAuth2Config) -> ProviderToken:
         raise TokenError(f"{key}: cannot read {path}: {exc.strerror}") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise TokenError(f"{key}: {path} is not a service account key file: "
-                         f"{_first_line(str(exc))}") from None
+                         f"{first_line(str(exc))}") from None
     token_uri = info.get("token_uri", "")
     session = _session(config)
     try:
         credentials.refresh(Request(session=session))
     except exceptions.RefreshError as exc:
         raise TokenError(f"{config.key}oauth2_provider google: {token_uri} refused the token "
-                         f"request for {config.username}: {_first_line(str(exc.args[0]))}"
+                         f"request for {config.username}: {first_line(str(exc.args[0]))}"
                          ) from None
     except (exceptions.TransportError, requests.RequestException) as exc:
         raise TokenError(f"{config.key}oauth2_provider google: cannot reach {token_uri}: "
@@ -145,8 +145,4 @@ def _http_reason(exc: Exception, config: OAuth2Config) -> str:
         return "connection refused"
     if "timed out" in text.lower():
         return "timed out"
-    return _first_line(f"{type(exc).__name__}: {text}")[:200]
-
-
-def _first_line(text: str) -> str:
-    return (text.strip().splitlines() or [""])[0].strip()
+    return first_line(f"{type(exc).__name__}: {text}")[:200]

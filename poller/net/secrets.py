@@ -54,3 +54,8 @@ class _Redactor(logging.Filter):
                 record.exc_info, record.exc_text = None, None
                 record.msg = f"{record.msg} [exception text withheld: it held a secret]"
         return True
+
+
+def first_line(text: str) -> str:
+    """The first line with words on it: what an error says, without the trace under it."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
