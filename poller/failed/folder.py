@@ -64,12 +64,13 @@ def reason_from_flags(flags: Sequence[str]) -> str:
 
 def list_failures(settings: Settings) -> list[Failure]:
     with open_mailbox(settings) as box:
+        box.ensure_folders(settings.mailbox.failed_folder)
         return failures_in(box, settings.mailbox.failed_folder)
 
 
 def failures_in(box: Mailbox, failed: str, only: Sequence[int] | None = None) -> list[Failure]:
-    """The failed folder's messages (or `only` these UIDs), each with its ledger record."""
-    box.ensure_folders(failed)
+    """The failed folder's messages (or `only` these UIDs), each with its ledger record; the
+    caller has made sure the folder exists (one LIST and SUBSCRIBE a page view, not two)."""
     entries = box.list_entries(failed, None if only is None else imap_uids(only))
     by_id = ledger.records_by_message_id(e.message_id for e in entries)
     shared = Counter(e.message_id for e in entries)
@@ -112,6 +113,7 @@ def _failure(entry: FolderEntry, record: MessageRecord | None) -> Failure:
 def find_failure(settings: Settings, uid: int) -> Failure:
     failed = settings.mailbox.failed_folder
     with open_mailbox(settings) as box:
+        box.ensure_folders(failed)
         for failure in failures_in(box, failed, [uid]):
             return failure
         raise NotFound(f"no message with UID {uid} in {box.folder_label(failed)}")
