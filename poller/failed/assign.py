@@ -55,9 +55,10 @@ def assign(settings: Settings, uid: int, account_id: str, member: TeamMember,
         if raw is None:
             raise NotFound(f"no message with UID {uid} in {mb.failed_folder}")
         source = Source(mailbox=mb.failed_folder, uid=uid, internal_date=entries[uid].date)
-        tp_id = log_by_hand(raw, Context(settings), source, account_id, member, now)
+        ctx = Context(settings)
+        tp_id = log_by_hand(raw, ctx, source, account_id, member, now)
         if remember:
-            learn.remember(settings, raw, tp_id, member, now)
+            learn.remember(ctx, raw, tp_id, member, now)
         keywords = [f for f in entries[uid].flags if f.lower().startswith(KEYWORD_PREFIX)]
         if keywords:
             box.remove_keywords(mb.failed_folder, [uid], keywords)

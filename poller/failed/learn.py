@@ -42,7 +42,6 @@ from core.learning import (
 )
 from core.limits import cut
 from core.reasons import MANUAL
-from core.settings import Settings
 from core.utc import utcnow
 from poller.decide.reading import Context
 from poller.mail.message import parse_message
@@ -79,11 +78,12 @@ def assignable(account_id: str) -> None:
     require_account(account_id, live=True)
 
 
-def remember(settings: Settings, raw: bytes, touchpoint_id: int, member: TeamMember,
+def remember(ctx: Context, raw: bytes, touchpoint_id: int, member: TeamMember,
              now: datetime | None = None) -> Remembered:
     """Make the customer candidates of `raw`, logged as `touchpoint_id`, contacts of that
-    touchpoint's account as `member` chose; the step joins the touchpoint's trace."""
-    ctx = Context(settings)
+    touchpoint's account as `member` chose; the step joins the touchpoint's trace. `ctx` is
+    the one `failures assign` logged it with (its directory and team, read once)."""
+    settings = ctx.settings
     tp = Touchpoint.get_by_id(touchpoint_id)
     require_account(tp.account_id, live=True)
     candidates = understand(parse_message(raw), ctx.book).candidates
