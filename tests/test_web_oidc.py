@@ -6,7 +6,6 @@ bad ID token against web/signin/oidc.py itself; these check the routes around it
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -59,10 +58,6 @@ def signed_in_now(browser: FlaskClient) -> bool:
     return browser.get("/accounts").status_code == 200
 
 
-def audit_rows(web: WebWorld) -> list[dict]:
-    return json.loads(web.touchlog("audit", "--format", "json"))
-
-
 def test_a_member_signs_in_and_lands_on_the_accounts_with_a_session(oweb, fake):
     browser = oweb.client()
     assert 'href="/login/oidc"' in browser.get("/login").text
@@ -72,7 +67,7 @@ def test_a_member_signs_in_and_lands_on_the_accounts_with_a_session(oweb, fake):
     page = browser.get("/", follow_redirects=True)
     assert page.status_code == 200 and page.request.path == "/accounts"
     assert "Sam Seller" in text_of(page)  # the signed-in member's name in the bar
-    rows = audit_rows(oweb)
+    rows = oweb.audit()
     assert [(r["member"], r["action"], r["object"]) for r in rows] == \
         [("sam@ourco.com", "sign_in", "oidc")]
 
@@ -100,7 +95,7 @@ def test_an_alias_signs_in_as_its_member(oweb, fake):
     fake.user["email"] = "sam.alias@ourco.com"
     browser = oweb.client()
     assert browser.get(at_provider(browser, fake)).status_code == 303
-    assert audit_rows(oweb)[0]["member"] == "sam@ourco.com"
+    assert oweb.audit()[0]["member"] == "sam@ourco.com"
 
 
 @pytest.mark.parametrize("script, words", [
@@ -119,7 +114,7 @@ def test_a_refused_token_is_the_sign_in_page_with_403_and_no_session(oweb, fake,
     assert 'name="email"' in answer.text and 'href="/login/oidc"' in answer.text  # try again
     assert "eyJ" not in answer.text and fake.client_secret not in answer.text
     assert not signed_in_now(browser)
-    assert audit_rows(oweb) == []
+    assert oweb.audit() == []
 
 
 def test_a_departed_member_is_refused(oweb, fake):
@@ -183,7 +178,7 @@ def test_signing_in_ends_the_session_the_browser_had(oweb, fake):
     old = browser.get_cookie("touchlog_session").value
     assert browser.get(at_provider(browser, fake)).status_code == 303
     assert browser.get_cookie("touchlog_session").value != old
-    assert [r["member"] for r in audit_rows(oweb)] == ["sam@ourco.com", "ann@ourco.com"]
+    assert [r["member"] for r in oweb.audit()] == ["sam@ourco.com", "ann@ourco.com"]
 
 
 def test_without_oidc_in_sign_in_both_routes_are_404(web):

@@ -26,7 +26,7 @@ EVES = make_mail(sender="eve@ourco.com", to="jill@unknown-corp.com", subject=HOS
 
 def changes(web: ReviewWorld) -> list[tuple[str, str, str]]:
     """The audit rows of changes, oldest first (page views and sign-ins left out)."""
-    rows = json.loads(web.touchlog("audit", "--format", "json"))
+    rows = web.audit()
     return [(r["member"], r["action"], r["object"]) for r in reversed(rows)
             if r["action"] not in ("sign_in", "view")]
 
@@ -64,7 +64,7 @@ def test_the_page_is_the_failed_folder_with_the_accounts_the_rules_saw(any_revie
     assert "none: any account can be chosen" in rows[uids["Renewal call"]][5]
     assert '<option value="INITECH2">Initech Labs</option>' in page.text
     assert "2 messages in Touchpoints/Failed" in text_of(page)
-    audit = json.loads(web.touchlog("audit", "--format", "json"))[0]
+    audit = web.audit()[0]
     assert (audit["member"], audit["action"], audit["object"]) == \
         ("sam@ourco.com", "view", "failed folder page 1")
 

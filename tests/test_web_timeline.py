@@ -36,10 +36,6 @@ def _link(page_text: str, rel: str) -> str | None:
     return found.group(1).replace("&amp;", "&") if found else None
 
 
-def _audit(web: WebWorld) -> list[dict]:
-    return json.loads(web.touchlog("audit", "--format", "json"))
-
-
 def test_every_role_sees_the_timeline_or_is_sent_to_sign_in(any_web):
     web = any_web
     tp = web.add("ACME", "sam@ourco.com", "telephone_call", "--subject", "Renewal call")
@@ -54,7 +50,7 @@ def test_every_role_sees_the_timeline_or_is_sent_to_sign_in(any_web):
         assert page.status_code == 200, who
         assert _ids(page.text) == [tp]
         assert "Renewal call" in text_of(page)
-    rows = [r for r in _audit(web) if r["action"] == "view"]
+    rows = [r for r in web.audit() if r["action"] == "view"]
     assert [(r["member"], r["object"]) for r in rows] == [
         (who, "account ACME") for who in ("ann@ourco.com", "eve@ourco.com", "sam@ourco.com")]
 

@@ -34,10 +34,6 @@ ROUTES = {
 }
 
 
-def _audit(web: WebWorld) -> list[dict]:
-    return json.loads(web.touchlog("audit", "--format", "json"))
-
-
 def _with_file(web: WebWorld, *args: str) -> int:
     path = web.folder / "quote.pdf"
     path.write_bytes(b"%PDF-1.4 a quote")
@@ -65,10 +61,10 @@ def test_every_route_for_every_role(any_web, route):
         client = web.signed_in(address)
         tp = _with_file(web)
         url = path.format(id=tp)
-        before = len(_audit(web))
+        before = len(web.audit())
         answer = client.get(url) if method == "GET" else \
             web.post(client, url, form, form_page=f"/touchpoints/{tp}")
-        rows = _audit(web)[:len(_audit(web)) - before]
+        rows = web.audit()[:len(web.audit()) - before]
         if refused_verb and address == "eve@ourco.com":
             assert answer.status_code == 403, (route, address)
             assert REFUSED.format(verb=refused_verb, id=tp) in text_of(answer)
@@ -208,7 +204,7 @@ def test_an_attachment_is_a_download_with_a_safe_name_and_type(any_web):
     name = disposition.split('filename="', 1)[1].split('"', 1)[0]
     assert not re.search(r'[<>"/\\\x00-\x1f\x7f]', name) and name.endswith(".html")
     assert "\u202e" not in disposition and "\x1b" not in disposition
-    assert _audit(web)[0] == {**_audit(web)[0], "member": "sam@ourco.com",
+    assert web.audit()[0] == {**web.audit()[0], "member": "sam@ourco.com",
                               "action": "download", "object": f"touchpoint {tp} attachment 1"}
     pdf = _with_file(web)
     answer = sam.get(f"/touchpoints/{pdf}/attachments/1")
@@ -253,7 +249,7 @@ def test_adding_by_the_form_makes_what_the_cli_would_with_the_member_as_author(a
         ("wile@acme.com", "Wile E.", "external"), ("ann@ourco.com", "", "internal")]
     assert [(a["filename"], a["content_type"], a["size"]) for a in shown["attachments"]] == [
         ("plan.pdf", "application/pdf", 8)]
-    assert _audit(web)[0]["action"] == "add" and _audit(web)[0]["object"] == f"touchpoint {tp}"
+    assert web.audit()[0]["action"] == "add" and web.audit()[0]["object"] == f"touchpoint {tp}"
 
 
 def test_a_form_that_leaves_date_out_means_now(web):

@@ -142,6 +142,16 @@ class WebWorld:
                                            str(path), *args])
         assert result.exit_code == 0, result.output
 
+    def audit(self, *args: str) -> list[dict]:
+        """The audit trail as `touchlog audit --format json` gives it, newest first."""
+        return json.loads(self.touchlog("audit", "--format", "json", *args))
+
+    def changes(self) -> list[tuple[str, str, str]]:
+        """The trail's (member, action, object), newest first, without the sign-ins (stamped
+        by the real clock, which tests that move the app's clock would put out of order)."""
+        return [(r["member"], r["action"], r["object"]) for r in self.audit()
+                if r["action"] != "sign_in"]
+
     def touchlog(self, *args: str) -> str:
         from click.testing import CliRunner
 
