@@ -132,3 +132,12 @@ def break_on(monkeypatch, word: str, error: str) -> None:
         return real(msg)
 
     monkeypatch.setattr(filters, "skip_reason", buggy)
+
+
+def alive(pid: int) -> bool:
+    """The process runs (a zombie, ended but not reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

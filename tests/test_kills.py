@@ -11,6 +11,7 @@ import signal
 import time
 from pathlib import Path
 
+from tests.builders import alive
 from tests.faults import (
     census,
     census_folders,
@@ -71,14 +72,6 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_kills_while_the_worker_processes_read_lose_nothing(world):
     """A pass of 500+ messages reads ahead in worker processes (SPEC 17: both cores). Killed
     with SIGKILL mid-pass, it loses and doubles nothing, and its workers die with it."""
@@ -98,7 +91,7 @@ def test_kills_while_the_worker_processes_read_lose_nothing(world):
     # Some runs die before their pool is up (their target was met at once): the others had
     # the forkserver and its workers running.
     assert sum(len(pool) >= 2 for pool in pools) >= 2, pools
-    assert wait_for(lambda: not any(_alive(p) for pool in pools for p in pool), 30), \
+    assert wait_for(lambda: not any(alive(p) for pool in pools for p in pool), 30), \
         "a worker outlived its killed pass"
     outputs = _clean_passes(world)
     assert all("Traceback" not in out for out in log.outputs + outputs)

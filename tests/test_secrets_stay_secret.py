@@ -16,6 +16,7 @@ from core.oauth2_config import imap_config
 from core.settings import settings_from_dict
 from poller.net import oauth2
 from poller.net.oauth2 import TokenSession
+from tests.builders import alive
 from tests.world import World
 
 TOKEN = "ya29.a0AfB_byC-secretTOKENvalue1234567890"
@@ -45,14 +46,6 @@ def test_a_failing_token_command_says_its_status_and_one_line_without_tokens(tmp
     assert TOKEN not in str(failing(tmp_path, f"echo {TOKEN}; exit 7"))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_a_command_past_its_timeout_is_killed_with_its_children(tmp_path, monkeypatch):
     monkeypatch.setattr(oauth2, "COMMAND_TIMEOUT", 1.0)
     command = "sleep 300 & echo $! > child.pid; sleep 301 & echo $! >> child.pid; wait"
@@ -63,9 +56,9 @@ def test_a_command_past_its_timeout_is_killed_with_its_children(tmp_path, monkey
     children = [int(pid) for pid in (tmp_path / "child.pid").read_text().split()]
     assert len(children) == 2
     deadline = time.monotonic() + 5
-    while any(map(_alive, children)) and time.monotonic() < deadline:
+    while any(map(alive, children)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(map(_alive, children))
+    assert not any(map(alive, children))
 
 
 URLS = [f"postgresql://touchlog:{PASSWORD}@127.0.0.1:1/touchlog",
