@@ -7,7 +7,6 @@ fresh file. Lists and traces are JSON text: they are written once and read whole
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -31,16 +30,17 @@ from store.statements import Savepoint
 
 
 class _Database(DatabaseProxy):
-    """The models' database. A nested `atomic()` is a savepoint named by a counter (peewee names
-    each by a uuid4, ~7 µs of the two savepoints every message of a pass takes, and a name
-    only has to differ from the ones open) whose statements skip peewee's layers
-    (store.statements)."""
+    """The models' database. A nested `atomic()` is a savepoint whose statements skip peewee's
+    layers (store.statements), always under one name: peewee names each by a uuid4, so the
+    driver prepares its SAVEPOINT and RELEASE afresh for every message of a pass, where one text
+    is prepared once. Both SQLite and PostgreSQL release or roll back to the most recent
+    savepoint of a name, and savepoints nest strictly (context managers), so one name is
+    enough."""
 
     def savepoint(self) -> Any:
-        return Savepoint(self, f"s{next(_SAVEPOINT_IDS)}")
+        return Savepoint(self, "s")
 
 
-_SAVEPOINT_IDS = itertools.count(1)
 database = _Database()
 
 
