@@ -49,7 +49,7 @@ def split(mix: str, count: int, folder: Path, sql: bool,
                        check=True, capture_output=True)
     settings = load_settings(config)
     open_database(settings.database_url())
-    ctx = Context(settings)
+    ctx = Context(settings, one_pass=True)
     workers._known = Knowledge(ctx.book, settings.trust)
     if stop == "setup":
         return {}

@@ -12,7 +12,7 @@ import pytest
 from core.addresses import PersonalDomains
 from poller.decide.resolve import Decision, Policy, resolve
 from poller.decide.trace_words import trace_in_words as explain
-from store.directory.lookups import SqlDirectory
+from store.directory.lookups import PassDirectory, SqlDirectory
 from store.models import (
     Account,
     AccountDomain,
@@ -55,13 +55,14 @@ def build(world: World) -> None:
                           scenario="copy", rule="contact", created_at=when)
 
 
-def decide(world: World, candidates: list[str], **policy: Any) -> Decision:
+def decide(world: World, candidates: list[str], directory: type[SqlDirectory] = SqlDirectory,
+           **policy: Any) -> Decision:
     build(world)
     personal = PersonalDomains(policy.pop("personal_domains", ()))
     pol = Policy(personal_domains=personal, **policy)
     sender = TeamMember.get(TeamMember.email == SENDER)
-    directory = SqlDirectory(pol.case_sensitive_local_part)
-    return resolve(candidates, sender.id, "ourco.com", directory, pol, NOW)
+    return resolve(candidates, sender.id, "ourco.com", directory(pol.case_sensitive_local_part),
+                   pol, NOW)
 
 
 def ago(days: float) -> datetime:
@@ -192,10 +193,12 @@ CASES = [
 ]
 
 
+# A poll pass reads the directory through PassDirectory (each link asked once): the same table.
+@pytest.mark.parametrize("directory", [SqlDirectory, PassDirectory])
 @pytest.mark.parametrize(("world", "candidates", "policy", "expected"),
                          [case[1:] for case in CASES], ids=[case[0] for case in CASES])
-def test_decision_table(db, world, candidates, policy, expected):
-    decision = decide(world, candidates, **policy)
+def test_decision_table(db, world, candidates, policy, expected, directory):
+    decision = decide(world, candidates, directory, **policy)
     account, rule_or_reason = expected
     assert decision.account_id == account
     if account is None:
@@ -205,6 +208,35 @@ def test_decision_table(db, world, candidates, policy, expected):
         assert (decision.rule, decision.reason, decision.detail) == (rule_or_reason, None, "")
     assert decision.trace["rule"] == decision.rule
     assert decision.trace["reason"] == decision.reason
+
+
+def test_a_pass_reads_each_link_once_and_a_contact_added_meanwhile_counts_next_pass(db):
+    build(World({"A1": {}, "A2": {}}, [("wile@acme.com", "A1", None)]))
+    sender = TeamMember.get(TeamMember.email == SENDER)
+    this_pass = PassDirectory()
+    first = resolve(["wile@acme.com"], sender.id, "ourco.com", this_pass, Policy(), NOW)
+    this_pass.contact_accounts("wile@acme.com").clear()  # a caller's copy, not the pass's own
+    # Added by the review queue while the pass runs (store.directory.review.add_contacts).
+    Association.create(user=CustomerUser.get(CustomerUser.email == "wile@acme.com"),
+                       account="A2", last_activity=NOW)
+    again = resolve(["wile@acme.com"], sender.id, "ourco.com", this_pass, Policy(), NOW)
+    assert (first.account_id, first.rule) == (again.account_id, again.rule) == ("A1", "contact")
+    next_pass = resolve(["wile@acme.com"], sender.id, "ourco.com", PassDirectory(), Policy(), NOW)
+    assert (next_pass.account_id, next_pass.reason) == (None, "ambiguous_account")
+
+
+def test_a_pass_asks_the_history_afresh_for_every_message(db):
+    """A tie-break reads what the messages before it committed: never remembered."""
+    build(World(DOMAIN_TWO))
+    sender = TeamMember.get(TeamMember.email == SENDER)
+    this_pass = PassDirectory()
+    before = resolve(["wile@acme.com"], sender.id, "ourco.com", this_pass, Policy(), NOW)
+    Touchpoint.create(account="B", flow="Default", occurred_at=NOW, creator=sender,
+                      creator_domain="ourco.com", message_key="just-now", scenario="copy",
+                      rule="domain", created_at=NOW)
+    after = resolve(["wile@acme.com"], sender.id, "ourco.com", this_pass, Policy(), NOW)
+    assert before.reason == "ambiguous_account"
+    assert (after.account_id, after.rule) == ("B", "sender_history")
 
 
 def test_trace_names_candidates_rules_and_accounts(db):

@@ -14,7 +14,7 @@ from poller.mail.message import Message
 from poller.understand import trust
 from poller.understand.early import Ahead
 from poller.understand.participants import AddressBook, Understanding
-from store.directory.lookups import SqlDirectory
+from store.directory.lookups import PassDirectory, SqlDirectory
 from store.ledger.models import MessageRecord
 from store.models import TeamMember
 
@@ -36,11 +36,14 @@ class Source:
 class Context:
     """What every message of a pass shares: settings, directory, rules, the clock."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] | None = None,
+                 one_pass: bool = False) -> None:
         t = settings.touchpoints
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.directory = SqlDirectory(t.case_sensitive_local_part)
+        # A poll pass reads each customer's links once (store.directory.lookups.PassDirectory).
+        self.directory = (PassDirectory if one_pass else SqlDirectory)(
+            t.case_sensitive_local_part)
         self.policy = Policy.from_settings(t)
         self.book = AddressBook.of(t, self.directory.team_addresses())
         self.attachments_dir = settings.attachments_path()  # asked for every logged message

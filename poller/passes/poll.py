@@ -97,7 +97,7 @@ class Pass:
         if self._ctx is None:
             from poller.decide.reading import Context
 
-            self._ctx = Context(self.settings)
+            self._ctx = Context(self.settings, one_pass=True)
         return self._ctx
 
     @property
