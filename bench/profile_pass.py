@@ -50,6 +50,8 @@ def main() -> None:
     parser.add_argument("--tool", choices=("pyspy", "cprofile", "callgrind", "none"),
                         default="pyspy")
     parser.add_argument("--out", default="/tmp/touchlog-profile")
+    parser.add_argument("--idle", action="store_true",
+                        help="py-spy: keep the samples of waiting (the server, the workers)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="touchlog-profile-") as tmp:
         folder = Path(tmp)
@@ -67,7 +69,10 @@ def main() -> None:
                                 str(mail / f"{kind}.csv")], env=env, check=True,
                                capture_output=True)
             started = time.perf_counter()
-            subprocess.run(_command(args.tool, args.out, config), env=env, check=True)
+            command = _command(args.tool, args.out, config)
+            if args.idle and args.tool == "pyspy":
+                command.insert(2, "--idle")
+            subprocess.run(command, env=env, check=True)
             print(f"{args.mix} {args.count}: {time.perf_counter() - started:.1f} s wall, "
                   f"load {os.getloadavg()[0]:.2f}")
         finally:
