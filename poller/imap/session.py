@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from core.errors import MailboxError
 from core.utc import aware_utc
+from poller.imap.bodies import fetch_bodies
 from poller.imap.server import Session
 from poller.imap.wire import (
     MAX_UIDS_PER_COMMAND,
@@ -43,17 +44,15 @@ class Mailbox(Session):
         if not chunk:
             return
         with self._guard(f"fetch from {name}"):
-            # A list, not a set string: imapclient keeps only the UIDs it was given.
-            data = self._client.fetch(chunk, [b"BODY.PEEK[]", b"INTERNALDATE", b"FLAGS"])
+            data = fetch_bodies(self._client, chunk)
         for uid in chunk:
             item = data.get(uid)
             # Expunged meanwhile by another session (a worker that took over the mailbox):
             # Dovecot may still answer with the UID and a NIL body.
-            if item is None or item.get(b"BODY[]") is None:
+            if item is None:
                 continue
-            yield Fetched(uid=uid, raw=bytes(item[b"BODY[]"]),
-                          internal_date=aware_utc(item.get(b"INTERNALDATE")),
-                          flags=flags_of(item.get(b"FLAGS", ())))
+            raw, internal_date, flags = item
+            yield Fetched(uid=uid, raw=raw, internal_date=internal_date, flags=flags_of(flags))
 
     def sizes_over(self, folder: str, limit: int) -> dict[int, int]:
         """RFC822.SIZE of each message larger than `limit` bytes, by UID: read before any is
