@@ -227,8 +227,9 @@ class Pass:
                 raise RuntimeError(f"reading the message failed: {parsed.error}")
             # A savepoint of its own: a statement that fails while deciding (PostgreSQL then
             # refuses the rest of the transaction) takes back this message only; its writes
-            # go in the same savepoint (commit's `savepoint`).
-            with database.atomic() as savepoint:
+            # go in the same savepoint (commit's `savepoint`). Inside the batch's transaction
+            # (_batch), so a savepoint outright: atomic() would first ask which it is.
+            with database.savepoint() as savepoint:
                 verdict = decide(fetched.raw, self.ctx, source, parsed) if fetched.whole \
                     else decide_unread(fetched.raw, self.ctx, source, fetched.size)
                 outcome = commit(verdict, savepoint)
