@@ -4,6 +4,7 @@ the batch's transaction) for batches of `--batch` UIDs, as a pass does them, in 
 microseconds a message.
 
     python bench/bench_in_hand.py                        # SQLite, 200 batches of 200
+    python bench/bench_in_hand.py --size tiny            # 5 batches: checks it runs (CI)
     python bench/bench_in_hand.py --url postgresql://...  # an empty PostgreSQL database
 
 The per-batch transaction holds nothing else here, so the figure is the bookkeeping alone.
@@ -44,11 +45,15 @@ def measure(url: str, batches: int, size: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=("tiny", "full"), default="full",
+                        help="tiny: 5 batches, once (checks the bench runs, measures nothing)")
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--batch", type=int, default=200, help="UIDs a batch")
     parser.add_argument("--url", default="", help="a database URL (default: a fresh SQLite)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    if args.size == "tiny":
+        args.batches, args.repeat = 5, 1
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         best: dict[str, float] = {}
