@@ -25,6 +25,7 @@ class Hand:
         self.mailbox = mailbox  # the pass's mailbox name (poller.passes.poll.mailbox_name)
         self.run: int | None = None
         self.suspects: dict[int, int] = {}  # UID -> passes that died with it alone in hand
+        self.taken: list[in_hand.Taken] = []  # the batches in hand (two when reading ahead)
 
     def batches(self, box: Mailbox, uids: Sequence[int], run: int,
                 killed: Sequence[int]) -> Iterator[Batch]:
@@ -37,15 +38,22 @@ class Hand:
 
     def take(self, uids: list[int]) -> None:
         if self.run is not None:
-            in_hand.take(self.mailbox, self.run, uids)
+            self.taken.append(in_hand.take(self.mailbox, self.run, uids, self.suspects))
 
     def done(self, uids: Sequence[int]) -> None:
-        """The pass lived through these (within the transaction that commits them); a message
-        given up unread stays written down until it has left the folder, so that it is never
-        read whole again."""
-        in_hand.done(self.mailbox, [uid for uid in uids if not self.given_up(uid)])
+        """The pass lived through these, of the batch they came in (within the transaction
+        that commits them); a message given up unread stays written down until it has left the
+        folder, so that it is never read whole again."""
+        if not uids:
+            return
+        for n, taken in enumerate(self.taken):
+            if uids[0] in taken:
+                del self.taken[n]
+                in_hand.done(taken, uids, keep=[u for u in taken.held if self.given_up(u)])
+                return
 
     def let_go(self) -> None:
+        self.taken.clear()
         if self.run is not None:
             in_hand.let_go(self.mailbox, self.run)
 
