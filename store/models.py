@@ -24,6 +24,7 @@ from peewee import (
     TextField,
 )
 
+from core.jsontext import json_text
 from core.utc import utcnow
 from store.encryption.sealed import SealedJSONField, SealedMixin, SealedTextField
 from store.statements import Savepoint
@@ -52,13 +53,9 @@ class CharField(peewee.CharField):
         return None
 
 
-# One encoder for every JSON column: json.dumps with options builds a new one for each value.
-JSON_TEXT = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
-
-
 class JSONField(TextField):
     def db_value(self, value: Any) -> str | None:
-        return None if value is None else JSON_TEXT(value)
+        return None if value is None else json_text(value)
 
     def python_value(self, value: str | None) -> Any:
         return None if value is None else json.loads(value)

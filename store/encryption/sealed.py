@@ -15,10 +15,9 @@ from typing import Any
 
 from peewee import FieldAccessor, TextField
 
+from core.jsontext import json_text
 from store.encryption.keyring import SEALED_PREFIX, KeyRing, SealError, is_sealed
 
-# One encoder for every value: json.dumps with options builds a new one each call.
-_JSON_TEXT = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 PLACEHOLDER = SEALED_PREFIX  # an empty sealed value, only ever seen inside one transaction
 
 
@@ -65,7 +64,7 @@ class SealedJSONField(SealedTextField):
     def db_value(self, value: Any) -> str | None:
         if value is None or is_sealed(value):
             return value
-        return _JSON_TEXT(value)
+        return json_text(value)
 
     def python_value(self, value: str | None) -> Any:
         if value is None or is_sealed(value):
@@ -73,7 +72,7 @@ class SealedJSONField(SealedTextField):
         return json.loads(value)
 
     def to_plain(self, value: Any) -> str:
-        return _JSON_TEXT(value)
+        return json_text(value)
 
     def from_plain(self, text: str) -> Any:
         return json.loads(text)
