@@ -88,3 +88,58 @@ def test_a_worker_that_dies_costs_no_message():
         pairs = list(reader._pairs(fetched, dying))
     assert [f.uid for f, _ in pairs] == [1, 2, 3, 4]
     assert all(isinstance(parsed, Message) for _, parsed in pairs)
+
+
+def test_a_pass_read_by_workers_moves_on_a_session_of_its_own(world, monkeypatch):
+    """poller.passes.mover: committed sets go to the folders on a second IMAP session while the
+    pass commits on; every message still ends exactly once, in its folder."""
+    from poller.passes import mover, poll
+
+    handed: list[int] = []
+    original = mover.Mover.hand
+
+    def counted(self, outcomes):
+        handed.append(len(outcomes))
+        return original(self, outcomes)
+
+    world.write_settings(mailbox={"batch_size": 10})
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(poll, "MOVE_EVERY", 10)
+    monkeypatch.setattr(mover.Mover, "hand", counted)
+    world.imap.seed(_mailbox())
+    summary = world.poll().strip()
+    assert summary.startswith("logged 26, skipped 2 (auto_generated 1, duplicate 1), failed 4 ("), \
+        summary
+    assert handed == [10, 10, 10]  # the last two are moved by the pass itself, at its end
+    assert world.folder_contents("INBOX") == {}
+    assert len(world.folder_contents("Touchpoints/Logged")) == 28
+    assert len(world.folder_contents("Touchpoints/Failed")) == 4
+    assert len(world.touchpoints()) == 26
+
+
+def test_what_the_mover_could_not_move_the_next_pass_moves(world, monkeypatch):
+    """The mover's session refused (the server at its connection limit): the pass stops with one
+    line saying what is committed and not moved; the next pass only moves those, once."""
+    from core.errors import MailboxError
+    from poller.passes import mover, poll
+
+    def refused(settings):
+        raise MailboxError("imap 127.0.0.1: connection refused")
+
+    world.write_settings(mailbox={"batch_size": 10})
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(poll, "MOVE_EVERY", 10)
+    reachable = mover.open_mailbox
+    monkeypatch.setattr(mover, "open_mailbox", refused)
+    world.imap.seed(_mailbox())
+    failed = world.touchlog("poll", "--once", expect=1)
+    assert "imap 127.0.0.1: connection refused (20 committed message(s) not moved yet: the " \
+        "next pass moves them)" in failed.output, failed.output
+    assert len(world.folder_contents("INBOX")) == 32
+    monkeypatch.setattr(mover, "open_mailbox", reachable)
+    summary = world.poll().strip()
+    assert summary.startswith("logged 6, skipped 2 (auto_generated 1, duplicate 1), failed 4 ("), \
+        summary
+    assert summary.endswith("recovered 20 (committed by an earlier pass, moved now)"), summary
+    assert world.folder_contents("INBOX") == {}
+    assert len(world.touchpoints()) == 26

@@ -4,19 +4,21 @@ Nothing is moved before its commit, and never by a pass that no longer holds the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from core.reasons import FAILED
 from core.sections import MailboxSettings
 from poller.imap.session import Mailbox
-from store.lock import PassLock
 
 if TYPE_CHECKING:
     from poller.decide.verdict import Outcome
 
 
-def move_committed(box: Mailbox, mb: MailboxSettings, lock: PassLock,
+def move_committed(box: Mailbox, mb: MailboxSettings, confirm: Callable[[], None],
                    outcomes: list[tuple[int, Outcome]]) -> None:
+    """`confirm`: the pass's lock is still held (store.lock.PassLock.confirm), asked right
+    before each command that changes the folder."""
     movable = [(uid, o) for uid, o in outcomes if o.movable]
     if not movable:
         return
@@ -26,7 +28,7 @@ def move_committed(box: Mailbox, mb: MailboxSettings, lock: PassLock,
         if o.outcome == FAILED and o.keyword:
             by_keyword.setdefault(o.keyword, []).append(uid)
     # A stalled worker whose lock went to another must not move what that one handles.
-    lock.confirm()
+    confirm()
     # If the server fails here the batch is committed but not moved: the next pass
     # recognises every key and only moves the messages (counted as `recovered`).
     for keyword, uids in by_keyword.items():
@@ -34,8 +36,8 @@ def move_committed(box: Mailbox, mb: MailboxSettings, lock: PassLock,
         box.add_keyword(mb.folder, uids, keyword)
     failed = [uid for uids in by_keyword.values() for uid in uids]
     if failed:
-        lock.confirm()
+        confirm()
         box.move(mb.folder, failed, mb.failed_folder)
     if logged:
-        lock.confirm()
+        confirm()
         box.move(mb.folder, logged, mb.logged_folder)

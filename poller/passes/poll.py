@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import logging
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -44,7 +45,8 @@ if TYPE_CHECKING:
     from poller.decide.verdict import Outcome
     from poller.passes.broken import BrokenMessages
     from poller.passes.hand import Hand
-    from poller.passes.workers import Parsed
+    from poller.passes.mover import Mover
+    from poller.passes.workers import Parsed, Reader
 
 log = logging.getLogger(__name__)
 
@@ -176,19 +178,29 @@ class Pass:
         # Read ahead in worker processes; decided, committed and moved here, in order.
         committed: list[tuple[int, Outcome]] = []
         known = Knowledge(self.ctx.book, self.ctx.settings.trust)
-        with Reader(len(uids), known=known) as reader:
+        with Reader(len(uids), known=known) as reader, self._mover(reader) as mover:
             for batch in reader.batches(box, mb.folder, planned, mb.batch_bytes, hand.take):
                 committed += self._batch(batch, len(uids), hand)
                 # Every MOVE makes the server rewrite the folder's index, a cost that grows
                 # with the folder: a few large moves keep a 50,000-message inbox as fast per
                 # message as a small one. Committed first, so a crash loses nothing.
-                if len(committed) >= MOVE_EVERY or self.report.stopped_early:
-                    self._move(box, committed)
+                if len(committed) >= MOVE_EVERY and not self.report.stopped_early:
+                    self._move(box, committed, mover)
                     committed = []
                 self._save_counts()
                 if self.report.stopped_early:
-                    return
-        self._move(box, committed)
+                    break
+            if mover is not None:
+                self.unmoved -= mover.wait()
+            self._move(box, committed)
+
+    def _mover(self, reader: Reader) -> AbstractContextManager[Mover | None]:
+        """A pass read by workers moves on a session of its own (poller.passes.mover)."""
+        if reader.pool is None:
+            return nullcontext()
+        from poller.passes.mover import Mover
+
+        return Mover(self.settings, self.lock)
 
     def _batch(self, batch: Iterable[tuple[Fetched, Parsed]], total: int,
                hand: Hand) -> list[tuple[int, Outcome]]:
@@ -248,8 +260,12 @@ class Pass:
 
     # --- moving ----------------------------------------------------------------------------
 
-    def _move(self, box: Mailbox, outcomes: list[tuple[int, Outcome]]) -> None:
-        move_committed(box, self.settings.mailbox, self.lock, outcomes)
+    def _move(self, box: Mailbox, outcomes: list[tuple[int, Outcome]],
+              mover: Mover | None = None) -> None:
+        if mover is not None:  # moved while the pass goes on; the set before is moved now
+            self.unmoved -= mover.hand(outcomes)
+            return
+        move_committed(box, self.settings.mailbox, self.lock.confirm, outcomes)
         self.unmoved = 0
 
     # --- the end of a pass -----------------------------------------------------------------
