@@ -82,3 +82,19 @@ def test_attached_forwards_are_read() -> None:
 def test_charset_mail_has_no_replacement_characters_in_its_subject() -> None:
     garbled = [path for path in paths("charset") if "\ufffd" in parsed(path).subject]
     assert garbled == []
+
+
+def test_a_part_passed_over_for_its_file_name_has_none():
+    """poller.mail.parts asks for a file name only where Content-Disposition or a `name`
+    parameter could hold one; on every part of the corpus the standard library agrees."""
+    from poller.mail.parts import may_name_a_file, parse_tree
+
+    asked = passed_over = 0
+    for path, _ in manifest():
+        for part in parse_tree((CORPUS / path).read_bytes()).walk():
+            if may_name_a_file(part):
+                asked += 1
+                continue
+            passed_over += 1
+            assert not part.get_filename(), (path, part.get_content_type())
+    assert asked and passed_over > asked
