@@ -1,0 +1,243 @@
+"""What each index of `touchpoint` and `messagerecord` costs a logged message (issue 22).
+
+    python bench/bench_inserts.py --size tiny    # seconds (CI): 400 messages
+    python bench/bench_inserts.py                # 20,000 messages (a few minutes)
+    python bench/bench_inserts.py --mix business # 37% replies (parent_id, thread_id set)
+    python bench/bench_inserts.py --instructions # instructions, counted by callgrind (~10 min)
+
+One SQLite file per variant, each made by touchlog's own schema (store.db.open_database: WAL,
+foreign keys on) with 400 accounts and 20 team members: every index, then each index of the
+two tables dropped in turn, then all of them. Every variant logs the same N messages as a pass
+logs them: one transaction per batch of 200, a savepoint per message, the touchpoint inserted
+by store.timeline.touchpoints.create_touchpoint and its ledger row by
+store.ledger.records.save_record. The variants take turns batch by batch (in a shuffled order),
+so the shared machine's ups and downs fall on all of them alike. It prints the CPU µs an insert
+of each table costs (and a message in all, savepoints and commit too), the median batch.
+
+CPU time still moves with the machine's load by ±10 µs, about what one index costs, so
+`--instructions` counts instead (valgrind's callgrind; the load moves none of it): each variant
+logs 19,000 messages natively, then logs 1,000 more under callgrind in its own process; the
+instructions a message costs are those of that process less those of one that logs none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from peewee import Database  # noqa: E402
+
+from store.db import open_database  # noqa: E402
+from store.ledger.models import MessageRecord  # noqa: E402
+from store.ledger.records import save_record  # noqa: E402
+from store.models import Account, TeamMember, Touchpoint, database  # noqa: E402
+from store.timeline.touchpoints import NewTouchpoint, create_touchpoint  # noqa: E402
+
+SIZES = {"tiny": 400, "default": 20_000}  # messages
+REPLIES = {"notes": 0.0, "business": 0.37}  # the share of replies in a thread
+ACCOUNTS, TEAM, BATCH = 400, 20, 200
+COUNTED, WARM = 1_000, 10  # messages logged under callgrind (--instructions), after a warm-up
+TABLES = ("touchpoint", "messagerecord")
+ALL, NONE = "(all indexes)", "(no secondary index)"
+START = datetime(2026, 1, 5, 8, 0)
+WORDS = ("pricing renewal meeting call quote contract order invoice demo trial follow-up "
+         "discount seats onboarding support question thanks agreed next week").split()
+
+
+def messages(start: int, count: int, replies: float) -> list[tuple[NewTouchpoint, dict]]:
+    """Messages start.. of the same sequence in every run and process: a touchpoint and the
+    ledger row it is logged with."""
+    return [_message(n, random.Random(n), replies) for n in range(start, start + count)]
+
+
+def _message(n: int, rng: random.Random, replies: float) -> tuple[NewTouchpoint, dict]:
+    account, member = rng.randrange(ACCOUNTS), 1 + rng.randrange(TEAM)
+    mid = f"{rng.getrandbits(64):016x}.{n}@mail.ourco.example"
+    subject = f"{' '.join(rng.choices(WORDS, k=4))} acc{account}"
+    trace = {"rule": "subject", "steps": [["contact", "no outside address"],
+                                          ["subject", f"acc{account}.example"]]}
+    parent = 1 + rng.randrange(n) if n and rng.random() < replies else None
+    tp = NewTouchpoint(
+        account_id=f"ACC{account}", flow="Default", reasons=("Other",),
+        occurred_at=START + timedelta(seconds=37 * n + rng.randrange(30)), subject=subject,
+        content=" ".join(rng.choices(WORDS, k=rng.randrange(8, 40))),
+        creator_id=member, creator_email=f"seller{member}@ourco.example",
+        creator_domain="ourco.example",
+        participants=({"email": f"seller{member}@ourco.example", "name": f"Seller {member}",
+                       "role": "internal"},),
+        attachments=(), message_key=mid, message_id=mid, mailbox="INBOX", uid=n + 1,
+        scenario="reply" if parent else "note", rule="subject", trace=trace, references=(),
+        parent_id=parent, written_message_id=f"<{mid}>")
+    record = {"key": mid, "message_id": f"<{mid}>", "outcome": "logged", "reason": "subject",
+              "trace": trace, "sender": tp.creator_email, "subject": subject,
+              "date": tp.occurred_at, "mailbox": "INBOX", "uid": n + 1}
+    return tp, record
+
+
+def indexes(db: object) -> dict[str, list[str]]:
+    """The secondary indexes of each table, as the schema made them."""
+    sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql NOT NULL"
+    return {t: [name for (name,) in db.execute_sql(sql, (t,))] for t in TABLES}  # type: ignore
+
+
+_FILES = itertools.count(1)
+
+
+def fresh(folder: str, drop: list[str]) -> Database:
+    """A database of touchlog's schema and directory, without the indexes named."""
+    db = open_database(f"sqlite:///{folder}/{next(_FILES)}.db")
+    Account.insert_many([{"account_id": f"ACC{a}", "name": f"Account {a}"}
+                         for a in range(ACCOUNTS)]).execute()
+    TeamMember.insert_many([{"email": f"seller{m}@ourco.example"}
+                            for m in range(1, TEAM + 1)]).execute()
+    for index in drop:
+        db.execute_sql(f'DROP INDEX "{index}"')
+    return db
+
+
+def batch(db: Database, rows: list[tuple[NewTouchpoint, dict]]) -> dict[str, float]:
+    """Log one batch into `db`: CPU µs per insert of each table, and per message in all (the
+    savepoints and the commit too)."""
+    database.initialize(db)
+    spent: dict[str, int] = defaultdict(int)
+    clock = time.thread_time_ns  # CPU time: the machine is shared
+    begun = clock()
+    with database.atomic():
+        for tp, record in rows:
+            with database.atomic():
+                t0 = clock()
+                made = create_touchpoint(tp)
+                t1 = clock()
+                save_record(None, touchpoint=made, **record)
+                spent["touchpoint"] += t1 - t0
+                spent["messagerecord"] += clock() - t1
+    spent["message"] = clock() - begun
+    return {k: v / 1000 / len(rows) for k, v in spent.items()}
+
+
+def variants(folder: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The indexes of each table, and the variants: the indexes each one drops."""
+    found = indexes(open_database(f"sqlite:///{folder}/schema.db"))
+    plan = {ALL: [], NONE: [n for t in TABLES for n in found[t]]}
+    plan.update({name: [name] for t in TABLES for name in found[t]})
+    return found, plan
+
+
+def log(db: Database, rows: list[tuple[NewTouchpoint, dict]]) -> None:
+    for first in range(0, len(rows), BATCH):
+        batch(db, rows[first:first + BATCH])
+
+
+def measure(rows: list) -> tuple[dict[str, list[str]], dict[str, dict[str, float]]]:
+    """Every variant logs the same batches, interleaved batch by batch in a shuffled order, so
+    the machine's ups and downs fall on all of them alike; the median batch of each."""
+    with tempfile.TemporaryDirectory() as folder:
+        found, plan = variants(folder)
+        dbs = {name: fresh(folder, drop) for name, drop in plan.items()}
+        log(fresh(folder, []), rows[:BATCH])  # warm up: imports, compiled statements
+        seen: dict[str, list[dict[str, float]]] = defaultdict(list)
+        order, shuffle = list(plan), random.Random(1).shuffle
+        for first in range(0, len(rows), BATCH):
+            shuffle(order)
+            gc.collect()
+            for name in order:
+                seen[name].append(batch(dbs[name], rows[first:first + BATCH]))
+        for db in dbs.values():
+            database.initialize(db)
+            assert Touchpoint.select().count() == MessageRecord.select().count() == len(rows)
+            db.close()
+    medians = {name: {k: statistics.median(b[k] for b in runs) for k in runs[0]}
+               for name, runs in seen.items()}
+    return found, medians
+
+
+def count(rows: int, mix: str) -> tuple[dict[str, list[str]], dict[str, dict[str, float]]]:
+    """Instructions a message costs each variant, its last COUNTED messages under callgrind."""
+    before = rows - COUNTED - WARM
+    with tempfile.TemporaryDirectory() as folder:
+        found, plan = variants(folder)
+        paths = {}
+        for name, drop in plan.items():
+            db = fresh(folder, drop)
+            log(db, messages(0, before, REPLIES[mix]))
+            paths[name] = db.database
+            db.close()
+        shutil.copy(paths[ALL], f"{folder}/none-counted.db")
+        setup = _callgrind(f"{folder}/none-counted.db", mix, before, 0)
+        per = {name: (_callgrind(path, mix, before, COUNTED) - setup) / COUNTED
+               for name, path in paths.items()}
+    return found, {name: {"message": n} for name, n in per.items()}
+
+
+def _callgrind(path: str, mix: str, before: int, counted: int) -> int:
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+               __file__, "--child", path, "--mix", mix, "--rows", str(before + WARM + counted),
+               "--skip", str(before)]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict and set orders in every run
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    return int(re.search(r"Collected : (\d+)", done.stderr).group(1))  # type: ignore[union-attr]
+
+
+def child(path: str, mix: str, rows: int, skip: int) -> None:
+    """Log messages skip.. into the database at `path` (the first WARM as a warm-up)."""
+    db = open_database(f"sqlite:///{path}")
+    wanted = messages(skip, rows - skip, REPLIES[mix])
+    log(db, wanted[:WARM])
+    log(db, wanted[WARM:])
+    db.close()
+
+
+def report(found: dict[str, list[str]], medians: dict[str, dict[str, float]]) -> Iterator[str]:
+    """A line a variant: its figures, and what dropping the index saves an insert of its table
+    (a message, for the row without any index and for instruction counts)."""
+    base, columns = medians[ALL], list(medians[ALL])
+    yield f"{'dropped':<30}" + "".join(f"{c:>15}" for c in columns) + f"{'saves':>12}"
+    for name in (ALL, NONE, *found["touchpoint"], *found["messagerecord"]):
+        m = medians[name]
+        table = "messagerecord" if name in found["messagerecord"] else "touchpoint"
+        if name == NONE or table not in m:
+            table = "message"
+        saves = "" if name == ALL else f"{base[table] - m[table]:.1f}"
+        yield f"{name:<30}" + "".join(f"{m[c]:>15.1f}" for c in columns) + f"{saves:>12}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", choices=SIZES, default="default")
+    parser.add_argument("--mix", choices=REPLIES, default="notes")
+    parser.add_argument("--rows", type=int, help="messages a run logs (default: by --size)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions under callgrind instead of CPU time")
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # a database to log into (callgrind)
+    parser.add_argument("--skip", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    rows = args.rows or SIZES[args.size]
+    if args.child:
+        return child(args.child, args.mix, rows, args.skip)
+    what = "instructions a message" if args.instructions else "CPU µs an insert, the median batch"
+    print(f"{rows:,} messages ({args.mix}): {what}; load {os.getloadavg()[0]:.2f}")
+    found, figures = (count(rows, args.mix) if args.instructions
+                      else measure(messages(0, rows, REPLIES[args.mix])))
+    for line in report(found, figures):
+        print(line)
+    print(f"load {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
