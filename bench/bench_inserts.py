@@ -6,8 +6,9 @@
     python bench/bench_inserts.py --instructions # instructions, counted by callgrind (~10 min)
 
 One SQLite file per variant, each made by touchlog's own schema (store.db.open_database: WAL,
-foreign keys on) with 400 accounts and 20 team members: every index, then each index of the
-two tables dropped in turn, then all of them. Every variant logs the same N messages as a pass
+foreign keys on) with 400 accounts and 20 team members: every index; the two tables with the
+indexes of the schema before issue 22 instead (tests/data/schema_v2.sqlite.sql); with none;
+with each of today's dropped in turn. Every variant logs the same N messages as a pass
 logs them: one transaction per batch of 200, a savepoint per message, the touchpoint inserted
 by store.timeline.touchpoints.create_touchpoint and its ledger row by
 store.ledger.records.save_record. The variants take turns batch by batch (in a shuffled order),
@@ -55,6 +56,8 @@ ACCOUNTS, TEAM, BATCH = 400, 20, 200
 COUNTED, WARM = 1_000, 10  # messages logged under callgrind (--instructions), after a warm-up
 TABLES = ("touchpoint", "messagerecord")
 ALL, NONE = "(all indexes)", "(no secondary index)"
+MAIN = "(main's, before issue 22)"  # the indexes of the schema before, to compare in one run
+MAIN_SCHEMA = Path(__file__).resolve().parent.parent / "tests" / "data" / "schema_v2.sqlite.sql"
 START = datetime(2026, 1, 5, 8, 0)
 WORDS = ("pricing renewal meeting call quote contract order invoice demo trial follow-up "
          "discount seats onboarding support question thanks agreed next week").split()
@@ -99,15 +102,15 @@ def indexes(db: object) -> dict[str, list[str]]:
 _FILES = itertools.count(1)
 
 
-def fresh(folder: str, drop: list[str]) -> Database:
-    """A database of touchlog's schema and directory, without the indexes named."""
+def fresh(folder: str, changes: list[str]) -> Database:
+    """A database of touchlog's schema and directory, its indexes changed by these statements."""
     db = open_database(f"sqlite:///{folder}/{next(_FILES)}.db")
     Account.insert_many([{"account_id": f"ACC{a}", "name": f"Account {a}"}
                          for a in range(ACCOUNTS)]).execute()
     TeamMember.insert_many([{"email": f"seller{m}@ourco.example"}
                             for m in range(1, TEAM + 1)]).execute()
-    for index in drop:
-        db.execute_sql(f'DROP INDEX "{index}"')
+    for statement in changes:
+        db.execute_sql(statement)
     return db
 
 
@@ -132,10 +135,14 @@ def batch(db: Database, rows: list[tuple[NewTouchpoint, dict]]) -> dict[str, flo
 
 
 def variants(folder: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """The indexes of each table, and the variants: the indexes each one drops."""
+    """The indexes of each table, and the variants: the statements that change the schema's
+    indexes into each one's."""
     found = indexes(open_database(f"sqlite:///{folder}/schema.db"))
-    plan = {ALL: [], NONE: [n for t in TABLES for n in found[t]]}
-    plan.update({name: [name] for t in TABLES for name in found[t]})
+    drop_all = [f'DROP INDEX "{n}"' for t in TABLES for n in found[t]]
+    main = [line.rstrip(";") for line in MAIN_SCHEMA.read_text().splitlines()
+            if re.match(r'CREATE (UNIQUE )?INDEX .* ON "(touchpoint|messagerecord)"', line)]
+    plan = {ALL: [], MAIN: drop_all + main, NONE: drop_all}
+    plan.update({name: [f'DROP INDEX "{name}"'] for t in TABLES for name in found[t]})
     return found, plan
 
 
@@ -149,7 +156,7 @@ def measure(rows: list) -> tuple[dict[str, list[str]], dict[str, dict[str, float
     the machine's ups and downs fall on all of them alike; the median batch of each."""
     with tempfile.TemporaryDirectory() as folder:
         found, plan = variants(folder)
-        dbs = {name: fresh(folder, drop) for name, drop in plan.items()}
+        dbs = {name: fresh(folder, changes) for name, changes in plan.items()}
         log(fresh(folder, []), rows[:BATCH])  # warm up: imports, compiled statements
         seen: dict[str, list[dict[str, float]]] = defaultdict(list)
         order, shuffle = list(plan), random.Random(1).shuffle
@@ -173,8 +180,8 @@ def count(rows: int, mix: str) -> tuple[dict[str, list[str]], dict[str, dict[str
     with tempfile.TemporaryDirectory() as folder:
         found, plan = variants(folder)
         paths = {}
-        for name, drop in plan.items():
-            db = fresh(folder, drop)
+        for name, changes in plan.items():
+            db = fresh(folder, changes)
             log(db, messages(0, before, REPLIES[mix]))
             paths[name] = db.database
             db.close()
@@ -205,13 +212,13 @@ def child(path: str, mix: str, rows: int, skip: int) -> None:
 
 def report(found: dict[str, list[str]], medians: dict[str, dict[str, float]]) -> Iterator[str]:
     """A line a variant: its figures, and what dropping the index saves an insert of its table
-    (a message, for the row without any index and for instruction counts)."""
+    (a message, for the rows of main's indexes and of none, and for instruction counts)."""
     base, columns = medians[ALL], list(medians[ALL])
     yield f"{'dropped':<30}" + "".join(f"{c:>15}" for c in columns) + f"{'saves':>12}"
-    for name in (ALL, NONE, *found["touchpoint"], *found["messagerecord"]):
+    for name in (ALL, MAIN, NONE, *found["touchpoint"], *found["messagerecord"]):
         m = medians[name]
         table = "messagerecord" if name in found["messagerecord"] else "touchpoint"
-        if name == NONE or table not in m:
+        if name in (MAIN, NONE) or table not in m:
             table = "message"
         saves = "" if name == ALL else f"{base[table] - m[table]:.1f}"
         yield f"{name:<30}" + "".join(f"{m[c]:>15.1f}" for c in columns) + f"{saves:>12}"
