@@ -49,7 +49,9 @@ OBSOLETE_INDEXES = (
     # columns NULL in almost every row are indexed where set (tp_thread, tp_parent, tp_external).
     "touchpoint_account_id", "touchpoint_creator_id", "tp_live_sender_history",
     "tp_live_account_type", "touchpoint_thread_id", "touchpoint_parent_id",
-    "touchpoint_external_id")
+    "touchpoint_external_id",
+    # the ledger's Message-IDs: only twins' are looked up (rec_twin_message_id)
+    "messagerecord_message_id")
 _PG_LOCK = 0x746C6D67  # "tlmg": the advisory lock migrations take turns on
 
 

@@ -1,13 +1,12 @@
-"""touchpoint's indexes (issue 22): every logged message keeps each one, so there are as few as
-the queries need. Each lookup and each foreign-key check still searches one, on SQLite and on
-PostgreSQL, and a database of the schema before (main at 46f5dfa: tests/data/schema_v2.*.sql)
-upgrades to them on open, its rows kept (store.migrate)."""
+"""The indexes of touchpoint and of the ledger's records (issue 22): every logged message keeps
+each one, so there are as few as the queries need (bench/bench_inserts.py). Each lookup and
+each foreign-key check still searches one, on SQLite and on PostgreSQL; a database of the schema
+before upgrades to them (tests/test_indexes_upgrade.py)."""
 
 from __future__ import annotations
 
 import logging
-import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,109 +18,13 @@ from store.db import open_database
 from store.ledger.models import MessageRecord
 from store.models import Account, TeamMember, Touchpoint
 
-DATA = Path(__file__).parent / "data"
-# Rows of the schema before: a first touchpoint and a customer's reply to it (parent and thread
-# set), one synced from Salesforce (external_id), one deleted; the ledger rows of the two mails.
-_TP = ('INSERT INTO "touchpoint" ("account_id", "type", "flow", "reasons", "occurred_at", '
-       '"subject", "content", "creator_id", "creator_email", "creator_domain", "participants", '
-       '"attachments", "message_key", "message_id", "mailbox", "trace", "thread_id", '
-       '"parent_id", "created_at", "source", "external_id", "deleted_at") VALUES ')
-MAIN_ROWS = [
-    """INSERT INTO "account" ("account_id", "name", "default_bcc", "contact_matches_only")
-       VALUES ('ACME', 'Acme Corp', {false}, {false}), ('ROAD', 'Roadrunner', {false}, {false})""",
-    """INSERT INTO "teammember" ("email", "name", "role")
-       VALUES ('sam@ourco.com', 'Sam', 'user')""",
-    _TP + """('ACME', 'email', 'Default', '[]', '2026-11-02 14:30:00', 'Pricing', 'Hi', 1,
-       'sam@ourco.com', 'ourco.com', '[]', '[]', 'p1@ourco.com', 'p1@ourco.com', 'INBOX', '{{}}',
-       NULL, NULL, '2026-11-02 14:31:00', 'email', NULL, NULL)""",
-    _TP + """('ACME', 'email', 'Default', '[]', '2026-11-03 09:00:00', 'Re: Pricing', 'Yes',
-       NULL, 'wile@acme.com', 'acme.com', '[]', '[]', 'r1@acme.com', 'r1@acme.com', 'INBOX',
-       '{{}}', 1, 1, '2026-11-03 09:01:00', 'email', NULL, NULL)""",
-    _TP + """('ROAD', 'Meeting', 'Default', '[]', '2026-11-04 10:00:00', 'Visit', '', NULL,
-       'boss@partner.com', 'partner.com', '[]', '[]', NULL, NULL, '', '{{}}', NULL, NULL,
-       '2026-11-04 10:00:00', 'salesforce', '00u5e000001abcd', NULL)""",
-    _TP + """('ROAD', 'email', 'Default', '[]', '2026-11-05 10:00:00', 'Oops', '', 1,
-       'sam@ourco.com', 'ourco.com', '[]', '[]', 'd1@ourco.com', 'd1@ourco.com', 'INBOX',
-       '{{}}', NULL, NULL, '2026-11-05 10:00:00', 'email', NULL, '2026-11-06 08:00:00')""",
-    """INSERT INTO "messagerecord" ("key", "message_id", "outcome", "reason", "detail", "trace",
-       "touchpoint_id", "sender", "subject", "mailbox", "attempts", "processed_at") VALUES
-       ('p1@ourco.com', '<p1@ourco.com>', 'logged', 'contact', '', '{{}}', 1, 'sam@ourco.com',
-        'Pricing', 'INBOX', 1, '2026-11-02 14:31:00'),
-       ('r1@acme.com', '<r1@acme.com>', 'logged', 'thread', '', '{{}}', 2, 'wile@acme.com',
-        'Re: Pricing', 'INBOX', 1, '2026-11-03 09:01:00')""",
-]
-GONE = {"touchpoint_account_id", "touchpoint_creator_id", "touchpoint_thread_id",
-        "touchpoint_parent_id", "touchpoint_external_id", "tp_live_sender_history",
-        "tp_live_account_type"}
-
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def main_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database as main made it before issue 22, with rows."""
-    if request.param == "sqlite":
-        path = tmp_path / "main.db"
-        conn = sqlite3.connect(path)
-        conn.executescript((DATA / "schema_v2.sqlite.sql").read_text())
-        for row in MAIN_ROWS:
-            conn.execute(row.format(false=0))
-        conn.commit()
-        conn.close()
-        return f"sqlite:///{path}"
-    psycopg2 = pytest.importorskip("psycopg2")
-    url = request.getfixturevalue("pg_url")
-    conn = psycopg2.connect(url)
-    with conn, conn.cursor() as cur:
-        cur.execute((DATA / "schema_v2.postgres.sql").read_text())
-        for row in MAIN_ROWS:
-            cur.execute(row.format(false="false"))
-    conn.close()
-    return url
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     url = f"sqlite:///{tmp_path / 't.db'}" if request.param == "sqlite" \
         else request.getfixturevalue("pg_url")
     db = open_database(url)
     yield db
-    db.close()
-
-
-def _indexes(db: Database, table: str) -> set[str]:
-    return {i.name for i in db.get_indexes(table)} - {f"{table}_pkey"}
-
-
-def _models_indexes(model: Any) -> set[str]:
-    return {index._name for index in model._meta.fields_to_index()}
-
-
-def test_a_database_of_the_schema_before_upgrades_to_the_fewer_indexes(main_database):
-    from store.ledger.records import find_by_key_or_touchpoint
-    from store.timeline.threads import in_thread
-    from store.timeline.touchpoints import Filter, replies_of, timeline
-
-    db = open_database(main_database)
-    assert _indexes(db, "touchpoint") == _models_indexes(Touchpoint)
-    assert not GONE & _indexes(db, "touchpoint")
-    assert _indexes(db, "messagerecord") == _models_indexes(MessageRecord)
-    # the rows, and what finds them by the indexes that changed
-    assert [tp.subject for tp in timeline(where=Filter(limit=10))] == [
-        "Visit", "Re: Pricing", "Pricing"]
-    first = Touchpoint.get_by_id(1)
-    assert [tp.id for tp in replies_of(first)] == [2]
-    assert [tp.id for tp in in_thread(first)] == [1, 2]
-    assert Touchpoint.get(Touchpoint.external_id == "00u5e000001abcd").subject == "Visit"
-    assert find_by_key_or_touchpoint("2").key == "r1@acme.com"
-    # the Salesforce Id stays unique; the rows without one are as many as they like
-    with pytest.raises(IntegrityError), db.atomic():
-        _touchpoint("ROAD", external_id="00u5e000001abcd")
-    _touchpoint("ROAD")
-    _touchpoint("ROAD")
-    db.close()
-    # a second open finds it up to date
-    db = open_database(main_database)
-    assert _indexes(db, "touchpoint") == _models_indexes(Touchpoint)
-    assert Touchpoint.select().count() == 6
     db.close()
 
 
@@ -207,6 +110,30 @@ def test_each_lookup_by_a_slimmed_index_still_searches_it(any_db, tmp_path, capl
         assert "tp_sender_history" in _plan(any_db, sql, list(params)), sql
     assert Touchpoint.get_by_id(first.id).creator_email == "sam@ourco.com"
 
+
+
+def test_a_reused_message_id_is_found_on_the_twins_index(any_db, caplog):
+    """Only twins (recorded under their bytes) are indexed by Message-ID; the failed folder's
+    question, which of these Message-IDs another message reused, is asked of that index. A
+    Message-ID that merely looks like such a key is no twin."""
+    from store.ledger.records import records_by_message_id, reused_message_ids
+
+    rows = [(f"h{n}@ourco.com", f"<h{n}@ourco.com>") for n in range(2000)] + [
+        ("same@ourco.com", "<same@ourco.com>"), ("sha256:0a1b2c", "<same@ourco.com>"),
+        ("sha256:evil@ourco.com", "<sha256:evil@ourco.com>"),
+        ("solo@ourco.com", "<Solo@ourco.com>")]
+    MessageRecord.insert_many([{"key": key, "message_id": written, "outcome": "failed",
+                                "sender": "x@y.example"} for key, written in rows]).execute()
+    if isinstance(any_db, PostgresqlDatabase):
+        any_db.execute_sql("ANALYZE messagerecord")
+    found = records_by_message_id(["same@ourco.com", "sha256:evil@ourco.com", "solo@ourco.com"])
+    assert len(found) == 3
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="peewee"):
+        assert reused_message_ids(found.values()) == {"<same@ourco.com>"}
+    [(sql, params)] = [r.msg for r in caplog.records
+                       if r.name == "peewee" and isinstance(r.msg, tuple)]
+    assert "rec_twin_message_id" in _plan(any_db, sql, list(params))
 
 # --- foreign-key checks ---------------------------------------------------------------------
 
