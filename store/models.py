@@ -196,19 +196,15 @@ class Touchpoint(SealedMixin, BaseModel):
     deleted_by = CharField(null=True)
 
 
-# Every index is paid for by every logged message (SQLite keeps each on every insert), so the
-# touchpoint has as few as its queries need (bench/bench_inserts.py measures each one's cost).
-#
-# Partial indexes over the live rows: the history tie-breaks, the timeline and the accounts
-# summary never see a tombstone. `deleted_at` trails some of them so that SQLite filters the
-# tombstones in the index and counts the scan as covering (index-only); the plans are checked in
-# tests/test_schema.py. Two of them are full instead, so that they also serve the foreign-key
-# checks of a deleted account or team member (and `import team` finding a removed member's
-# touchpoints), which neither database can answer from a partial index on `deleted_at`: a
-# foreign key's own index on `account_id` or `creator_id` would only duplicate them.
-#
-# Explicit names: a database of an earlier schema has other indexes on the same columns, under
-# peewee's generated names or these tables' earlier ones, which store.migrate drops.
+# Every logged message pays for every index, so there are as few as the queries need
+# (bench/bench_inserts.py measures each). The history tie-breaks, the timeline and the accounts
+# summary never see a tombstone: partial indexes over the live rows, or a trailing `deleted_at`
+# that SQLite filters in the index and counts as covering (plans: tests/test_schema.py). The two
+# full ones also serve the foreign-key checks of a deleted account or member, and `import team`
+# finding a removed member's touchpoints: no database answers those from a partial index on
+# `deleted_at`, and a foreign key's own index would only duplicate them (tests/test_indexes.py).
+# Explicit names: an earlier schema's indexes on the same columns, under peewee's generated
+# names or earlier ones here, are dropped by store.migrate.
 _LIVE = Touchpoint.deleted_at.is_null()
 for _name, _columns, _where in (
         ("tp_sender_history", (Touchpoint.creator, Touchpoint.account, Touchpoint.created_at,
