@@ -65,17 +65,38 @@ WORDS = ("pricing renewal meeting call quote contract order invoice demo trial f
 
 def messages(start: int, count: int, replies: float) -> list[tuple[NewTouchpoint, dict]]:
     """Messages start.. of the same sequence in every run and process: a touchpoint and the
-    ledger row it is logged with."""
-    return [_message(n, random.Random(n), replies) for n in range(start, start + count)]
+    ledger row it is logged with. A reply names an earlier message in References, and is
+    logged on its account, so the pass's own lookup (thread_parent) threads it."""
+    return [_message(n, replies) for n in range(start, start + count)]
 
 
-def _message(n: int, rng: random.Random, replies: float) -> tuple[NewTouchpoint, dict]:
+def _basics(n: int) -> tuple[int, int, str]:
+    """Message n's account, sender and Message-ID."""
+    rng = random.Random(n)
     account, member = rng.randrange(ACCOUNTS), 1 + rng.randrange(TEAM)
-    mid = f"{rng.getrandbits(64):016x}.{n}@mail.ourco.example"
+    return account, member, f"{rng.getrandbits(64):016x}.{n}@mail.ourco.example"
+
+
+def _answers(n: int, replies: float) -> int | None:
+    """The earlier message n replies to, if it is a reply."""
+    rng = random.Random(-n - 1)
+    return rng.randrange(n) if n and rng.random() < replies else None
+
+
+def _message(n: int, replies: float) -> tuple[NewTouchpoint, dict]:
+    account, member, mid = _basics(n)
+    rng = random.Random(-n - 1)
+    answers = _answers(n, replies)
+    references: tuple[str, ...] = ()
+    if answers is not None:
+        references = (_basics(answers)[2],)
+        first = answers  # the thread's account: its first message's
+        while (earlier := _answers(first, replies)) is not None:
+            first = earlier
+        account = _basics(first)[0]
     subject = f"{' '.join(rng.choices(WORDS, k=4))} acc{account}"
     trace = {"rule": "subject", "steps": [["contact", "no outside address"],
                                           ["subject", f"acc{account}.example"]]}
-    parent = 1 + rng.randrange(n) if n and rng.random() < replies else None
     tp = NewTouchpoint(
         account_id=f"ACC{account}", flow="Default", reasons=("Other",),
         occurred_at=START + timedelta(seconds=37 * n + rng.randrange(30)), subject=subject,
@@ -85,8 +106,9 @@ def _message(n: int, rng: random.Random, replies: float) -> tuple[NewTouchpoint,
         participants=({"email": f"seller{member}@ourco.example", "name": f"Seller {member}",
                        "role": "internal"},),
         attachments=(), message_key=mid, message_id=mid, mailbox="INBOX", uid=n + 1,
-        scenario="reply" if parent else "note", rule="subject", trace=trace, references=(),
-        parent_id=parent, written_message_id=f"<{mid}>")
+        scenario="note" if answers is None else "reply", rule="subject", trace=trace,
+        references=references, parent_id=None,
+        written_message_id=f"<{mid}>")
     record = {"key": mid, "message_id": f"<{mid}>", "outcome": "logged", "reason": "subject",
               "trace": trace, "sender": tp.creator_email, "subject": subject,
               "date": tp.occurred_at, "mailbox": "INBOX", "uid": n + 1}
