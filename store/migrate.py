@@ -35,12 +35,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FINGERPRINT = "schema"
-# Replaced by the partial indexes of store.models (same columns, live rows only).
-OBSOLETE_INDEXES = ("touchpoint_creator_id_account_id_created_at",
-                    "touchpoint_creator_domain_account_id_created_at",
-                    "touchpoint_account_id_occurred_at",
-                    # replaced by tp_message_account (message_id, account)
-                    "touchpoint_message_id")
+# Indexes an earlier schema had that the models replaced: dropped on upgrade, so their names are
+# never used again.
+OBSOLETE_INDEXES = (
+    # replaced by the partial indexes of store.models (same columns, live rows only)
+    "touchpoint_creator_id_account_id_created_at",
+    "touchpoint_creator_domain_account_id_created_at",
+    "touchpoint_account_id_occurred_at",
+    # replaced by tp_message_account (message_id, account)
+    "touchpoint_message_id",
+    # issue 22: fewer indexes for every logged message to keep. The foreign keys' own indexes go
+    # (tp_sender_history and tp_account_type, full now, lead with their columns), and the
+    # columns NULL in almost every row are indexed where set (tp_thread, tp_parent, tp_external).
+    "touchpoint_account_id", "touchpoint_creator_id", "tp_live_sender_history",
+    "tp_live_account_type", "touchpoint_thread_id", "touchpoint_parent_id",
+    "touchpoint_external_id",
+    # the ledger's Message-IDs: only twins' are looked up (rec_twin_message_id)
+    "messagerecord_message_id")
 _PG_LOCK = 0x746C6D67  # "tlmg": the advisory lock migrations take turns on
 
 

@@ -150,7 +150,9 @@ class Touchpoint(SealedMixin, BaseModel):
     """
 
     id = AutoField()
-    account = ForeignKeyField(Account, backref="touchpoints")
+    # No index of their own on the foreign keys (nor on the columns NULL in almost every row):
+    # the composite and partial indexes below serve every query and the foreign-key checks.
+    account = ForeignKeyField(Account, backref="touchpoints", index=False)
     account_id: str  # the key column peewee adds; declared for mypy
     type = CharField(default="email")
     flow = CharField()
@@ -158,7 +160,7 @@ class Touchpoint(SealedMixin, BaseModel):
     occurred_at = DateTimeField()
     subject = SealedTextField(default="")
     content = SealedTextField(default="")
-    creator = ForeignKeyField(TeamMember, backref="touchpoints", null=True)
+    creator = ForeignKeyField(TeamMember, backref="touchpoints", null=True, index=False)
     creator_id: int | None  # the key column peewee adds; declared for mypy
     creator_email = CharField(default="")  # lower-case
     # The creator's domain, copied so the domain_history tie-break is one indexed range scan.
@@ -179,38 +181,52 @@ class Touchpoint(SealedMixin, BaseModel):
     scenario = CharField(null=True)  # reply | copy | forward | note; NULL unless from mail
     rule = CharField(null=True)  # the rule that chose the account; NULL when added by hand
     trace = SealedJSONField(default=dict)
-    thread_id = IntegerField(null=True, index=True)
-    parent = ForeignKeyField("self", null=True, backref="replies")
+    thread_id = IntegerField(null=True)
+    parent = ForeignKeyField("self", null=True, backref="replies", index=False)
     parent_id: int | None  # the key column peewee adds; declared for mypy
     created_at = DateTimeField(default=utcnow)
     source = CharField(default="email")  # email | manual | salesforce
     updated_at = DateTimeField(null=True)  # NULL until changed
     updated_by = CharField(null=True)  # an address (Salesforce's may be no team member)
-    external_id = CharField(null=True, unique=True)  # the Salesforce Id, lower-case
+    external_id = CharField(null=True)  # the Salesforce Id, lower-case; unique: tp_external
     deleted_at = DateTimeField(null=True)
     deleted_by = CharField(null=True)
 
 
-# Partial indexes over the live rows: the history tie-breaks, the timeline and the accounts
-# summary never see a tombstone. `deleted_at` trails some of them only so that SQLite counts
-# the scan as covering (index-only); the plans are checked in tests/test_schema.py. Explicit
-# names: a database of the previous schema has full indexes on the same columns under peewee's
-# generated names, which store.migrate drops.
+# Every logged message pays for every index, so there are as few as the queries need
+# (bench/bench_inserts.py measures each). The history tie-breaks, the timeline and the accounts
+# summary never see a tombstone: partial indexes over the live rows, or a trailing `deleted_at`
+# that SQLite filters in the index and counts as covering (plans: tests/test_schema.py). The two
+# full ones also serve the foreign-key checks of a deleted account or member, and `import team`
+# finding a removed member's touchpoints: no database answers those from a partial index on
+# `deleted_at`, and a foreign key's own index would only duplicate them (tests/test_indexes.py).
+# Explicit names: an earlier schema's indexes on the same columns, under peewee's generated
+# names or earlier ones here, are dropped by store.migrate.
 _LIVE = Touchpoint.deleted_at.is_null()
-for _name, _columns in (
-        ("tp_live_sender_history", (Touchpoint.creator, Touchpoint.account, Touchpoint.created_at,
-                                    Touchpoint.deleted_at)),
+for _name, _columns, _where in (
+        ("tp_sender_history", (Touchpoint.creator, Touchpoint.account, Touchpoint.created_at,
+                               Touchpoint.deleted_at), None),
         ("tp_live_domain_history", (Touchpoint.creator_domain, Touchpoint.account,
-                                    Touchpoint.created_at, Touchpoint.deleted_at)),
-        ("tp_live_account_timeline", (Touchpoint.account, Touchpoint.occurred_at, Touchpoint.id)),
-        ("tp_live_account_type", (Touchpoint.account, Touchpoint.type, Touchpoint.occurred_at,
-                                  Touchpoint.id, Touchpoint.deleted_at)),
-        ("tp_live_timeline", (Touchpoint.occurred_at, Touchpoint.id))):
-    Touchpoint.add_index(Touchpoint.index(*_columns, name=_name).where(_LIVE))
+                                    Touchpoint.created_at, Touchpoint.deleted_at), _LIVE),
+        ("tp_live_account_timeline", (Touchpoint.account, Touchpoint.occurred_at, Touchpoint.id),
+         _LIVE),
+        ("tp_account_type", (Touchpoint.account, Touchpoint.type, Touchpoint.occurred_at,
+                             Touchpoint.id, Touchpoint.deleted_at), None),
+        ("tp_live_timeline", (Touchpoint.occurred_at, Touchpoint.id), _LIVE)):
+    _index = Touchpoint.index(*_columns, name=_name)
+    Touchpoint.add_index(_index.where(_where) if _where is not None else _index)
 # thread_parent (a reply's references on its account, per message) and lookups by Message-ID:
 # a few index probes, however long the account's history.
 Touchpoint.add_index(Touchpoint.index(Touchpoint.message_id, Touchpoint.account,
                                       name="tp_message_account"))
+# Columns NULL in the rows of mail that is no reply and in every row not synced in: indexed
+# where they are set, which is all a lookup by them (`= ?`, `IN`) and a foreign-key check of
+# the parent read. The Salesforce Id stays unique (NULLs never were constrained).
+for _column, _name, _unique in ((Touchpoint.thread_id, "tp_thread", False),
+                                (Touchpoint.parent, "tp_parent", False),
+                                (Touchpoint.external_id, "tp_external", True)):
+    Touchpoint.add_index(Touchpoint.index(_column, name=_name, unique=_unique)
+                         .where(_column.is_null(False)))
 
 
 class TouchpointMail(BaseModel):

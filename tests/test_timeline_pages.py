@@ -150,8 +150,8 @@ def _plan(db, query) -> str:
     ({}, "tp_live_account_timeline"),
     ({"notes": False}, "tp_live_account_timeline"),
     ({"since": datetime(2026, 1, 1)}, "tp_live_account_timeline"),
-    ({"notes": True}, "tp_live_account_type"),
-    ({"type": "email"}, "tp_live_account_type"),
+    ({"notes": True}, "tp_account_type"),
+    ({"type": "email"}, "tp_account_type"),
 ])
 def test_any_page_reads_the_index_from_its_place(db, where, index):
     """A deep page is a range of the index from the cursor, in order: no sort, no offset."""

@@ -191,9 +191,10 @@ def _domain_query(contacts_only: bool = False) -> Any:
 
 
 def _latest_query(kind: str, id_markers: list[str]) -> Any:
-    # Grouped MAX over (creator|creator_domain, account, created_at): an index-only scan of a
-    # partial index over the live rows. A deleted touchpoint was a mistake and never steers
-    # mail; an internal note counts: it is still the sender's work on that account.
+    # Grouped MAX over (creator|creator_domain, account, created_at): an index-only scan that
+    # skips the tombstones in the index (tp_sender_history, tp_live_domain_history). A deleted
+    # touchpoint was a mistake and never steers mail; an internal note counts: it is still the
+    # sender's work on that account.
     if kind == "sender":
         condition = Touchpoint.creator == ":creator"
     else:

@@ -3,8 +3,9 @@ failure notices, the poll passes, and the messages that broke touchlog."""
 
 from __future__ import annotations
 
-from peewee import AutoField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import SQL, AutoField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
+from core.message_ids import RAW_KEY_PREFIX
 from core.utc import utcnow
 from store.encryption.sealed import SealedJSONField, SealedMixin, SealedTextField
 from store.models import BaseModel, CharField, JSONField, Touchpoint
@@ -15,7 +16,7 @@ class MessageRecord(SealedMixin, BaseModel):
 
     id = AutoField()
     key = CharField(unique=True)
-    message_id = CharField(null=True, index=True)  # failures and explain look up by it
+    message_id = CharField(null=True)  # as the mail wrote it; indexed for twins only (below)
     outcome = CharField()  # logged | skipped | failed
     reason = CharField(null=True)  # the rule, skip reason or failure reason code
     detail = SealedTextField(default="")
@@ -32,6 +33,16 @@ class MessageRecord(SealedMixin, BaseModel):
     # The sha256 of the raw bytes (NULL in rows of an older touchlog): a failed record is taken
     # up again only by these very bytes, never by another message reusing its Message-ID.
     raw_sha256 = CharField(null=True)
+
+
+# A record under the sha256 of its message's bytes (store.ledger.records.place) whose Message-ID
+# is set is a twin: another message took that Message-ID's key first. Twins are the rows that
+# share a Message-ID with another (records.reused_message_ids asks), so only they are indexed by
+# it: every other message's record keeps one index fewer. Written out, not bound as parameters,
+# so that both databases see the query's condition is the index's own.
+RAW_KEYED = SQL(f"substr(\"key\", 1, {len(RAW_KEY_PREFIX)}) = '{RAW_KEY_PREFIX}'")
+MessageRecord.add_index(MessageRecord.index(MessageRecord.message_id, name="rec_twin_message_id")
+                        .where(RAW_KEYED))
 
 
 class Notice(SealedMixin, BaseModel):

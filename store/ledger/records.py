@@ -6,14 +6,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from peewee import IntegrityError, fn
+from peewee import IntegrityError
 
 from core.addresses import normalize
 from core.message_ids import RAW_KEY_PREFIX, raw_digest
 from core.reasons import FAILED
 from core.utc import utcnow
 from store import compiled
-from store.ledger.models import BrokenMessage, MessageRecord, Run
+from store.ledger.models import RAW_KEYED, BrokenMessage, MessageRecord, Run
 from store.models import database, tuples
 
 
@@ -67,13 +67,17 @@ def records_by_message_id(message_ids: Iterable[str]) -> dict[str, MessageRecord
 def reused_message_ids(records: Iterable[MessageRecord]) -> set[str]:
     """The Message-IDs (as written) of these records that another record carries too: a twin
     (another author's message, or the same author's with other bytes) was recorded under its
-    own bytes (`place`), so which record is whose must be read from the message itself."""
-    written = list({r.message_id for r in records if r.message_id})
-    if not written:
+    own bytes (`place`), so which record is whose must be read from the message itself.
+
+    `records` are the ones under their Message-IDs' keys (records_by_message_id): another
+    record with the same Message-ID cannot have that key, so it is a twin, and only twins are
+    indexed by Message-ID."""
+    own = {r.id: r.message_id for r in records if r.message_id}
+    if not own:
         return set()
-    query = (MessageRecord.select(MessageRecord.message_id)
-             .where(MessageRecord.message_id.in_(written))
-             .group_by(MessageRecord.message_id).having(fn.COUNT(MessageRecord.id) > 1))
+    query = (MessageRecord.select(MessageRecord.message_id).distinct()
+             .where(MessageRecord.message_id.in_(list(set(own.values()))), RAW_KEYED,
+                    MessageRecord.id.not_in(list(own))))
     return {message_id for (message_id,) in tuples(query)}
 
 

@@ -56,7 +56,8 @@ def last_touch_at(account_id: str) -> datetime | None:
 
 
 def _totals(account_id: str | None) -> dict[str, tuple[int, datetime | None, int]]:
-    """One grouped pass over the (account, type, occurred_at) index of live rows."""
+    """One grouped pass over the (account, type, occurred_at) index, its tombstones skipped in
+    the index."""
     query = (Touchpoint.select(Touchpoint.account, Touchpoint.type, fn.COUNT(Touchpoint.id),
                                fn.MAX(Touchpoint.occurred_at))
              .where(Touchpoint.deleted_at.is_null())

@@ -147,7 +147,7 @@ class Filter:
 def timeline(account_id: str | None = None, limit: int | None = None,
              where: Filter | None = None) -> list[Touchpoint]:
     """Newest first (by when it happened, then by id for a stable order), live rows only: the
-    order is the one of the partial indexes on (account, occurred_at, id) and (account, type,
+    order is the one of the indexes on (account, occurred_at, id) and (account, type,
     occurred_at, id), so the first page reads the index, never the whole account."""
     return list(timeline_query(where or Filter(account_id=account_id, limit=limit)))
 
