@@ -175,6 +175,9 @@ class Browser:
         page.goto(self.served.link_for(address))
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        # The page is shown before its scripts have run: a test that types at once (search as
+        # you type) would beat htmx to the field, as no person does. Its load event comes after.
+        page.wait_for_load_state("load")
 
     def shoot(self, what: str) -> list[Path]:
         """Screenshots of the page as it is, at laptop and at phone size, under
