@@ -4,7 +4,6 @@ its rows kept and found, on SQLite and on PostgreSQL (store.migrate)."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,8 @@ from peewee import Database, IntegrityError, PostgresqlDatabase
 from store.db import open_database
 from store.ledger.models import RAW_KEYED, MessageRecord
 from store.models import Touchpoint
+from tests.frozen_schema import made_by
 
-DATA = Path(__file__).parent / "data"
 # Rows of the schema before: a first touchpoint and a customer's reply to it (parent and thread
 # set), one synced from Salesforce (external_id), one deleted; the ledger rows of the two mails.
 _TP = ('INSERT INTO "touchpoint" ("account_id", "type", "flow", "reasons", "occurred_at", '
@@ -58,23 +57,8 @@ GONE = {"touchpoint_account_id", "touchpoint_creator_id", "touchpoint_thread_id"
 def main_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database as main made it before issue 22, with rows."""
     if request.param == "sqlite":
-        path = tmp_path / "main.db"
-        conn = sqlite3.connect(path)
-        conn.executescript((DATA / "schema_v2.sqlite.sql").read_text())
-        for row in MAIN_ROWS:
-            conn.execute(row.format(false=0))
-        conn.commit()
-        conn.close()
-        return f"sqlite:///{path}"
-    psycopg2 = pytest.importorskip("psycopg2")
-    url = request.getfixturevalue("pg_url")
-    conn = psycopg2.connect(url)
-    with conn, conn.cursor() as cur:
-        cur.execute((DATA / "schema_v2.postgres.sql").read_text())
-        for row in MAIN_ROWS:
-            cur.execute(row.format(false="false"))
-    conn.close()
-    return url
+        return made_by("v2", MAIN_ROWS, "sqlite", tmp_path / "main.db")
+    return made_by("v2", MAIN_ROWS, "postgres", request.getfixturevalue("pg_url"))
 
 
 def _indexes(db: Database, table: str) -> set[str]:

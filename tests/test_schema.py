@@ -3,7 +3,6 @@ and the history tie-breaks and the timeline stay on their indexes, ignoring tomb
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -12,8 +11,8 @@ import pytest
 from store.db import open_database
 from store.models import Account, TeamMember, Touchpoint
 from store.schema import MODELS
+from tests.frozen_schema import made_by
 
-DATA = Path(__file__).parent / "data"
 OLD_ROWS = [
     """INSERT INTO "account" VALUES ('ACME', 'Acme Corp', NULL, {false}, {false})""",
     """INSERT INTO "teammember" ("email", "name", "role")
@@ -31,32 +30,11 @@ OLD_ROWS = [
 ]
 
 
-def _old_sqlite(path: Path) -> str:
-    conn = sqlite3.connect(path)
-    conn.executescript((DATA / "schema_v1.sqlite.sql").read_text())
-    for row in OLD_ROWS:
-        conn.execute(row.format(false=0))
-    conn.commit()
-    conn.close()
-    return f"sqlite:///{path}"
-
-
-def _old_postgres(url: str) -> str:
-    psycopg2 = pytest.importorskip("psycopg2")
-    conn = psycopg2.connect(url)
-    with conn, conn.cursor() as cur:
-        cur.execute((DATA / "schema_v1.postgres.sql").read_text())
-        for row in OLD_ROWS:
-            cur.execute(row.format(false="false"))
-    conn.close()
-    return url
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def old_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        return _old_sqlite(tmp_path / "old.db")
-    return _old_postgres(request.getfixturevalue("pg_url"))
+        return made_by("v1", OLD_ROWS, "sqlite", tmp_path / "old.db")
+    return made_by("v1", OLD_ROWS, "postgres", request.getfixturevalue("pg_url"))
 
 
 def test_a_database_of_the_previous_schema_opens_and_keeps_its_touchpoints(old_database):
