@@ -19,7 +19,7 @@ from imapclient.response_parser import parse_fetch_response
 
 from core.utc import aware_utc
 
-ITEMS = [b"BODY.PEEK[]", b"INTERNALDATE", b"FLAGS"]
+ITEMS = "(BODY.PEEK[] INTERNALDATE FLAGS)"
 
 # What one message's answer holds besides its body: (raw, INTERNALDATE, FLAGS) by UID.
 Bodies = dict[int, tuple[bytes, datetime | None, tuple[bytes, ...]]]
@@ -37,8 +37,7 @@ def fetch_bodies(client: IMAPClient, uids: list[int]) -> Bodies:
     """UID FETCH (BODY.PEEK[] INTERNALDATE FLAGS) of `uids`; a UID the server did not answer
     with a body is left out. Errors are imapclient's (the caller's guard names them)."""
     imap: Any = client._imap
-    tag = imap._command("UID", "FETCH", ",".join(map(str, uids)),
-                        "(" + " ".join(i.decode() for i in ITEMS) + ")")
+    tag = imap._command("UID", "FETCH", ",".join(map(str, uids)), ITEMS)
     typ, data = imap._command_complete("FETCH", tag)
     client._checkok("fetch", typ, data)
     typ, data = imap._untagged_response(typ, data, "FETCH")
@@ -76,10 +75,10 @@ def _date(text: bytes) -> datetime | None:
         day, month, rest = text.strip().split(b"-", 2)
         year, clock, zone = rest.split(b" ")
         hour, minute, second = clock.split(b":")
-        sign = -1 if zone[:1] == b"-" else 1
-        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])) * sign
         if zone[:1] not in (b"+", b"-") or len(zone) != 5:
             return None
+        sign = -1 if zone[:1] == b"-" else 1
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])) * sign
         moment = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute),
                           int(second), tzinfo=timezone(offset))
     except (ValueError, KeyError):

@@ -2,13 +2,14 @@
 on reading and committing (SPEC 7, 17).
 
 A MOVE costs the server about a tenth of a millisecond a message (Dovecot rewrites the folder's
-index and renames each file), time the pass's one serial process spent waiting: on a pass of
-tiny notes, a sixth of it. Here a thread sends the MOVE on a second session and the pass commits
-the next messages meanwhile. What does not change: nothing is moved before its commit (a set is
-handed over only once committed), one set is moved at a time and the pass confirms it still
-holds the lock right before handing each over (it waits for the set before), and every set is
-moved, or its error raised, before the pass lets go of the lock. A pass killed meanwhile leaves
-committed messages in the inbox, which the next pass only moves (`recovered`), as before.
+index and renames each file: 131 ms for 1,000 notes in a 20,000-message inbox, 10 ms of it the
+client's CPU), time the pass's one serial process spent waiting. Here a thread sends the MOVE on
+a second session and the pass commits the next messages meanwhile. What does not change: nothing
+is moved before its commit (a set is handed over only once committed), one set is moved at a
+time and the pass confirms it still holds the lock right before handing each over (it waits for
+the set before), and every set is moved, or its error raised, before the pass lets go of the
+lock. A pass killed meanwhile leaves committed messages in the inbox, which the next pass only
+moves (`recovered`), as before.
 
 Only a pass read by worker processes moves this way (poller.passes.workers.PARALLEL_MIN): for a
 few messages a second login costs more than the wait it saves.
@@ -16,7 +17,6 @@ few messages a second login costs more than the wait it saves.
 
 from __future__ import annotations
 
-import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -28,8 +28,6 @@ from store.lock import PassLock
 
 if TYPE_CHECKING:
     from poller.decide.verdict import Outcome
-
-log = logging.getLogger(__name__)
 
 
 class Mover:

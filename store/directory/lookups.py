@@ -150,11 +150,12 @@ class SqlDirectory:
 class PassDirectory(SqlDirectory):
     """The directory as one poll pass reads it: each address's and domain's accounts asked once.
 
-    A pass asks the same few hundred customers' links again and again (a query each, a tenth of
-    a tiny note's cost in the pass's process). What the directory holds is changed only by the
-    imports and the review queue, never by the pass itself, so the pass answers from its own
-    reading, as it already does for the team: a contact added while a pass runs counts from the
-    next pass on. The history tie-breaks read what this pass commits, and are always asked."""
+    A pass asks the same customers' links again and again (a query each, ~20 µs of the pass's
+    process on a loaded machine; half of the bench's notes name a customer seen before). What
+    the directory holds is changed only by the imports and the review queue, never by the pass
+    itself, so the pass answers from its own reading, as it already does for the team: a contact
+    added while a pass runs counts from the next pass on. The history tie-breaks read what this
+    pass commits, and are always asked."""
 
     LIMIT = 20_000  # entries kept; a pass over more distinct addresses starts afresh
 
