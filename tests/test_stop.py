@@ -65,3 +65,27 @@ def test_poll_once_stops_after_the_message_in_hand(world, stop, status):
 
 def _runs(world) -> list[dict]:
     return json.loads(world.touchlog("runs", "--format", "json").output)
+
+
+def test_a_pass_read_by_workers_stops_with_every_committed_message_moved(world):
+    """Over PARALLEL_MIN messages the pass moves its sets on a second session (poller.passes.
+    mover): stopped after the first set was handed over, it still moves exactly what it
+    committed, the set in flight and the rest, before it lets go of the lock."""
+    from poller.passes.poll import MOVE_EVERY
+    from poller.passes.workers import PARALLEL_MIN
+
+    total = max(PARALLEL_MIN, MOVE_EVERY) + 300
+    world.imap.seed([mixed_mail(n, tag="w") for n in range(total)])
+    proc = world.spawn("poll", "--once")
+    wait_for(lambda: records(world) >= MOVE_EVERY + 20, timeout=120)
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 143, output
+    assert "stopped on request" in output and "Traceback" not in output
+    moved = (len(world.folder_contents("Touchpoints/Logged"))
+             + len(world.folder_contents("Touchpoints/Failed")))
+    assert moved == records(world) and MOVE_EVERY < moved < total
+    assert len(world.folder_contents("INBOX")) == total - moved
+    assert "recovered" not in world.poll()
+    assert world.folder_contents("INBOX") == {}
+    assert len(world.touchpoints()) == sum(1 for n in range(total) if n % 5)
