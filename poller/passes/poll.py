@@ -16,7 +16,7 @@ from __future__ import annotations
 import errno
 import logging
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, closing, nullcontext
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -179,17 +179,20 @@ class Pass:
         committed: list[tuple[int, Outcome]] = []
         known = Knowledge(self.ctx.book, self.ctx.settings.trust)
         with Reader(len(uids), known=known) as reader, self._mover(reader) as mover:
-            for batch in reader.batches(box, mb.folder, planned, mb.batch_bytes, hand.take):
-                committed += self._batch(batch, len(uids), hand)
-                # Every MOVE makes the server rewrite the folder's index, a cost that grows
-                # with the folder: a few large moves keep a 50,000-message inbox as fast per
-                # message as a small one. Committed first, so a crash loses nothing.
-                if len(committed) >= MOVE_EVERY and not self.report.stopped_early:
-                    self._move(box, committed, mover)
-                    committed = []
-                self._save_counts()
-                if self.report.stopped_early:
-                    break
+            # Closed before the last move: a fetch still under way is over, the session ours.
+            with closing(reader.batches(box, mb.folder, planned, mb.batch_bytes,
+                                        hand.take)) as batches:
+                for batch in batches:
+                    committed += self._batch(batch, len(uids), hand)
+                    # Every MOVE makes the server rewrite the folder's index, a cost that grows
+                    # with the folder: a few large moves keep a 50,000-message inbox as fast
+                    # per message as a small one. Committed first, so a crash loses nothing.
+                    if len(committed) >= MOVE_EVERY and not self.report.stopped_early:
+                        self._move(box, committed, mover)
+                        committed = []
+                    self._save_counts()
+                    if self.report.stopped_early:
+                        break
             if mover is not None:
                 self.unmoved -= mover.wait()
             self._move(box, committed)
