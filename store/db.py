@@ -26,15 +26,9 @@ from store.statements import storable
 # after every batch. Reads go through the kernel's file cache instead, which is fast enough:
 # resolution at 1,000,000 customer users takes a median 0.053 ms, the same as at 10,000
 # (bench/bench_resolve.py --size full).
-#
-# temp_store=memory: a pass takes a savepoint for every message inside its batch's transaction,
-# and SQLite keeps the pages a savepoint changes in a sub-journal. On disk (the default) that
-# file is written once a message's pages pass 64 KB and then rewritten for every later message
-# of the transaction: 26 of the 29 write calls a logged note cost the pass's process
-# (strace on 6,000 notes). In memory it holds one message's pages, emptied at each RELEASE.
 SQLITE_PRAGMAS: dict[str, Any] = {
     "journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1, "busy_timeout": 10000,
-    "mmap_size": 0, "cache_size": -2 * 1024, "temp_store": "memory"}
+    "mmap_size": 0, "cache_size": -2 * 1024}
 
 
 def open_database(url: str, create: bool = True, key_file: Path | None = None) -> Database:
@@ -69,6 +63,20 @@ def open_database(url: str, create: bool = True, key_file: Path | None = None) -
     except Exception as exc:  # driver errors (psycopg2) do not share a base class with peewee's
         raise DatabaseError(_line(url, "", " ".join(str(exc).split()))) from None
     return db
+
+
+def journal_savepoints_in_memory() -> None:
+    """For a poll pass: it takes a savepoint for every message inside its batch's transaction,
+    and SQLite keeps the pages a savepoint changes in a sub-journal. On disk (the default) that
+    file is written once a message's pages pass 64 KB, then rewritten for every later message
+    of the transaction: 26 of the 29 write calls a logged note cost the pass's process (strace
+    on 6,000 notes). In memory it holds one message's pages, emptied at each RELEASE.
+
+    Only for a pass: temp_store also keeps SQLite's sort files in memory, and an export sorting
+    a million rows must not hold them all."""
+    db = database.obj
+    if isinstance(db, SqliteDatabase) and not is_read_only():
+        db.execute_sql("PRAGMA temp_store = MEMORY")
 
 
 def _unwritable(db: SqliteDatabase, exc: Exception) -> bool:

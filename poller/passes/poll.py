@@ -32,7 +32,7 @@ from poller.imap.wire import Fetched
 from poller.passes.ending import end_pass
 from poller.passes.moves import move_committed
 from poller.passes.report import PollReport
-from store.db import database_error, is_read_only
+from store.db import database_error, is_read_only, journal_savepoints_in_memory
 from store.ledger import records as ledger
 from store.ledger.models import Run
 from store.lock import PassLock, holder_text, lock_for
@@ -138,6 +138,7 @@ class Pass:
         return self.report
 
     def _locked(self) -> None:
+        journal_savepoints_in_memory()
         run = self.run_row = ledger.start_run(self.name, holder_text(self.now()), self.now())
         self.killed = ledger.close_dead_runs(self.name, run)
         status = "error"
