@@ -61,12 +61,15 @@ def test_ten_kills_lose_nothing_and_double_nothing(world_with_smtp):
 
 
 def _descendants(pid: int) -> set[int]:
-    """Every process under `pid` (Linux /proc): the forkserver and the worker processes."""
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return set()
-    found = {int(c) for c in children}
+    """Every process under `pid` (Linux /proc): the forkserver and the worker processes. A
+    thread's children are listed under that thread (the forkserver is started by the pass's
+    fetch thread), so every thread is asked."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found |= {int(c) for c in (task / "children").read_text().split()}
+        except OSError:
+            continue
     for child in list(found):
         found |= _descendants(child)
     return found

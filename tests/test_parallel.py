@@ -5,6 +5,7 @@ message, second copies skipped, replies threaded to mail of the same pass."""
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
@@ -143,3 +144,63 @@ def test_what_the_mover_could_not_move_the_next_pass_moves(world, monkeypatch):
     assert summary.endswith("recovered 20 (committed by an earlier pass, moved now)"), summary
     assert world.folder_contents("INBOX") == {}
     assert len(world.touchpoints()) == 26
+
+
+def test_the_next_batch_is_fetched_on_a_thread_of_its_own(world, monkeypatch):
+    """While the pass commits a batch, the fetch thread reads the next one from the server; the
+    pass ends as a serial one would."""
+    from poller.imap.session import Mailbox
+
+    threads: list[str] = []
+    real = Mailbox.fetch
+
+    def fetch(self, folder, uids):
+        threads.append(threading.current_thread().name)
+        return real(self, folder, uids)
+
+    world.write_settings(mailbox={"batch_size": 10})
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(Mailbox, "fetch", fetch)
+    world.imap.seed(_mailbox())
+    summary = world.poll().strip()
+    assert summary.startswith("logged 26, skipped 2 (auto_generated 1, duplicate 1), failed 4 ("), \
+        summary
+    assert len(threads) == 4
+    assert all(name.startswith("touchlog-fetch") for name in threads), threads
+    assert world.folder_contents("INBOX") == {}
+
+
+def test_a_fetch_failing_on_the_fetch_thread_loses_nothing(world, monkeypatch):
+    """The connection breaks while the third batch is fetched: the pass stops with the server's
+    one line, what it committed before stays committed, and the next pass logs the rest, each
+    message once."""
+    from core.errors import MailboxError
+    from poller.imap.session import Mailbox
+    from poller.passes import poll
+
+    calls: list[int] = []
+    real = Mailbox.fetch
+
+    def fetch(self, folder, uids):
+        calls.append(len(uids))
+        if len(calls) == 3:
+            raise MailboxError("imap 127.0.0.1: fetch from INBOX: connection reset by peer")
+        return real(self, folder, uids)
+
+    world.write_settings(mailbox={"batch_size": 10})
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(poll, "MOVE_EVERY", 10)
+    monkeypatch.setattr(Mailbox, "fetch", fetch)
+    world.imap.seed([make_mail(to="wile@acme.com", message_id=f"<f{n}@ourco.com>")
+                     for n in range(35)])
+    failed = world.touchlog("poll", "--once", expect=1)
+    assert "imap 127.0.0.1: fetch from INBOX: connection reset by peer" in failed.output, \
+        failed.output
+    assert len(world.touchpoints()) == 20  # the two batches fetched before it, committed
+    monkeypatch.setattr(Mailbox, "fetch", real)
+    summary = world.poll().strip()
+    assert summary.startswith("logged 15,"), summary
+    assert world.folder_contents("INBOX") == {}
+    assert len(world.folder_contents("Touchpoints/Logged")) == 35
+    assert sorted(tp["message_id"] for tp in world.touchpoints()) == \
+        sorted(f"f{n}@ourco.com" for n in range(35))

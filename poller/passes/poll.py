@@ -16,7 +16,7 @@ from __future__ import annotations
 import errno
 import logging
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, closing, nullcontext
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -32,7 +32,7 @@ from poller.imap.wire import Fetched
 from poller.passes.ending import end_pass
 from poller.passes.moves import move_committed
 from poller.passes.report import PollReport
-from store.db import database_error, is_read_only
+from store.db import database_error, is_read_only, journal_savepoints_in_memory
 from store.ledger import records as ledger
 from store.ledger.models import Run
 from store.lock import PassLock, holder_text, lock_for
@@ -138,6 +138,7 @@ class Pass:
         return self.report
 
     def _locked(self) -> None:
+        journal_savepoints_in_memory()
         run = self.run_row = ledger.start_run(self.name, holder_text(self.now()), self.now())
         self.killed = ledger.close_dead_runs(self.name, run)
         status = "error"
@@ -179,17 +180,20 @@ class Pass:
         committed: list[tuple[int, Outcome]] = []
         known = Knowledge(self.ctx.book, self.ctx.settings.trust)
         with Reader(len(uids), known=known) as reader, self._mover(reader) as mover:
-            for batch in reader.batches(box, mb.folder, planned, mb.batch_bytes, hand.take):
-                committed += self._batch(batch, len(uids), hand)
-                # Every MOVE makes the server rewrite the folder's index, a cost that grows
-                # with the folder: a few large moves keep a 50,000-message inbox as fast per
-                # message as a small one. Committed first, so a crash loses nothing.
-                if len(committed) >= MOVE_EVERY and not self.report.stopped_early:
-                    self._move(box, committed, mover)
-                    committed = []
-                self._save_counts()
-                if self.report.stopped_early:
-                    break
+            # Closed before the last move: a fetch still under way is over, the session ours.
+            with closing(reader.batches(box, mb.folder, planned, mb.batch_bytes,
+                                        hand.take)) as batches:
+                for batch in batches:
+                    committed += self._batch(batch, len(uids), hand)
+                    # Every MOVE makes the server rewrite the folder's index, a cost that grows
+                    # with the folder: a few large moves keep a 50,000-message inbox as fast
+                    # per message as a small one. Committed first, so a crash loses nothing.
+                    if len(committed) >= MOVE_EVERY and not self.report.stopped_early:
+                        self._move(box, committed, mover)
+                        committed = []
+                    self._save_counts()
+                    if self.report.stopped_early:
+                        break
             if mover is not None:
                 self.unmoved -= mover.wait()
             self._move(box, committed)
