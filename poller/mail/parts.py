@@ -19,6 +19,7 @@ from tnefparse import TNEF
 
 from core.charsets import b64decode, decode_bytes, decode_header_bytes, decode_words
 from poller.mail import boundaries
+from poller.mail.headers import Tree, content_charset, raw_values
 from poller.mail.text import html_charset, html_to_text, tidy
 
 TNEF_TYPE = "application/ms-tnef"
@@ -57,7 +58,7 @@ def parse_tree(raw: bytes) -> EmailMessage:
     StringIO, 4 bytes a character, so a 43 MB message took 7.75x its size at once (2.75x so)."""
     data = repair_head(raw)
     boundaries.for_message(len(data))
-    parser = FeedParser(policy=compat32)
+    parser = FeedParser(_factory=Tree, policy=compat32)
     for start in range(0, len(data), _FEED):
         # What message_from_bytes does to the whole: bytes as ASCII, the rest kept as escapes.
         parser.feed(data[start:start + _FEED].decode("ascii", "surrogateescape"))
@@ -127,7 +128,7 @@ def _leaf(part: EmailMessage, ctype: str, parts: Parts, chosen: bool) -> None:
     if ctype in _TNEF_TYPES or filename.lower() == "winmail.dat":
         _unpack_tnef(part, filename, parts)
     elif _is_body_text(part, ctype, filename, parts):
-        text = _part_text(part, parts)
+        text = _part_text(part, ctype, parts)
         if ctype == "text/html":
             parts.html.append(text)
         if chosen:
@@ -149,10 +150,10 @@ def _is_body_text(part: EmailMessage, ctype: str, filename: str, parts: Parts) -
     return not filename or parts.single or (disposition == "inline" and not parts.pieces)
 
 
-def _part_text(part: EmailMessage, parts: Parts) -> str:
+def _part_text(part: EmailMessage, ctype: str, parts: Parts) -> str:
     data = payload_bytes(part, parts.defects)
     charset = _charset(part)
-    if not charset and part.get_content_type() == "text/html":
+    if not charset and ctype == "text/html":
         charset = html_charset(data)
     if charset:
         parts.charsets.append(charset)
@@ -236,12 +237,9 @@ def may_name_a_file(part: EmailMessage) -> bool:
     """A file name comes from Content-Disposition or a `name` parameter of Content-Type, and
     nowhere else: a part with neither (the one text part of most mail) is not asked, where
     parsing both parameter lists cost a tenth of reading a short note."""
-    for key, value in part.raw_items():
-        name = key.lower()
-        if name == "content-disposition" or (name == "content-type"
-                                             and "name" in str(value).lower()):
-            return True
-    return False
+    if raw_values(part, "content-disposition"):
+        return True
+    return any("name" in str(value).lower() for value in raw_values(part, "content-type"))
 
 
 def _decoded_view(part: EmailMessage, hint: str | None) -> EmailMessage:
@@ -260,7 +258,7 @@ def _decoded_view(part: EmailMessage, hint: str | None) -> EmailMessage:
 
 def _charset(part: EmailMessage) -> str | None:
     try:
-        return part.get_content_charset()
+        return content_charset(part)
     except Exception:
         return None
 
