@@ -5,6 +5,7 @@ Content-Type whose charset it reads itself."""
 from __future__ import annotations
 
 import random
+import re
 from email.feedparser import FeedParser
 from email.header import Header
 from email.message import Message as EmailMessage
@@ -193,3 +194,45 @@ HEADER_VALUES = [
 @pytest.mark.parametrize("hint", [None, "koi8-r"])
 def test_header_text_answers_as_its_full_decoding(value: str, hint: str | None) -> None:
     assert header_text(value, hint) == decode_words(unfold(decode_header_bytes(value, hint)))
+
+
+_HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
+_ADDRESS_FIELD = re.compile(rb"(?:from|to|cc|bcc|reply-to|sender)[ \t]*:", re.I)
+
+
+def repair_head_line_by_line(raw: bytes) -> bytes:
+    """repair_head as it was before its one-search shortcut: every line tested."""
+    raw = raw.lstrip(b" \t\r\n")
+    ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\n\r\n")) if i >= 0]
+    end = min(ends) if ends else len(raw)
+    lines = raw[:end].split(b"\n")
+    in_address, fixed = False, False
+    for i, line in enumerate(lines):
+        if line[:1] in (b" ", b"\t"):
+            continue
+        if _HEADER_LINE.match(line):
+            in_address = bool(_ADDRESS_FIELD.match(line))
+            continue
+        if not (in_address and (b"@" in line or b">" in line)):
+            break
+        lines[i], fixed = b" " + line, True
+    return b"\n".join(lines) + raw[end:] if fixed else raw
+
+
+BLOCKS = [
+    b"", b"\n", b"From: a@x.com", b"From: a@x.com\n", b"From: a@x.com\n\nbody",
+    b"To: a@x.com,\nb@y.com\nSubject: s\n\nx", b"To: a@x.com,\n<b@y.com>\n\nx",
+    b"Subject: s\nno header here\nTo: b@y.com\n\n", b"To: a@x.com\r\nb@y.com\r\n\r\nx",
+    b"\n\n  From: a@x.com\n\nx", b"From : a@x.com\nSubject: x\n", b"Subject: s\n\r\nbody",
+    b"X: 1\n\tcontinued\n more\nY: 2\n\n", b"To: a\n@b\n", b"Cc: a@x.com\n\x80@y.com\n\n",
+    b"Received: x\nFrom a@x.com Mon\n\n",
+]
+
+
+def test_repair_head_mends_what_it_mended_line_by_line() -> None:
+    paths = sorted((CORPUS / "mails").rglob("*.eml")) if CORPUS.exists() else []
+    rng = random.Random(22)
+    pieces = [b"To: ", b"a@x.com", b"\n", b" ", b"\t", b"x", b":", b"\r\n", b">", b"From"]
+    fuzz = [b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    for raw in [*BLOCKS, *fuzz, *(path.read_bytes() for path in paths)]:
+        assert repair_head(raw) == repair_head_line_by_line(raw), raw[:200]

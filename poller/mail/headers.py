@@ -42,10 +42,12 @@ class Tree(EmailMessage):
         return self._index
 
     def get(self, name: str, failobj: Any = None) -> Any:
-        found = self.positions().get(name.lower())
+        headers = self._headers  # type: ignore[attr-defined]
+        index = self._index if self._snapshot == headers else self.positions()
+        found = index.get(name.lower())
         if found is None:
             return failobj
-        key, value = self._headers[found[0]]  # type: ignore[attr-defined]
+        key, value = headers[found[0]]
         if type(value) is str and value.isascii() and self.policy is compat32:
             return value  # what compat32's header_fetch_parse gives back for it
         return self.policy.header_fetch_parse(key, value)

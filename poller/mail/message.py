@@ -195,7 +195,9 @@ def _headers(heads: Heads, hint: str | None) -> dict[str, str]:
     joins two names here that header_index kept apart."""
     headers: dict[str, str] = {}
     for name, values in heads.items():
-        key, text = name.strip(), "\n".join(header_text(v, hint).strip() for v in values)
+        key = name.strip()
+        text = header_text(values[0], hint).strip() if len(values) == 1 else \
+            "\n".join(header_text(v, hint).strip() for v in values)
         headers[key] = f"{headers[key]}\n{text}" if key in headers else text
     return headers
 

@@ -29,6 +29,8 @@ _TEXT_RENDERINGS = {"text/enriched", "text/richtext", "text/rtf", "text/x-amp-ht
 _MESSAGE_TYPES = {"message/rfc822", "message/global", "message/news"}  # news: old forwards
 _PARAM_HEADERS = {"content-type", "content-disposition"}
 _HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
+# A line of the header block that is neither a header nor a continuation (what repair_head mends).
+_ODD_LINE = re.compile(rb"^(?![ \t]|[!-9;-~]+[ \t]*:)", re.M)
 _ADDRESS_FIELD = re.compile(rb"(?:from|to|cc|bcc|reply-to|sender)[ \t]*:", re.I)
 
 
@@ -74,6 +76,8 @@ def repair_head(raw: bytes) -> bytes:
     raw = raw.lstrip(b" \t\r\n")
     ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\n\r\n")) if i >= 0]
     end = min(ends) if ends else len(raw)
+    if not _ODD_LINE.search(raw, 0, end):
+        return raw  # every line a header or its continuation: one search, not two a line
     lines = raw[:end].split(b"\n")
     in_address, fixed = False, False
     for i, line in enumerate(lines):
