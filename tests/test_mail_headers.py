@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from core.charsets import decode_header_bytes, decode_words, header_text, unfold
-from poller.mail.headers import Tree, content_charset, header_index, raw_values
+from poller.mail.headers import Tree, content_charset, header_index, plain_tree, raw_values
 from poller.mail.parts import parse_tree, repair_head
 from tools.shared import shared_dir
 
@@ -236,3 +236,67 @@ def test_repair_head_mends_what_it_mended_line_by_line() -> None:
     fuzz = [b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
     for raw in [*BLOCKS, *fuzz, *(path.read_bytes() for path in paths)]:
         assert repair_head(raw) == repair_head_line_by_line(raw), raw[:200]
+
+
+def parsed_state(tree: EmailMessage) -> dict[str, Any]:
+    """All a parsed part holds, but the index Tree keeps of it."""
+    state = {k: v for k, v in vars(tree).items() if k not in ("_snapshot", "_index")}
+    state["defects"] = [(type(d).__name__, str(d)) for d in tree.defects]
+    state["policy"] = type(tree.policy).__name__
+    return state
+
+
+def assert_plain_tree_as_parsed(text: str) -> bool:
+    """plain_tree builds what the parser builds, or leaves the text to it; True if it built."""
+    mine = plain_tree(text)
+    if mine is None:
+        return False
+    parser = FeedParser(_factory=Tree, policy=compat32)
+    parser.feed(text)
+    theirs = parser.close()
+    assert parsed_state(mine) == parsed_state(theirs), text[:300]
+    assert answers(mine) == answers(theirs)
+    return True
+
+
+PLAIN_BLOCKS = [
+    "From: a@x.com\n\nbody", "From: a@x.com\r\nSubject: s\r\n\r\nbody\r\n", "X:\n\n",
+    "X:   \n\t\n\nb", "Subject: folded\n  over\n\tthree\n\n", "Subject: a\r\n b\r\n\r\n",
+    "A: 1\nA: 2\na: 3\n\n\n\nbody\n\n", "To: a\n \n\n", "X: \udce9t\udce9\n\n\udcff",
+    "Content-Type: text/html\n\n<p>", "Content-Type: multipart/mixed; boundary=b\n\n--b--\n",
+    "Content-Type: message/rfc822\n\nSubject: in\n\n", "content-type: Message/Delivery-Status\n\n",
+    "Content-Type: multipart /mixed\n\nx",
+    "Content-Type: text/plain\ncontent-type: multipart/x\n\n",
+    "From x@y Mon\nSubject: s\n\n", "X: a\rb\n\n", "X: a\r\r\n\n", "X: a\n\r\n", "X: a\nb\n\n",
+    " X: a\n\n", ": a\n\n", "X: a", "X: a\n", "X: a\n\r", "X y: a\n\n", "X:a\n\x0b\n\n",
+    "X: a\r\n\n", "X: a\n\r\nbody\r", "X: a\u2028b\n\n", "X: a\x85b\n\n",
+]
+
+
+def test_plain_header_blocks_are_read_as_the_parser_reads_them() -> None:
+    built = [assert_plain_tree_as_parsed(text) for text in PLAIN_BLOCKS]
+    assert built.count(True) >= 15 and built.count(False) >= 10
+
+
+def test_random_header_blocks_are_read_as_the_parser_reads_them() -> None:
+    # What bytes decoded as the parser's input can hold: ASCII and escaped 8-bit bytes.
+    starts = ["X:", "X: ", "From:", "From ", " ", "\t", ":", "Content-Type: ", "a b:", ""]
+    values = ["a", " ", "\t", "\udce9", "\x0b", "\x1c", "\x0c", "multipart/x", "message/y",
+              "text/plain", ";", ":", "\r"]
+    ends = ["\n", "\n", "\r\n", "\r", ""]
+    rng = random.Random(22)
+    built = 0
+    for _ in range(20000):
+        lines = ["".join([rng.choice(starts), *rng.choices(values, k=rng.randint(0, 3)),
+                          rng.choice(ends)]) for _ in range(rng.randint(1, 5))]
+        text = "".join(lines) + rng.choice(["\n", "\r\n", "", "x\n"]) + "body"
+        built += assert_plain_tree_as_parsed(text)
+    assert built > 500
+
+
+@pytest.mark.corpus(CORPUS)
+def test_corpus_messages_are_read_as_the_parser_reads_them() -> None:
+    paths = sorted((CORPUS / "mails").rglob("*.eml"))
+    texts = [repair_head(p.read_bytes()).decode("ascii", "surrogateescape") for p in paths]
+    built = sum(assert_plain_tree_as_parsed(text) for text in texts)
+    assert built >= 30

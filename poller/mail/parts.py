@@ -19,7 +19,7 @@ from tnefparse import TNEF
 
 from core.charsets import b64decode, decode_bytes, decode_header_bytes, decode_words
 from poller.mail import boundaries
-from poller.mail.headers import Tree, content_charset, raw_values
+from poller.mail.headers import Tree, content_charset, plain_tree, raw_values
 from poller.mail.text import html_charset, html_to_text, tidy
 
 TNEF_TYPE = "application/ms-tnef"
@@ -59,6 +59,10 @@ def parse_tree(raw: bytes) -> EmailMessage:
     ourselves). Fed in pieces: `email.message_from_bytes` copies the whole message into a
     StringIO, 4 bytes a character, so a 43 MB message took 7.75x its size at once (2.75x so)."""
     data = repair_head(raw)
+    if len(data) <= _FEED:  # one part with a plain header block: read without the parser
+        tree = plain_tree(data.decode("ascii", "surrogateescape"))
+        if tree is not None:
+            return tree
     boundaries.for_message(len(data))
     parser = FeedParser(_factory=Tree, policy=compat32)
     for start in range(0, len(data), _FEED):
