@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from core.charsets import decode_header_bytes, decode_words, header_text, unfold
+from core.message_ids import message_id_as_written
 from poller.mail.headers import Tree, content_charset, header_index, plain_tree, raw_values
 from poller.mail.parts import parse_tree, repair_head
 from tools.shared import shared_dir
@@ -300,3 +301,11 @@ def test_corpus_messages_are_read_as_the_parser_reads_them() -> None:
     texts = [repair_head(p.read_bytes()).decode("ascii", "surrogateescape") for p in paths]
     built = sum(assert_plain_tree_as_parsed(text) for text in texts)
     assert built >= 30
+
+
+def test_message_ids_lose_every_space_the_regex_dropped() -> None:
+    spaces = [chr(c) for c in range(0x3000 + 1) if chr(c).isspace()] + ["\u200b", "\ufeff"]
+    for space in spaces:
+        value = f" <a{space}b@{space}Host> "
+        assert message_id_as_written(value) == re.sub(r"\s+", "", "a" + space + "b@" + space
+                                                      + "Host")

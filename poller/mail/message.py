@@ -26,7 +26,13 @@ from mailparser.dates import parse_mail_date
 
 from core.charsets import decode_header_bytes, header_text, subject_line, unfold
 from core.errors import MessageError
-from core.message_ids import message_id_as_written, message_key, normalize_message_id, printable
+from core.message_ids import (
+    BRACKETED,
+    message_id_as_written,
+    message_key,
+    normalize_message_id,
+    printable,
+)
 from core.utc import aware_utc
 from poller.mail.address_list import field_addresses
 from poller.mail.headers import header_index
@@ -258,7 +264,7 @@ def _references(heads: Heads) -> tuple[str, ...]:
     for name in ("in-reply-to", "references"):
         for value in heads.get(name, ()):
             text = unfold(value)
-            tokens = re.findall(r"<([^<>]+)>", text) or text.split()
+            tokens = BRACKETED.findall(text) or text.split()
             for token in tokens:
                 normalized = printable(normalize_message_id(token))
                 if "@" in normalized:
