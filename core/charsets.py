@@ -181,6 +181,9 @@ def unfold(value: str) -> str:
 def header_text(value: str, hint: str | None = None) -> str:
     """A header value as a person reads it: raw 8-bit bytes decoded (`hint`: the charset of the
     message's first text part), folding undone, RFC 2047 words decoded."""
+    if value.isascii() and not ("=?" in value or "\n" in value or "\r" in value
+                                or "\x1b" in value):
+        return value  # nothing to decode, unfold or escape: most headers of most mail
     return decode_words(unfold(decode_header_bytes(value, hint)))
 
 

@@ -105,3 +105,14 @@ def test_a_subject_of_one_long_word_is_searched_for_addresses_quickly():
     assert _cpu(find_addresses, "x" * 1_000_000 + "@") < 2
     assert find_addresses("see " + "x" * 10 + "@acme.com.") == ["xxxxxxxxxx@acme.com"]
     assert re.fullmatch(r"x+@acme\.com", find_addresses("x" * 100_000 + "@acme.com")[0])
+
+
+def test_a_field_read_before_gives_the_same_pairs_and_defects_again():
+    value = "Wile E <wile@acme.com>, broken@, W w@x.com"
+    first_defects: list[str] = []
+    first = field_addresses(value, first_defects)
+    first.append(("poison", "poison@x.com"))  # the caller's list, not the cache's
+    again_defects: list[str] = []
+    again = field_addresses(value, again_defects)
+    assert again == first[:-1] and again_defects == first_defects and again_defects
+    assert again == _before(value)

@@ -26,9 +26,16 @@ from mailparser.dates import parse_mail_date
 
 from core.charsets import decode_header_bytes, header_text, subject_line, unfold
 from core.errors import MessageError
-from core.message_ids import message_id_as_written, message_key, normalize_message_id, printable
+from core.message_ids import (
+    BRACKETED,
+    message_id_as_written,
+    message_key,
+    normalize_message_id,
+    printable,
+)
 from core.utc import aware_utc
 from poller.mail.address_list import field_addresses
+from poller.mail.headers import header_index
 from poller.mail.parts import Parts, body_text, parse_tree, walk
 
 log = logging.getLogger(__name__)
@@ -88,6 +95,7 @@ TOO_DEEP = "AttachedMessageTooDeep"
 _MAIL_HEADERS = frozenset({"from", "sender", "to", "cc", "date", "subject", "message-id",
                            "received", "return-path", "mime-version", "content-type",
                            "delivered-to", "reply-to", "in-reply-to", "references"})
+Heads = dict[str, list[str]]  # poller.mail.headers.header_index
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _FUTURE_SLACK = timedelta(days=2)
 
@@ -99,41 +107,44 @@ def parse_message(raw: bytes) -> Message:
     raw = bytes(raw)
     try:
         tree = parse_tree(raw)
-        if not any(name.lower() in _MAIL_HEADERS for name in tree.keys()):
+        heads = header_index(tree)
+        if _MAIL_HEADERS.isdisjoint(heads):
             raise MessageError("not a mail: no header block (From, Date, Subject, ...) at the "
                                "start of the file")
-        return _build(tree, raw, depth=0)
+        return _build(tree, heads, raw, depth=0)
     except RecursionError as exc:
         raise MessageError("message nested too deeply to read") from exc
 
 
-def _build(tree: EmailMessage, raw: bytes, depth: int) -> Message:
+def _build(tree: EmailMessage, heads: Heads, raw: bytes, depth: int) -> Message:
+    """`heads`: header_index(tree), from which every header is read (9 lookups a note, each
+    lowering every name before: see bench/README.md)."""
     parts = walk(tree)
     hint = parts.charsets[0] if parts.charsets else None  # for raw 8-bit headers
-    written_id = message_id_as_written(_first(tree, "message-id"))
+    written_id = message_id_as_written(_first(heads, "message-id"))
     message_id = normalize_message_id(written_id)
-    authors = _addresses(tree, "from", hint, parts.defects)
+    authors = _addresses(heads, "from", hint, parts.defects)
     sender = authors[:1]
     return Message(
         key=message_key(message_id, raw),
         message_id=printable(message_id),
-        subject=_no_nul(subject_line(_first(tree, "subject"), hint)),
+        subject=_no_nul(subject_line(_first(heads, "subject"), hint)),
         sender=sender[0] if sender else None,
-        to=_addresses(tree, "to", hint, parts.defects),
-        cc=_addresses(tree, "cc", hint, parts.defects),
-        date=_date(_first(tree, "date")),
+        to=_addresses(heads, "to", hint, parts.defects),
+        cc=_addresses(heads, "cc", hint, parts.defects),
+        date=_date(_first(heads, "date")),
         text=_no_nul(body_text(parts)),
         html="\n".join(parts.html),
-        headers=_headers(tree, hint),
+        headers=_headers(heads, hint),
         content_type=tree.get_content_type(),
         part_types=tuple(parts.types),
-        references=_references(tree),
+        references=_references(heads),
         attachments=tuple(_attachment(*file) for file in parts.files),
         attached_messages=_inner_messages(parts, depth),
         defects=tuple(dict.fromkeys(parts.defects)),
         written_id=printable(written_id),
         authors=authors,
-        from_headers=sum(1 for key in tree.keys() if key.lower() == "from"),
+        from_headers=len(heads.get("from", ())),
     )
 
 
@@ -152,7 +163,8 @@ def _inner_messages(parts: Parts, depth: int) -> tuple[Message, ...]:
     # attached message up by key): its headers do, where serializing the whole subtree at every
     # level would cost time growing with the square of the depth.
     return tuple(
-        _build(tree, raw or (b"" if tree.get("message-id") else _header_bytes(tree)), depth + 1)
+        _build(tree, header_index(tree),
+               raw or (b"" if tree.get("message-id") else _header_bytes(tree)), depth + 1)
         for tree, raw in parts.inner
     )
 
@@ -179,31 +191,31 @@ def _attachment(filename: str, ctype: str, data: bytes) -> Attachment:
     return Attachment(filename=name, content_type=ctype, size=len(data), sha256=digest, data=data)
 
 
-def _first(tree: EmailMessage, name: str) -> str:
-    for key, value in tree.raw_items():
-        if key.lower() == name:
-            return str(value)
-    return ""
+def _first(heads: Heads, name: str) -> str:
+    found = heads.get(name)
+    return found[0] if found else ""
 
 
-def _headers(tree: EmailMessage, hint: str | None) -> dict[str, str]:
+def _headers(heads: Heads, hint: str | None) -> dict[str, str]:
+    """A parsed tree's names carry no whitespace (feedparser's headerRE), so `strip` never
+    joins two names here that header_index kept apart."""
     headers: dict[str, str] = {}
-    for name, value in tree.raw_items():
-        key, text = name.lower().strip(), header_text(str(value), hint).strip()
+    for name, values in heads.items():
+        key = name.strip()
+        text = header_text(values[0], hint).strip() if len(values) == 1 else \
+            "\n".join(header_text(v, hint).strip() for v in values)
         headers[key] = f"{headers[key]}\n{text}" if key in headers else text
     return headers
 
 
 def _addresses(
-    tree: EmailMessage, name: str, hint: str | None, defects: list[str]
+    heads: Heads, name: str, hint: str | None, defects: list[str]
 ) -> tuple[Address, ...]:
     """All addresses of a field, read by mail-parser, with a lenient pass where it gives up."""
     found: dict[str, Address] = {}
-    for key, value in tree.raw_items():
-        if key.lower() == name:
-            for name, email in field_addresses(unfold(decode_header_bytes(str(value), hint)),
-                                               defects):
-                found.setdefault(email.lower(), Address(email, name))
+    for value in heads.get(name, ()):
+        for name, email in field_addresses(unfold(decode_header_bytes(value, hint)), defects):
+            found.setdefault(email.lower(), Address(email, name))
     return tuple(found.values())
 
 
@@ -246,15 +258,13 @@ def _date(value: str) -> datetime | None:
     return parsed
 
 
-def _references(tree: EmailMessage) -> tuple[str, ...]:
+def _references(heads: Heads) -> tuple[str, ...]:
     """Ids named by In-Reply-To, then References; normalized, each once."""
     ids: dict[str, None] = {}
     for name in ("in-reply-to", "references"):
-        for key, value in tree.raw_items():
-            if key.lower() != name:
-                continue
-            text = unfold(str(value))
-            tokens = re.findall(r"<([^<>]+)>", text) or text.split()
+        for value in heads.get(name, ()):
+            text = unfold(value)
+            tokens = BRACKETED.findall(text) or text.split()
             for token in tokens:
                 normalized = printable(normalize_message_id(token))
                 if "@" in normalized:

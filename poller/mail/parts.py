@@ -19,6 +19,7 @@ from tnefparse import TNEF
 
 from core.charsets import b64decode, decode_bytes, decode_header_bytes, decode_words
 from poller.mail import boundaries
+from poller.mail.headers import Tree, content_charset, plain_tree, raw_values
 from poller.mail.text import html_charset, html_to_text, tidy
 
 TNEF_TYPE = "application/ms-tnef"
@@ -28,6 +29,8 @@ _TEXT_RENDERINGS = {"text/enriched", "text/richtext", "text/rtf", "text/x-amp-ht
 _MESSAGE_TYPES = {"message/rfc822", "message/global", "message/news"}  # news: old forwards
 _PARAM_HEADERS = {"content-type", "content-disposition"}
 _HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
+# A line of the header block that is neither a header nor a continuation (what repair_head mends).
+_ODD_LINE = re.compile(rb"^(?![ \t]|[!-9;-~]+[ \t]*:)", re.M)
 _ADDRESS_FIELD = re.compile(rb"(?:from|to|cc|bcc|reply-to|sender)[ \t]*:", re.I)
 
 
@@ -56,8 +59,12 @@ def parse_tree(raw: bytes) -> EmailMessage:
     ourselves). Fed in pieces: `email.message_from_bytes` copies the whole message into a
     StringIO, 4 bytes a character, so a 43 MB message took 7.75x its size at once (2.75x so)."""
     data = repair_head(raw)
+    if len(data) <= _FEED:  # one part with a plain header block: read without the parser
+        tree = plain_tree(data.decode("ascii", "surrogateescape"))
+        if tree is not None:
+            return tree
     boundaries.for_message(len(data))
-    parser = FeedParser(policy=compat32)
+    parser = FeedParser(_factory=Tree, policy=compat32)
     for start in range(0, len(data), _FEED):
         # What message_from_bytes does to the whole: bytes as ASCII, the rest kept as escapes.
         parser.feed(data[start:start + _FEED].decode("ascii", "surrogateescape"))
@@ -73,6 +80,8 @@ def repair_head(raw: bytes) -> bytes:
     raw = raw.lstrip(b" \t\r\n")
     ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\n\r\n")) if i >= 0]
     end = min(ends) if ends else len(raw)
+    if not _ODD_LINE.search(raw, 0, end):
+        return raw  # every line a header or its continuation: one search, not two a line
     lines = raw[:end].split(b"\n")
     in_address, fixed = False, False
     for i, line in enumerate(lines):
@@ -127,7 +136,7 @@ def _leaf(part: EmailMessage, ctype: str, parts: Parts, chosen: bool) -> None:
     if ctype in _TNEF_TYPES or filename.lower() == "winmail.dat":
         _unpack_tnef(part, filename, parts)
     elif _is_body_text(part, ctype, filename, parts):
-        text = _part_text(part, parts)
+        text = _part_text(part, ctype, parts)
         if ctype == "text/html":
             parts.html.append(text)
         if chosen:
@@ -149,10 +158,10 @@ def _is_body_text(part: EmailMessage, ctype: str, filename: str, parts: Parts) -
     return not filename or parts.single or (disposition == "inline" and not parts.pieces)
 
 
-def _part_text(part: EmailMessage, parts: Parts) -> str:
+def _part_text(part: EmailMessage, ctype: str, parts: Parts) -> str:
     data = payload_bytes(part, parts.defects)
     charset = _charset(part)
-    if not charset and part.get_content_type() == "text/html":
+    if not charset and ctype == "text/html":
         charset = html_charset(data)
     if charset:
         parts.charsets.append(charset)
@@ -236,12 +245,9 @@ def may_name_a_file(part: EmailMessage) -> bool:
     """A file name comes from Content-Disposition or a `name` parameter of Content-Type, and
     nowhere else: a part with neither (the one text part of most mail) is not asked, where
     parsing both parameter lists cost a tenth of reading a short note."""
-    for key, value in part.raw_items():
-        name = key.lower()
-        if name == "content-disposition" or (name == "content-type"
-                                             and "name" in str(value).lower()):
-            return True
-    return False
+    if raw_values(part, "content-disposition"):
+        return True
+    return any("name" in str(value).lower() for value in raw_values(part, "content-type"))
 
 
 def _decoded_view(part: EmailMessage, hint: str | None) -> EmailMessage:
@@ -260,7 +266,7 @@ def _decoded_view(part: EmailMessage, hint: str | None) -> EmailMessage:
 
 def _charset(part: EmailMessage) -> str | None:
     try:
-        return part.get_content_charset()
+        return content_charset(part)
     except Exception:
         return None
 

@@ -67,7 +67,7 @@ def is_auto_generated(msg: Message) -> bool:
     submitted = headers.get("auto-submitted", "").split(";")[0].split("(")[0].strip().lower()
     if submitted and submitted != "no":
         return True
-    if any(name in headers for name in _AUTOREPLY_HEADERS):
+    if not headers.keys().isdisjoint(_AUTOREPLY_HEADERS):
         return True
     if _precedence(msg) == "auto_reply":
         return True

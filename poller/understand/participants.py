@@ -203,11 +203,13 @@ _HOLES_RE = re.compile(
     rf"[\s,;/|&+–—-]*{_HOLE}(?:(?:{_SEPARATORS}|(?:and|und|et|y|e)\b)*{_HOLE})*{_SEPARATORS}*"
 )
 
+_ENDS_RE = re.compile(rf"^{_SEPARATORS}+|[\s,;/|&+–—-]+$")
+
 
 def clean_note_subject(subject: str) -> str:
     """The subject without its addresses or the separators they leave behind:
     "Re: jill@cust.com - call notes" → "Re: call notes"."""
     holed = _WRAPPED_ADDRESS_RE.sub(_HOLE, subject)
     tidy = _HOLES_RE.sub(" ", holed)
-    tidy = re.sub(rf"^{_SEPARATORS}+|[\s,;/|&+–—-]+$", "", tidy)
+    tidy = _ENDS_RE.sub("", tidy)
     return " ".join(tidy.split())
