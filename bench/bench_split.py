@@ -79,6 +79,8 @@ def split(mix: str, count: int, folder: Path, sql: bool,
         return {}
     parsed = [pickle.loads(w) for w in wire]
     t3 = time.process_time()
+    if stop == "unpickle":  # and the pass's unpickling of what the workers handed over
+        return {}
     statements: list[str] = []
     if sql:
         database.connection().set_trace_callback(statements.append)
@@ -115,7 +117,7 @@ def main() -> None:
     parser.add_argument("--sql", action="store_true", help="print the last statements run")
     parser.add_argument("--profile", choices=("main", "worker"),
                         help="cProfile that side into /tmp/split-MIX-SIDE.prof")
-    parser.add_argument("--stop", choices=("setup", "worker", "floor"),
+    parser.add_argument("--stop", choices=("setup", "worker", "unpickle", "floor"),
                         help="stop there (instruction counts: run under callgrind at each "
                              "stop and at the end, and subtract)")
     parser.add_argument("--row", action="store_true", help=argparse.SUPPRESS)
