@@ -88,8 +88,10 @@ def split(mix: str, count: int, folder: Path, sql: bool,
         for start in range(0, count, 200):
             with database.atomic():
                 for uid in range(start, min(count, start + 200)):
-                    with database.atomic():
-                        commit(decide(mail[uid], ctx, Source("INBOX", uid + 1), parsed[uid]))
+                    # One savepoint a message, handed to commit, as poller.passes.poll does.
+                    with database.savepoint() as savepoint:
+                        commit(decide(mail[uid], ctx, Source("INBOX", uid + 1), parsed[uid]),
+                               savepoint)
 
     if profile == "main":
         import cProfile
