@@ -7,18 +7,23 @@ touchpoint, notice) are likewise one prepared INSERT per table, bound with each 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from peewee import ForeignKeyField, Model
+from peewee import DateTimeField, Field, ForeignKeyField, IntegerField, Model, TextField
 
 from store.encryption.sealed import PLACEHOLDER, SEALING, seal_instance, sealed_fields
 from store.models import database
 from store.statements import execute
 
+M = TypeVar("M", bound=Model)
+# A column of an INSERT: its field's name, the field, the types its db_value keeps as they are
+# (`kept_as_is`), its default and whether that is called.
+Plan = tuple[str, Any, frozenset[type], Any, bool]
+
 _compiled: dict[tuple[object, ...], tuple[str, list[Any]]] = {}
 _inserts: dict[tuple[object, ...], tuple[str, list[Any]]] = {}
-
-M = TypeVar("M", bound=Model)
+_plans: dict[tuple[object, ...], tuple[str, tuple[Plan, ...], frozenset[str]]] = {}
 
 
 def run(key: tuple[object, ...], build: Callable[[], Any],
@@ -35,18 +40,20 @@ def insert(model: type[M], **values: Any) -> M:
     """INSERT one row of `model` (every column: the given value, else the field's default) and
     return it as a model instance with its new primary key, as `model.create` would.
 
-    With encryption on, sealed columns go in as placeholders and are sealed, bound to the new
-    row's id, by one prepared UPDATE in the same transaction (as store.encryption.sealed's save
-    does)."""
-    sql, fields = _insert_statement(model)
+    Each value is bound as the field's `db_value` makes it, except where that is the value
+    itself (`_plan`). With encryption on, sealed columns go in as placeholders and are sealed,
+    bound to the new row's id, by one prepared UPDATE in the same transaction (as
+    store.encryption.sealed's save does)."""
+    sql, plan, sealed_names = _insert_plan(model)
     ring = SEALING.ring
-    sealed = {f.name for f in sealed_fields(model)} if ring is not None else set()
+    sealed = sealed_names if ring is not None else frozenset()
     row = {}
     params = []
-    for f in fields:
-        value = values[f.name] if f.name in values else _default(f)
-        row[f.name] = value
-        params.append(PLACEHOLDER if f.name in sealed else f.db_value(value))
+    for name, field, same, default, call in plan:
+        value = values[name] if name in values else default() if call else default
+        row[name] = value
+        params.append(PLACEHOLDER if name in sealed else
+                      value if type(value) in same else field.db_value(value))
     cursor = execute(database.obj, sql, params)
     pk: Any = model._meta.primary_key  # every model has one (peewee types it as maybe False)
     if pk.name not in row:
@@ -55,7 +62,7 @@ def insert(model: type[M], **values: Any) -> M:
     instance = _instance(model, row)
     if sealed:
         assert ring is not None  # `sealed` is empty without a ring
-        names = [f.name for f in fields if f.name in sealed]
+        names = [name for name, *_ in plan if name in sealed]
         texts = seal_instance(instance, ring, names)
         database.execute_sql(_seal_statement(model, names),
                              [texts[n] for n in names] + [row[pk.name]])
@@ -99,10 +106,10 @@ def _seal_statement(model: type[Model], names: list[str]) -> str:
     return _inserts[key][0]
 
 
-def _insert_statement(model: type[Model]) -> tuple[str, list[Any]]:
+def _insert_plan(model: type[Model]) -> tuple[str, tuple[Plan, ...], frozenset[str]]:
     db = database.obj
     key = (model, type(db))
-    if key not in _inserts:
+    if key not in _plans:
         meta: Any = model._meta
         auto = meta.auto_increment
         fields = [f for f in meta.sorted_fields if not (auto and f is meta.primary_key)]
@@ -111,14 +118,30 @@ def _insert_statement(model: type[Model]) -> tuple[str, list[Any]]:
         sql = f"INSERT INTO {_quoted(db, meta.table_name)} ({columns}) VALUES ({marks})"
         if auto and db.returning_clause:
             sql += f" RETURNING {_quoted(db, meta.primary_key.column_name)}"
-        _inserts[key] = (sql, fields)
-    return _inserts[key]
+        plan = tuple((f.name, f, kept_as_is(f), f.default, callable(f.default)) for f in fields)
+        _plans[key] = (sql, plan, frozenset(f.name for f in sealed_fields(model)))
+    return _plans[key]
+
+
+def kept_as_is(field: Any) -> frozenset[type]:
+    """The types of value `field.db_value` returns unchanged: None and str for peewee's own
+    text columns (str() of a str is itself), None and int for its integers (int() of an int;
+    not bool, which int() changes), None and datetime for its times (only a string is parsed),
+    and for a foreign key those of the key it refers to (a plain value is no model instance).
+    Only where the field's class keeps peewee's own methods: any other (JSON, a subclass with
+    its own db_value or adapt) is asked every time."""
+    cls = type(field)
+    if cls.db_value is ForeignKeyField.db_value:
+        return kept_as_is(field.rel_field)
+    if cls.db_value is not Field.db_value:
+        return frozenset()
+    for adapt, kind in ((TextField.adapt, str), (IntegerField.adapt, int),
+                        (DateTimeField.adapt, datetime)):
+        if cls.adapt is adapt:
+            return frozenset({type(None), kind})
+    return frozenset()
 
 
 def _quoted(db: Any, name: str) -> str:
     return f"{db.quote[0]}{name}{db.quote[1]}"
 
-
-def _default(field: Any) -> Any:
-    default = field.default
-    return default() if callable(default) else default
