@@ -79,6 +79,8 @@ def split(mix: str, count: int, folder: Path, sql: bool,
         return {}
     parsed = [pickle.loads(w) for w in wire]
     t3 = time.process_time()
+    if stop == "unpickle":  # and the pass's unpickling of what the workers handed over
+        return {}
     statements: list[str] = []
     if sql:
         database.connection().set_trace_callback(statements.append)
@@ -86,8 +88,10 @@ def split(mix: str, count: int, folder: Path, sql: bool,
         for start in range(0, count, 200):
             with database.atomic():
                 for uid in range(start, min(count, start + 200)):
-                    with database.atomic():
-                        commit(decide(mail[uid], ctx, Source("INBOX", uid + 1), parsed[uid]))
+                    # One savepoint a message, handed to commit, as poller.passes.poll does.
+                    with database.savepoint() as savepoint:
+                        commit(decide(mail[uid], ctx, Source("INBOX", uid + 1), parsed[uid]),
+                               savepoint)
 
     if profile == "main":
         import cProfile
@@ -115,7 +119,7 @@ def main() -> None:
     parser.add_argument("--sql", action="store_true", help="print the last statements run")
     parser.add_argument("--profile", choices=("main", "worker"),
                         help="cProfile that side into /tmp/split-MIX-SIDE.prof")
-    parser.add_argument("--stop", choices=("setup", "worker", "floor"),
+    parser.add_argument("--stop", choices=("setup", "worker", "unpickle", "floor"),
                         help="stop there (instruction counts: run under callgrind at each "
                              "stop and at the end, and subtract)")
     parser.add_argument("--row", action="store_true", help=argparse.SUPPRESS)

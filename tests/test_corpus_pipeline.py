@@ -12,6 +12,7 @@ The counts per outcome/reason are printed (`pytest -s`) for the record.
 from __future__ import annotations
 
 import csv
+import pickle
 from collections import Counter
 from functools import cache
 
@@ -179,8 +180,9 @@ def test_forwards_through_the_pipeline_with_forwarders_on_the_team(db, tmp_path)
 
 def test_the_pass_decides_the_same_from_what_a_worker_hands_it(db, tmp_path):
     """A worker hands the pass the message trimmed to what the pass reads (no HTML, only the
-    Sender header: poller.understand.early): every corpus message gets the same verdict, its
-    record, touchpoint and notice, as when the pass reads the message itself."""
+    Sender header: poller.understand.early), pickled in its flat form: every corpus message gets
+    the same verdict, its record, touchpoint and notice, as when the pass reads the message
+    itself."""
     from core.errors import MessageError
     from poller.decide.records import as_json
     from poller.understand.early import Ahead, Knowledge, look_ahead
@@ -196,6 +198,10 @@ def test_the_pass_decides_the_same_from_what_a_worker_hands_it(db, tmp_path):
         except MessageError:
             continue
         source = Source("INBOX", uid=n)
-        assert as_json(decide(raw, ctx, source, ahead)) == as_json(decide(raw, ctx, source)), path
+        itself = as_json(decide(raw, ctx, source))
+        assert as_json(decide(raw, ctx, source, ahead)) == itself, path
+        handed_over = pickle.loads(pickle.dumps(ahead, pickle.HIGHEST_PROTOCOL))
+        assert handed_over == ahead, path
+        assert as_json(decide(raw, ctx, source, handed_over)) == itself, path
         handed += isinstance(ahead, Ahead) and not ahead.message.html
     assert handed > len(manifest()) // 2

@@ -78,14 +78,16 @@ def _touchpoint(r: Reading, ctx: Context, record: RecordPlan, u: Understanding,
                 decision: Decision, parent_id: int | None) -> NewTouchpoint:
     t = ctx.settings.touchpoints
     msg = r.message
-    occurred = msg.date or r.source.internal_date or ctx.clock()
+    # The record's date is naive_utc(msg.date), None only when the message has none.
+    occurred = record.date if record.date is not None \
+        else naive_utc(r.source.internal_date or ctx.clock())
     assert decision.account_id is not None and decision.rule is not None
     # A customer's reply to a thread has a creator who is no team member.
     creator = r.creator
     creator_email = creator.email if creator else r.sender
     return NewTouchpoint(
         account_id=decision.account_id, flow=t.default_flow, reasons=t.default_reasons,
-        occurred_at=naive_utc(occurred), subject=record.subject,
+        occurred_at=occurred, subject=record.subject,
         content=content_of(msg, t.max_content_chars),
         creator_id=creator.id if creator else None, creator_email=creator_email,
         creator_domain=domain_of(creator_email),

@@ -246,8 +246,9 @@ def _decision(result: _Result, directory: Directory, trace: dict[str, Any]) -> D
     known = trace.get("names", {})
     unnamed = [acc for acc in account_ids_seen(trace, contacts_only=True) if acc not in known]
     _remember_names(trace, _names_of(directory, unnamed))
-    log.debug("resolved %s: %s", [c["address"] for c in trace["candidates"]],
-              account_id or reason)
+    if log.isEnabledFor(logging.DEBUG):  # its list is built only for the debug log
+        log.debug("resolved %s: %s", [c["address"] for c in trace["candidates"]],
+                  account_id or reason)
     return Decision(account_id, rule, reason, detail, trace)
 
 

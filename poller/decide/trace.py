@@ -57,8 +57,14 @@ def account_ids_seen(trace: dict[str, Any], contacts_only: bool = False) -> list
     accounts of a domain that take only their known contacts."""
     seen: dict[str, None] = {}
     for step in trace.get("steps", []):
-        for account in seen_accounts(step):
-            seen.setdefault(account.account_id, None)
+        stored = step.get("accounts") or []
+        if isinstance(stored, list):  # as `seen_accounts` reads it, without a SeenAccount each
+            for item in stored:
+                seen.setdefault(str(item.get("account_id", "")) if isinstance(item, dict)
+                                else str(item), None)
+        else:
+            for account in seen_accounts(step):
+                seen.setdefault(account.account_id, None)
         for acc in step.get("contacts_only", ()) if contacts_only else ():
             seen.setdefault(str(acc), None)
     return list(seen)
