@@ -4,6 +4,7 @@ and once more when the main process has ended, before it is reaped)."""
 
 from __future__ import annotations
 
+import glob
 import os
 import sqlite3
 import subprocess
@@ -63,14 +64,18 @@ def watch(pid: int) -> dict[int, tuple[int, float, float]]:
 
 
 def _descendants(pid: int) -> list[int]:
+    """Every process under `pid`. A thread's children are listed under that thread (the pass
+    starts its forkserver from its fetch thread), so every thread of each process is asked."""
     found, pending = [], [pid]
     while pending:
         current = pending.pop()
-        try:
-            with open(f"/proc/{current}/task/{current}/children") as f:
-                children = [int(c) for c in f.read().split()]
-        except OSError:
-            continue
+        children: list[int] = []
+        for task in glob.glob(f"/proc/{current}/task/*/children"):
+            try:
+                with open(task) as f:
+                    children += [int(c) for c in f.read().split()]
+            except OSError:
+                continue
         found += children
         pending += children
     return found
