@@ -17,7 +17,7 @@ import pytest
 from core.charsets import decode_header_bytes, decode_words, header_text, unfold
 from core.message_ids import message_id_as_written
 from poller.mail.headers import Tree, content_charset, header_index, plain_tree, raw_values
-from poller.mail.parts import parse_tree, repair_head
+from poller.mail.parts import mend_lines, parse_tree, repair_head
 from tools.shared import shared_dir
 
 CORPUS = shared_dir() / "corpus"
@@ -197,27 +197,11 @@ def test_header_text_answers_as_its_full_decoding(value: str, hint: str | None) 
     assert header_text(value, hint) == decode_words(unfold(decode_header_bytes(value, hint)))
 
 
-_HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
-_ADDRESS_FIELD = re.compile(rb"(?:from|to|cc|bcc|reply-to|sender)[ \t]*:", re.I)
-
-
 def repair_head_line_by_line(raw: bytes) -> bytes:
-    """repair_head as it was before its one-search shortcut: every line tested."""
+    """repair_head without its one-search shortcut: every line of the header block tested."""
     raw = raw.lstrip(b" \t\r\n")
     ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\n\r\n")) if i >= 0]
-    end = min(ends) if ends else len(raw)
-    lines = raw[:end].split(b"\n")
-    in_address, fixed = False, False
-    for i, line in enumerate(lines):
-        if line[:1] in (b" ", b"\t"):
-            continue
-        if _HEADER_LINE.match(line):
-            in_address = bool(_ADDRESS_FIELD.match(line))
-            continue
-        if not (in_address and (b"@" in line or b">" in line)):
-            break
-        lines[i], fixed = b" " + line, True
-    return b"\n".join(lines) + raw[end:] if fixed else raw
+    return mend_lines(raw, min(ends) if ends else len(raw))
 
 
 BLOCKS = [

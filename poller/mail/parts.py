@@ -72,16 +72,18 @@ def parse_tree(raw: bytes) -> EmailMessage:
 
 
 def repair_head(raw: bytes) -> bytes:
-    """Mend header blocks that the stdlib would cut short, so no address falls into the body.
-
-    Leading blank lines or a space before the first header make the stdlib read everything as
-    body; an address broken across lines without folding whitespace ends the headers early.
-    """
+    """Mend header blocks the stdlib would cut short, so no address falls into the body: leading
+    blank lines or a space before the first header (all read as body), an address broken across
+    lines without folding whitespace (the headers end there)."""
     raw = raw.lstrip(b" \t\r\n")
-    ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\n\r\n")) if i >= 0]
-    end = min(ends) if ends else len(raw)
+    end = min((i for i in (raw.find(b"\n\n"), raw.find(b"\n\r\n")) if i >= 0), default=len(raw))
     if not _ODD_LINE.search(raw, 0, end):
         return raw  # every line a header or its continuation: one search, not two a line
+    return mend_lines(raw, end)
+
+
+def mend_lines(raw: bytes, end: int) -> bytes:
+    """repair_head's line-by-line reading of the header block `raw[:end]`."""
     lines = raw[:end].split(b"\n")
     in_address, fixed = False, False
     for i, line in enumerate(lines):
