@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tools.dovecot import Dovecot  # noqa: E402
+from tools.procs import descendants  # noqa: E402
 
 SIZES = {"tiny": (2, 30, 2_000), "full": (20, 600, 100_000)}
 PASSWORD = "bench-pw"
@@ -144,7 +145,7 @@ class TreeMemory:
 
     def _watch(self) -> None:
         while os.path.exists(f"/proc/{self.pid}") and _state(self.pid) not in ("Z", ""):
-            tree = _descendants(self.pid)
+            tree = [self.pid, *descendants(self.pid)]
             total = sum(_memory_kb(p, "status", "VmRSS") for p in tree)
             if total > self.peak_kb:
                 self.peak_kb, self.peak_processes = total, len(tree)
@@ -158,22 +159,6 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return ""
-
-
-def _descendants(root: int) -> list[int]:
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-                parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    tree, frontier = [root], [root]
-    while frontier:
-        frontier = [p for p, parent in parents.items() if parent in frontier]
-        tree += frontier
-    return tree
 
 
 def _memory_kb(pid: int, table: str, field: str) -> int:

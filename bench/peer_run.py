@@ -4,7 +4,6 @@ and once more when the main process has ended, before it is reaped)."""
 
 from __future__ import annotations
 
-import glob
 import os
 import sqlite3
 import subprocess
@@ -12,6 +11,8 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+
+from tools.procs import descendants
 
 PY = sys.executable
 LEAN = Path(__file__).resolve().parent / "lean_peer.py"
@@ -54,31 +55,13 @@ def watch(pid: int) -> dict[int, tuple[int, float, float]]:
     seen: dict[int, tuple[int, float, float]] = {}
     while True:
         ended = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-        for each in [pid, *_descendants(pid)]:
+        for each in [pid, *descendants(pid)]:
             figures = _figures(each)
             if figures is not None:  # a zombie has no memory left to show: keep the peak
                 seen[each] = (max(figures[0], seen.get(each, (0, 0.0, 0.0))[0]), *figures[1:])
         if ended:
             return seen
         time.sleep(0.1)
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process under `pid`. A thread's children are listed under that thread (the pass
-    starts its forkserver from its fetch thread), so every thread of each process is asked."""
-    found, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        children: list[int] = []
-        for task in glob.glob(f"/proc/{current}/task/*/children"):
-            try:
-                with open(task) as f:
-                    children += [int(c) for c in f.read().split()]
-            except OSError:
-                continue
-        found += children
-        pending += children
-    return found
 
 
 def _figures(pid: int) -> tuple[int, float, float] | None:

@@ -9,7 +9,6 @@ import contextlib
 import os
 import signal
 import time
-from pathlib import Path
 
 from tests.builders import alive
 from tests.faults import (
@@ -21,6 +20,7 @@ from tests.faults import (
     wait_for,
 )
 from tests.world import PASSWORD, PASSWORD_ENV, installed, new_account, running_dovecot
+from tools.procs import descendants
 
 SEED = 20261201
 
@@ -60,21 +60,6 @@ def test_ten_kills_lose_nothing_and_double_nothing(world_with_smtp):
     assert '"status": "running"' not in runs and '"status": "killed"' in runs
 
 
-def _descendants(pid: int) -> set[int]:
-    """Every process under `pid` (Linux /proc): the forkserver and the worker processes. A
-    thread's children are listed under that thread (the forkserver is started by the pass's
-    fetch thread), so every thread is asked."""
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found |= {int(c) for c in (task / "children").read_text().split()}
-        except OSError:
-            continue
-    for child in list(found):
-        found |= _descendants(child)
-    return found
-
-
 def test_kills_while_the_worker_processes_read_lose_nothing(world):
     """A pass of 500+ messages reads ahead in worker processes (SPEC 17: both cores). Killed
     with SIGKILL mid-pass, it loses and doubles nothing, and its workers die with it."""
@@ -85,11 +70,11 @@ def test_kills_while_the_worker_processes_read_lose_nothing(world):
     messages, expected = mixed_inbox(total, tag="p")
     world.imap.seed(messages)
     db = world.folder / "touchlog.db"
-    pools: list[set[int]] = []
+    pools: list[list[int]] = []
     # Kills while fewer than 100 are committed: at least PARALLEL_MIN are still in the inbox,
     # so every killed run had started its workers.
     log = kill_at_random_moments(lambda: world.spawn("poll", "--once"), db, 100, 5, SEED,
-                                 before_kill=lambda pid: pools.append(_descendants(pid)))
+                                 before_kill=lambda pid: pools.append(descendants(pid)))
     assert log.kills >= 4, log.outputs
     # Some runs die before their pool is up (their target was met at once): the others had
     # the forkserver and its workers running.
@@ -139,18 +124,7 @@ def test_imap_server_killed_mid_pass_says_so_and_the_next_pass_moves_the_rest(
 def _kill_tree(pid: int) -> None:
     """SIGKILL a process and every process below it (Dovecot's imap processes outlive their
     master for a while otherwise, and finish the session they serve)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    todo, tree = [pid], []
-    while todo:
-        tree.append(todo.pop())
-        todo.extend(children.get(tree[-1], []))
-    for member in tree:
+    for member in [pid, *descendants(pid)]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(member, signal.SIGKILL)
 
