@@ -44,11 +44,10 @@ def seen_accounts(step: dict[str, Any]) -> list[SeenAccount]:
     for item in stored:
         if isinstance(item, dict):
             bcc = item.get("default_bcc")
-            seen.append(SeenAccount(str(item.get("account_id", "")),
-                                    bcc if isinstance(bcc, bool) else None,
+            seen.append(SeenAccount(_account_id(item), bcc if isinstance(bcc, bool) else None,
                                     _text(item.get("last_activity")), _text(item.get("latest"))))
         else:  # a domain step, as older versions stored it
-            seen.append(SeenAccount(str(item)))
+            seen.append(SeenAccount(_account_id(item)))
     return seen
 
 
@@ -57,17 +56,18 @@ def account_ids_seen(trace: dict[str, Any], contacts_only: bool = False) -> list
     accounts of a domain that take only their known contacts."""
     seen: dict[str, None] = {}
     for step in trace.get("steps", []):
-        stored = step.get("accounts") or []
-        if isinstance(stored, list):  # as `seen_accounts` reads it, without a SeenAccount each
-            for item in stored:
-                seen.setdefault(str(item.get("account_id", "")) if isinstance(item, dict)
-                                else str(item), None)
-        else:
-            for account in seen_accounts(step):
-                seen.setdefault(account.account_id, None)
+        # As `seen_accounts` reads them, without a SeenAccount each; an older history step's
+        # mapping gives its keys, the ids.
+        for item in step.get("accounts") or ():
+            seen.setdefault(_account_id(item), None)
         for acc in step.get("contacts_only", ()) if contacts_only else ():
             seen.setdefault(str(acc), None)
     return list(seen)
+
+
+def _account_id(item: Any) -> str:
+    """The id of an item of a step's `accounts`: a stored account, or a bare id."""
+    return str(item.get("account_id", "")) if isinstance(item, dict) else str(item)
 
 
 def _text(value: Any) -> str | None:
