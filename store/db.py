@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
+from peewee import Database, InterfaceError, OperationalError, PostgresqlDatabase, SqliteDatabase
 
 from core.errors import DatabaseError
 from core.private import touch_private
@@ -65,18 +67,30 @@ def open_database(url: str, create: bool = True, key_file: Path | None = None) -
     return db
 
 
-def journal_savepoints_in_memory() -> None:
+@contextmanager
+def journal_savepoints_in_memory() -> Iterator[None]:
     """For a poll pass: it takes a savepoint for every message inside its batch's transaction,
     and SQLite keeps the pages a savepoint changes in a sub-journal. On disk (the default) that
     file is written once a message's pages pass 64 KB, then rewritten for every later message
     of the transaction: 26 of the 29 write calls a logged note cost the pass's process (strace
     on 6,000 notes). In memory it holds one message's pages, emptied at each RELEASE.
 
-    Only for a pass: temp_store also keeps SQLite's sort files in memory, and an export sorting
-    a million rows must not hold them all."""
+    Only while the pass runs: temp_store also keeps SQLite's sort files in memory, and what
+    the same connection does next (a sync in `touchlog poll`'s process) gets its own back."""
     db = database.obj
-    if isinstance(db, SqliteDatabase) and not is_read_only():
-        db.execute_sql("PRAGMA temp_store = MEMORY")
+    if not isinstance(db, SqliteDatabase) or is_read_only():
+        yield
+        return
+    before = int(db.execute_sql("PRAGMA temp_store").fetchone()[0])
+    db.execute_sql("PRAGMA temp_store = MEMORY")
+    try:
+        yield
+    finally:
+        # A connection that cannot take this any more is not used again: the pass's own
+        # error, if any, is the one to tell.
+        with suppress(OperationalError, InterfaceError):
+            if not db.is_closed():
+                db.execute_sql(f"PRAGMA temp_store = {before}")
 
 
 def _unwritable(db: SqliteDatabase, exc: Exception) -> bool:

@@ -57,12 +57,12 @@ def test_a_batch_of_savepoints_costs_few_writes(db, tmp_path):
     message) instead of 226."""
     if os.environ.get("TOUCHLOG_TEST_POSTGRES_URL"):
         pytest.skip("SQLite's journal")
-    journal_savepoints_in_memory()
     import_directory(tmp_path)
     ctx = Context(settings_for(tmp_path))
     mail = [make_mail(to="Wile <wile@acme.com>", message_id=f"<b{n}@ourco.com>",
                       subject=f"Rollout {n}") for n in range(400)]
-    writes = [_batch(ctx, mail[:200], 1), _batch(ctx, mail[200:], 201)]
+    with journal_savepoints_in_memory():
+        writes = [_batch(ctx, mail[:200], 1), _batch(ctx, mail[200:], 201)]
     assert Touchpoint.select().count() == 400
     assert max(writes) < 4 * 200, f"{writes} write calls for two batches of 200 messages"
 
@@ -90,3 +90,22 @@ def test_a_pass_keeps_its_savepoint_journal_in_memory(world):
     assert world.poll().startswith("logged 400,")
     writes = _write_calls() - before
     assert writes < 4 * 400, f"{writes} write calls for 400 messages"
+
+
+def test_the_journal_goes_back_to_disk_when_the_pass_ends(db):
+    """temp_store also keeps SQLite's sort files in memory: what the same connection does after
+    a pass (a sync in `touchlog poll`'s process) has the setting it had before, even when the
+    pass failed."""
+    if os.environ.get("TOUCHLOG_TEST_POSTGRES_URL"):
+        pytest.skip("SQLite's setting")
+
+    def temp_store() -> int:
+        return database.execute_sql("PRAGMA temp_store").fetchone()[0]
+
+    assert temp_store() == 0  # SQLite's default: as the compile-time choice says (a file)
+    with journal_savepoints_in_memory():
+        assert temp_store() == 2  # MEMORY
+    assert temp_store() == 0
+    with pytest.raises(RuntimeError), journal_savepoints_in_memory():
+        raise RuntimeError("the pass failed")
+    assert temp_store() == 0

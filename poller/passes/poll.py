@@ -130,7 +130,8 @@ class Pass:
             self.report.holder = self.lock.holder()
             return self.report
         try:
-            self._locked()
+            with journal_savepoints_in_memory():
+                self._locked()
         except (OperationalError, InterfaceError) as exc:  # recording the run itself failed
             raise database_error(self.settings.database_url(), exc) from None
         finally:
@@ -138,7 +139,6 @@ class Pass:
         return self.report
 
     def _locked(self) -> None:
-        journal_savepoints_in_memory()
         run = self.run_row = ledger.start_run(self.name, holder_text(self.now()), self.now())
         self.killed = ledger.close_dead_runs(self.name, run)
         status = "error"
