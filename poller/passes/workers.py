@@ -182,7 +182,8 @@ class Reader:
                 yield self._pairs(fetched, parsed)
         finally:  # stopped early, or failed: the session is the pass's again
             for _, flight in ahead:
-                flight.cancel() or flight.exception()
+                if not flight.cancel():  # under way: wait for it, its error no longer ours
+                    flight.exception()
 
     def _hand_over(self, box: Mailbox, folder: str, batch: Batch,
                    take: Callable[[list[int]], None]) -> tuple[Batch, Future[Read]]:

@@ -79,8 +79,6 @@ def _attachments_sealed(tp: Touchpoint) -> bool:
 
 def thread_parent(account_id: str, references: Sequence[str]) -> Touchpoint | None:
     """The latest earlier touchpoint on the same account whose message this one replies to."""
-    if not references:  # most mail: no reply
-        return None
     ids = list(dict.fromkeys(ref for ref in references if ref))[-_MAX_REFERENCES:]
     if not ids:
         return None
