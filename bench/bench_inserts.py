@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from peewee import Database  # noqa: E402
 
-from store.db import open_database  # noqa: E402
+from store.db import journal_savepoints_in_memory, open_database  # noqa: E402
 from store.ledger.models import MessageRecord  # noqa: E402
 from store.ledger.records import save_record  # noqa: E402
 from store.models import Account, TeamMember, Touchpoint, database  # noqa: E402
@@ -143,7 +143,7 @@ def batch(db: Database, rows: list[tuple[NewTouchpoint, dict]]) -> dict[str, flo
     spent: dict[str, int] = defaultdict(int)
     clock = time.thread_time_ns  # CPU time: the machine is shared
     begun = clock()
-    with database.atomic():
+    with journal_savepoints_in_memory(), database.atomic():  # as a pass commits a batch
         for tp, record in rows:
             with database.atomic():
                 t0 = clock()

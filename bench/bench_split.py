@@ -35,7 +35,7 @@ def split(mix: str, count: int, folder: Path, sql: bool,
     from poller.passes import workers
     from poller.passes.commit import commit
     from poller.understand.early import Knowledge
-    from store.db import open_database
+    from store.db import journal_savepoints_in_memory, open_database
     from store.models import database
 
     gen = Mix(seed=7, profile=MIXES[mix])
@@ -85,13 +85,15 @@ def split(mix: str, count: int, folder: Path, sql: bool,
     if sql:
         database.connection().set_trace_callback(statements.append)
     def the_pass() -> None:
-        for start in range(0, count, 200):
-            with database.atomic():
-                for uid in range(start, min(count, start + 200)):
-                    # One savepoint a message, handed to commit, as poller.passes.poll does.
-                    with database.savepoint() as savepoint:
-                        commit(decide(mail[uid], ctx, Source("INBOX", uid + 1), parsed[uid]),
-                               savepoint)
+        # Its savepoints journalled in memory, one a message, handed to commit: as
+        # poller.passes.poll does.
+        with journal_savepoints_in_memory():
+            for start in range(0, count, 200):
+                with database.atomic():
+                    for uid in range(start, min(count, start + 200)):
+                        with database.savepoint() as savepoint:
+                            commit(decide(mail[uid], ctx, Source("INBOX", uid + 1),
+                                          parsed[uid]), savepoint)
 
     if profile == "main":
         import cProfile
